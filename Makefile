@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make                   build bindguard.ko for the running kernel (or KDIR=...)
+# make check [KERNEL=s]  boot stock Debian kernels in QEMU and run the test suite
+# make demo              boot one stock kernel and play the seed scenario
+# make deps              install the host packages the harness needs
+#
+# DKMS calls plain `make KDIR=...` (see dkms.conf).
+
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+KERNEL ?=
+
+M_DIR := $(CURDIR)
+KREL = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+
+.PHONY: all modules probes clean check demo deps checkstyle
+
+all: modules
+
+probes:
+	@scripts/probe-kernel.sh $(KDIR) $(M_DIR)
+
+modules: probes
+	$(MAKE) -C $(KDIR) M=$(M_DIR) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(M_DIR) clean 2>/dev/null || true
+	rm -rf .probes
+
+deps:
+	scripts/host-deps.sh
+
+check:
+	test/run.sh $(KERNEL)
+
+demo:
+	scripts/demo.sh $(KERNEL)
+
+checkstyle:
+	scripts/checkstyle.sh
