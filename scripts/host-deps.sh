@@ -1,0 +1,31 @@
+#!/bin/bash
+# host-deps.sh - install the Debian 12 packages the bindguard test harness needs.
+#
+# Usage: scripts/host-deps.sh
+#
+# Checks each package with dpkg-query and, only if some are missing, runs
+# `apt-get update` followed by `apt-get install --no-install-recommends` for
+# the missing ones (recommends would pull a headers package and upgrade host
+# packages). A fast no-op when everything is already installed. Needs root
+# when something is missing.
+set -euo pipefail
+
+PKGS=(
+	qemu-system-x86 busybox-static dkms gcc make libc6-dev bc kmod cpio
+	xz-utils zstd pahole sparse libelf-dev flex bison
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[[ $status == installed ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+
+echo "host-deps: installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >&2
+apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
