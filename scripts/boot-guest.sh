@@ -1,0 +1,93 @@
+#!/bin/bash
+# boot-guest.sh - boot a kernel and initramfs in QEMU with the test topology.
+#
+# Usage: scripts/boot-guest.sh KVER INITRAMFS LOGDIR [extra kernel cmdline...]
+#
+# Topology (q35 + emulated Intel IOMMU with interrupt remapping):
+#   rp1 pcie-root-port (chassis 1)
+#     br1 pcie-pci-bridge
+#       e1000 at br1 addr 1.0 and 2.0   -> one IOMMU group with the bridge
+#                                          (conventional PCI: the seed case)
+#   rp2 pcie-root-port (chassis 2)
+#     e1000e multifunction pair 0.0/0.1 -> one group
+#   rp3 pcie-root-port (chassis 3)
+#     e1000e alone                      -> its own group
+# `-nic none`, so q35 adds no default NIC.
+#
+# Serial ports: ttyS0 (console) -> LOGDIR/console.log, ttyS1 ->
+# LOGDIR/ktap.log (the guest writes its test output there). QMP socket at
+# LOGDIR/qmp.sock (server, no wait). Kernel command line: console=ttyS0
+# intel_iommu=on panic=-1 oops=panic loglevel=4 plus the extra arguments;
+# -no-reboot turns a panic into QEMU exiting.
+#
+# Accelerator: TCG. KVM is used only if BG_ACCEL=kvm is set (on the machines
+# this was written on /dev/kvm exists but cannot run these guests).
+#
+# Exit status: 0 when QEMU exits by itself (guest powered off or panicked),
+# 124 when BG_BOOT_TIMEOUT seconds (default 300) pass first, else QEMU's.
+# The kernel comes from $BG_CACHE/kernels/KVER/vmlinuz (fetch-kernel.sh).
+set -euo pipefail
+
+log() { echo "boot-guest: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[[ $# -ge 3 ]] || { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+KVER=$1
+INITRAMFS=$2
+LOGDIR=$3
+shift 3
+BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+TIMEOUT=${BG_BOOT_TIMEOUT:-300}
+KERNEL=$BG_CACHE/kernels/$KVER/vmlinuz
+[[ -f $KERNEL ]] || die "no kernel $KERNEL (run scripts/fetch-kernel.sh)"
+[[ -f $INITRAMFS ]] || die "no initramfs $INITRAMFS"
+
+case ${BG_ACCEL:-tcg} in
+kvm) machine=q35,accel=kvm,kernel-irqchip=split cpu=host ;;
+tcg) machine=q35,accel=tcg cpu=max ;;
+*) die "BG_ACCEL must be tcg or kvm" ;;
+esac
+
+mkdir -p "$LOGDIR"
+rm -f "$LOGDIR"/{console.log,ktap.log,qmp.sock}
+cmdline="console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 $*"
+
+qemu=(
+	qemu-system-x86_64
+	-M "$machine" -cpu "$cpu" -smp 2 -m 1024
+	-nographic -no-reboot -nic none
+	-device intel-iommu,intremap=on
+	-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline"
+	-serial "file:$LOGDIR/console.log"
+	-serial "file:$LOGDIR/ktap.log"
+	-monitor none
+	-qmp "unix:$LOGDIR/qmp.sock,server=on,wait=off"
+	# seed case: two conventional e1000 behind a PCIe-to-PCI bridge
+	-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0
+	-device pcie-pci-bridge,id=br1,bus=rp1
+	-device e1000,id=nic1,bus=br1,addr=1.0,romfile=
+	-device e1000,id=nic2,bus=br1,addr=2.0,romfile=
+	# e1000e multifunction pair behind a root port
+	-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0
+	-device e1000e,id=nic3,bus=rp2,addr=0.0,multifunction=on,romfile=
+	-device e1000e,id=nic4,bus=rp2,addr=0.1,romfile=
+	# a lone e1000e behind its own root port
+	-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0
+	-device e1000e,id=nic5,bus=rp3,addr=0.0,romfile=
+)
+printf '%q ' "${qemu[@]}" >"$LOGDIR/qemu.cmd"
+echo >>"$LOGDIR/qemu.cmd"
+
+log "booting $KVER (timeout ${TIMEOUT}s), logs in $LOGDIR"
+start=$(date +%s.%N)
+rc=0
+timeout --kill-after=10 "$TIMEOUT" "${qemu[@]}" </dev/null >"$LOGDIR/qemu.out" 2>&1 || rc=$?
+end=$(date +%s.%N)
+secs=$(echo "$end - $start" | bc)
+echo "$secs" >"$LOGDIR/boot-seconds"
+case $rc in
+0) log "guest exited after ${secs}s" ;;
+124 | 137) log "TIMEOUT after ${secs}s"; rc=124 ;;
+*) log "qemu failed (status $rc) after ${secs}s:"; cat "$LOGDIR/qemu.out" >&2 ;;
+esac
+exit "$rc"
