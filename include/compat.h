@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.h - every kernel difference bindguard depends on, in one place.
+ *
+ * Force-included before every source file (see Kbuild). The HAVE_* names come
+ * from the feature probes in src/compat/probes/, compiled against the target
+ * kernel's own headers by scripts/probe-kernel.sh. Below, older kernels get the
+ * newer API, so that the rest of the module reads as if written for one kernel.
+ */
+#ifndef _BINDGUARD_COMPAT_H
+#define _BINDGUARD_COMPAT_H
+
+#include <probes.h>
+#include <linux/ftrace.h>
+#include <linux/types.h>
+
+/*
+ * 5.11: ftrace callbacks take a struct ftrace_regs; with
+ * FTRACE_OPS_FL_SAVE_REGS, ftrace_get_regs() yields the full pt_regs, whose
+ * ip the ftrace trampoline returns to (the path livepatch uses). Before 5.11
+ * the callback gets the pt_regs itself.
+ */
+#ifndef HAVE_FTRACE_REGS
+#define ftrace_regs pt_regs
+#define ftrace_get_regs(fregs) (fregs)
+#endif
+
+/*
+ * 5.11: FTRACE_OPS_FL_RECURSION opts in to ftrace's recursion protection.
+ * Before, protection was the default (FTRACE_OPS_FL_RECURSION_SAFE opted out).
+ */
+#ifndef HAVE_FTRACE_OPS_FL_RECURSION
+#define FTRACE_OPS_FL_RECURSION 0
+#endif
+
+/*
+ * 5.19: DMA ownership in the driver core. With it the kernel refuses a
+ * kernel-DMA driver in a user-owned group by itself, claims go through
+ * iommu_group_claim_dma_owner(), and drivers that manage DMA themselves say so
+ * in pci_driver.driver_managed_dma. Without it nothing stands behind
+ * bindguard: vfio hits BUG_ON after such a bind.
+ */
+#ifdef HAVE_IOMMU_DMA_OWNER
+#define BG_NATIVE_DMA_OWNER true
+#else
+#define BG_NATIVE_DMA_OWNER false
+#endif
+
+#endif /* _BINDGUARD_COMPAT_H */

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs.c - /sys/kernel/debug/bindguard/{groups,events}, root-only.
+ * The formats are documented in README.md.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "bindguard.h"
+
+static struct dentry *bg_debugfs_dir;
+
+static int groups_show(struct seq_file *m, void *unused)
+{
+	bg_table_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(groups);
+
+static int events_show(struct seq_file *m, void *unused)
+{
+	bg_events_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(events);
+
+/**
+ * bg_debugfs_init() - create the debugfs directory and files
+ *
+ * debugfs failures are not fatal (debugfs may be absent or locked down).
+ *
+ * Context: process (module init).
+ */
+void bg_debugfs_init(void)
+{
+	bg_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &groups_fops);
+	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &events_fops);
+}
+
+/**
+ * bg_debugfs_exit() - remove the debugfs directory; waits for open readers
+ *
+ * Context: process; sleeps.
+ */
+void bg_debugfs_exit(void)
+{
+	debugfs_remove(bg_debugfs_dir);
+}

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bindguard - refuse kernel-driver binds into user-owned IOMMU groups.
+ *
+ * The parts, in the order they are armed:
+ *   table.c     the per-IOMMU-group ownership table
+ *   claim.c     kretprobes following userspace's DMA-ownership claims
+ *   notifier.c  PCI bus notifier and the load-time scan
+ *   debugfs.c   /sys/kernel/debug/bindguard/
+ *   hook.c      the ftrace hook on really_probe() that refuses binds
+ * (params.c holds mode=, allow=, strict=; events.c the event ring.)
+ * Exit undoes them in reverse; the table goes last.
+ */
+#include <linux/module.h>
+
+#include "bindguard.h"
+
+static int __init bg_init(void)
+{
+	int ret;
+
+	ret = bg_table_init();
+	if (ret)
+		return ret;
+	ret = bg_claim_init();
+	if (ret)
+		goto err_table;
+	ret = bg_notifier_init();
+	if (ret)
+		goto err_claim;
+	bg_debugfs_init();
+	ret = bg_hook_init();
+	if (ret)
+		goto err_debugfs;
+	pr_info("loaded, mode %s\n",
+		bg_mode() == BG_MODE_ENFORCE ? "enforce" :
+		bg_mode() == BG_MODE_AUDIT ? "audit" : "off");
+	return 0;
+
+err_debugfs:
+	bg_debugfs_exit();
+	bg_notifier_exit();
+err_claim:
+	bg_claim_exit();
+err_table:
+	bg_table_exit();
+	return ret;
+}
+
+static void __exit bg_exit(void)
+{
+	bg_hook_exit();
+	bg_claim_exit();
+	bg_notifier_exit();
+	bg_debugfs_exit();
+	bg_table_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(bg_init);
+module_exit(bg_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Refuse kernel-driver binds into IOMMU groups owned by userspace (VFIO)");
+MODULE_AUTHOR("The bindguard developers");
+MODULE_VERSION("0.1.0");

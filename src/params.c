@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * params.c - the module parameters: mode=, allow= and strict=.
+ *
+ * A bad value fails insmod (or a runtime write to mode) with -EINVAL and one
+ * log line naming it; the old value stays.
+ */
+#include <linux/ctype.h>
+#include <linux/device/driver.h>
+#include <linux/moduleparam.h>
+#include <linux/pci.h>
+#include <linux/string.h>
+
+#include "bindguard.h"
+
+#define BG_ALLOW_MAX 16
+
+static const char * const bg_mode_names[] = {
+	[BG_MODE_ENFORCE] = "enforce",
+	[BG_MODE_AUDIT] = "audit",
+	[BG_MODE_OFF] = "off",
+};
+
+static int bg_mode_value = BG_MODE_ENFORCE;
+
+static char bg_allow_names[BG_ALLOW_MAX][BG_NAME_LEN] = {
+	"vfio-pci", "pci-stub", "pcieport",
+};
+
+static unsigned int bg_allow_count = 3;
+static bool bg_strict;
+
+/**
+ * bg_mode() - the current mode
+ *
+ * Context: any, lockless.
+ * Return: BG_MODE_ENFORCE, BG_MODE_AUDIT or BG_MODE_OFF.
+ */
+enum bg_mode bg_mode(void)
+{
+	return READ_ONCE(bg_mode_value);
+}
+
+static int bg_mode_set(const char *val, const struct kernel_param *kp)
+{
+	int mode = sysfs_match_string(bg_mode_names, val);
+
+	if (mode < 0) {
+		pr_err("invalid mode '%s': expected enforce, audit or off\n", val);
+		return -EINVAL;
+	}
+	/*
+	 * Before 5.19 nothing stands behind bindguard: a kernel driver bound
+	 * into a user-owned group ends in vfio's BUG_ON. Keep enforcing.
+	 */
+	if (!BG_NATIVE_DMA_OWNER && mode != BG_MODE_ENFORCE &&
+	    bg_table_any_user()) {
+		pr_err("mode stays enforce: a group is user-owned and this kernel has no DMA ownership check of its own\n");
+		return -EBUSY;
+	}
+	WRITE_ONCE(bg_mode_value, mode);
+	return 0;
+}
+
+static int bg_mode_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", bg_mode_names[bg_mode()]);
+}
+
+static const struct kernel_param_ops bg_mode_ops = {
+	.set = bg_mode_set,
+	.get = bg_mode_get,
+};
+
+module_param_cb(mode, &bg_mode_ops, NULL, 0644);
+MODULE_PARM_DESC(mode, "enforce (refuse binds), audit (record only) or off; default enforce");
+
+static bool bg_valid_driver_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || len >= BG_NAME_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* allow= is only set at load time (0444), before any reader runs. */
+static int bg_allow_set(const char *val, const struct kernel_param *kp)
+{
+	char names[BG_ALLOW_MAX][BG_NAME_LEN];
+	unsigned int count = 0;
+	const char *p = val;
+
+	while (*p && *p != '\n') {
+		size_t len = strcspn(p, ",\n");
+
+		if (count == BG_ALLOW_MAX || !bg_valid_driver_name(p, len)) {
+			pr_err("invalid allow list '%s': up to %d comma-separated driver names\n",
+			       val, BG_ALLOW_MAX);
+			return -EINVAL;
+		}
+		memcpy(names[count], p, len);
+		names[count++][len] = '\0';
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	memcpy(bg_allow_names, names, sizeof(names));
+	bg_allow_count = count;
+	return 0;
+}
+
+static int bg_allow_get(char *buf, const struct kernel_param *kp)
+{
+	int len = 0;
+	unsigned int i;
+
+	for (i = 0; i < bg_allow_count; i++)
+		len += sysfs_emit_at(buf, len, "%s%s", i ? "," : "",
+				     bg_allow_names[i]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+static const struct kernel_param_ops bg_allow_ops = {
+	.set = bg_allow_set,
+	.get = bg_allow_get,
+};
+
+module_param_cb(allow, &bg_allow_ops, NULL, 0444);
+MODULE_PARM_DESC(allow, "drivers admitted into user-owned groups, comma-separated; default vfio-pci,pci-stub,pcieport");
+
+module_param_named(strict, bg_strict, bool, 0444);
+MODULE_PARM_DESC(strict, "admit only the drivers in allow=, not every driver_managed_dma driver; default 0");
+
+static bool bg_driver_managed_dma(const struct device_driver *drv)
+{
+#ifdef HAVE_IOMMU_DMA_OWNER
+	if (drv->bus == &pci_bus_type)
+		return container_of(drv, const struct pci_driver, driver)->driver_managed_dma;
+#endif
+	return false;
+}
+
+/**
+ * bg_driver_allowed() - may @drv bind to a device of a user-owned group?
+ * @drv: the driver about to probe
+ *
+ * Mirrors the kernel's own rule since 5.19 (really_probe() ->
+ * pci_dma_configure() -> iommu_device_use_default_domain(), which only
+ * drivers with driver_managed_dma skip), extended by the names in allow=;
+ * with strict=1 only the names in allow= are admitted.
+ *
+ * Context: any, including the ftrace callback; no locks taken.
+ * Return: true if the driver is admitted.
+ */
+bool bg_driver_allowed(const struct device_driver *drv)
+{
+	unsigned int i;
+
+	if (!bg_strict && bg_driver_managed_dma(drv))
+		return true;
+	for (i = 0; i < bg_allow_count; i++)
+		if (!strcmp(drv->name, bg_allow_names[i]))
+			return true;
+	return false;
+}
