@@ -46,7 +46,8 @@ static int bg_mode_set(const char *val, const struct kernel_param *kp)
 	int mode = sysfs_match_string(bg_mode_names, val);
 
 	if (mode < 0) {
-		pr_err("invalid mode '%s': expected enforce, audit or off\n", val);
+		pr_err("invalid mode '%.*s': expected enforce, audit or off\n",
+		       (int)strcspn(val, "\n"), val);
 		return -EINVAL;
 	}
 	/*
@@ -98,8 +99,8 @@ static int bg_allow_set(const char *val, const struct kernel_param *kp)
 		size_t len = strcspn(p, ",\n");
 
 		if (count == BG_ALLOW_MAX || !bg_valid_driver_name(p, len)) {
-			pr_err("invalid allow list '%s': up to %d comma-separated driver names\n",
-			       val, BG_ALLOW_MAX);
+			pr_err("invalid allow list '%.*s': up to %d comma-separated driver names\n",
+			       (int)strcspn(val, "\n"), val, BG_ALLOW_MAX);
 			return -EINVAL;
 		}
 		memcpy(names[count], p, len);

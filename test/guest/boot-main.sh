@@ -1,0 +1,240 @@
+# boot-main.sh - the core suite, one boot: every non-destructive test.
+#
+# The story: load the drivers; reject bad parameters; check that groups
+# nobody claimed are left alone; let a VFIO user take the bridged e1000
+# group; try every way to bind the sibling to a kernel driver and see each
+# refused and recorded; switch modes; unload and reload bindguard while the
+# group is owned; kill the owner and see the group return to the kernel.
+#
+# On 5.19+ the kernel refuses most of these binds by itself (silently), so
+# each test asserts what only bindguard shows: its records, its log line,
+# the test driver's probe counter, and binds the kernel would allow.
+. /tests/lib.sh
+. /tests/scenario.sh
+
+PARAMS=/sys/module/bindguard/parameters
+
+# Functions still hooked (ftrace, or kprobes through ftrace) by anybody: in
+# this guest only bindguard hooks anything.
+hooks_left() {
+	cat /sys/kernel/tracing/enabled_functions
+}
+
+# --- tests -----------------------------------------------------------------
+
+t_bad_params_at_insmod() {
+	local out
+	out=$(insmod "$BINDGUARD_KO" mode=bogus 2>&1) && fail "insmod mode=bogus succeeded"
+	case $out in *"Invalid argument"*) ;; *) fail "insmod mode=bogus: '$out', want EINVAL" ;; esac
+	# busybox insmod tries finit_module, then init_module: one line each
+	[ "$(dmesg_count "bindguard: invalid mode 'bogus'")" -ge 1 ] ||
+		fail "no log line for mode=bogus"
+	out=$(insmod "$BINDGUARD_KO" allow='vfio-pci,no/such' 2>&1) && fail "insmod with a bad allow= succeeded"
+	case $out in *"Invalid argument"*) ;; *) fail "insmod bad allow=: '$out', want EINVAL" ;; esac
+	[ "$(dmesg_count "bindguard: invalid allow list 'vfio-pci,no/such'")" -ge 1 ] ||
+		fail "no log line for bad allow="
+	[ -d /sys/module/bindguard ] && fail "bindguard is loaded after failed insmods"
+}
+
+t_load() {
+	modprobe bindguard || fail "modprobe bindguard failed"
+	expect_eq "$(cat $PARAMS/mode)" enforce "default mode"
+	expect_eq "$(cat $PARAMS/allow)" "vfio-pci,pci-stub,pcieport" "default allow="
+	expect_eq "$(stat -c %a $BG_DEBUGFS/groups)" 400 "groups file mode"
+	expect_eq "$(stat -c %a $BG_DEBUGFS/events)" 400 "events file mode"
+	grep -q '^really_probe ' /sys/kernel/tracing/enabled_functions ||
+		fail "really_probe is not hooked: $(cat /sys/kernel/tracing/enabled_functions)"
+}
+
+t_bad_mode_write() {
+	expect_write $PARAMS/mode bogus EINVAL
+	expect_write $PARAMS/mode "" EINVAL
+	expect_write $PARAMS/mode "enforce-and-more-$(printf '%0200d' 0)" EINVAL
+	expect_eq "$(cat $PARAMS/mode)" enforce "mode after bad writes"
+}
+
+t_groups_lists_every_pci_group() {
+	local want got g
+	want=0
+	for g in /sys/kernel/iommu_groups/*; do
+		ls "$g/devices" | grep -q '^0000:' && want=$((want + 1))
+	done
+	got=$(grep -vc '^#' $BG_DEBUGFS/groups)
+	expect_eq "$got" "$want" "groups listed"
+	expect_eq "$(grep -vc ' kernel ' $BG_DEBUGFS/groups)" 1 "non-kernel lines (header only)"
+	grep -q "^$GROUP kernel .* $SIB=e1000" $BG_DEBUGFS/groups ||
+		fail "group $GROUP line: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
+}
+
+t_unclaimed_groups_untouched() {
+	unbind "$LONE"
+	expect_write /sys/bus/pci/drivers/e1000e/bind "$LONE" OK
+	expect_driver "$LONE" e1000e
+	unbind "$SIB"
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" OK
+	expect_driver "$SIB" e1000
+	expect_eq "$(grep -c . $BG_DEBUGFS/events)" 0 "events recorded"
+	expect_eq "$(group_field "$GROUP" 6)" 0 "refused in group $GROUP"
+}
+
+t_hold() {
+	hold_start
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner pid"
+	expect_eq "$(group_field "$GROUP" 4)" vfio-hold "owner comm"
+	expect_eq "$(events_count "group=$GROUP user pid=$HOLDER comm=vfio-hold$")" 1 "user event"
+	expect_driver "$SIB" none
+}
+
+t_sysfs_bind_refused() {
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_driver "$SIB" none
+	expect_eq "$(dmesg_count "bindguard: refused e1000 bind to $SIB: iommu group $GROUP owned by userspace (pid $HOLDER vfio-hold)")" 1 "log line"
+	expect_eq "$(group_field "$GROUP" 6)" 1 "refused"
+	case $(group_field "$GROUP" 7) in
+	"$SIB/e1000@"*) ;;
+	*) fail "last refusal: $(group_field "$GROUP" 7)" ;;
+	esac
+	expect_eq "$(events_count "group=$GROUP refused dev=$SIB driver=e1000 pid=$HOLDER comm=vfio-hold$")" 1 "refused event"
+}
+
+t_drivers_probe_refused() {
+	sysfs_write /sys/bus/pci/drivers_probe "$SIB" >/dev/null
+	expect_driver "$SIB" none
+	expect_eq "$(group_field "$GROUP" 6)" 2 "refused"
+}
+
+t_autoprobe_refused() {
+	rmmod e1000 || fail "rmmod e1000"
+	modprobe e1000 || fail "modprobe e1000"
+	expect_driver "$SIB" none
+	expect_eq "$(group_field "$GROUP" 6)" 3 "refused"
+	expect_eq "$(events_count "refused dev=$SIB driver=e1000 ")" 3 "refused events"
+}
+
+t_dma_managing_drivers_bind() {
+	expect_eq "$(bind_to "$SIB" vfio-pci)" OK "vfio-pci bind"
+	expect_driver "$SIB" vfio-pci
+	unbind "$SIB"
+	expect_eq "$(bind_to "$SIB" pci-stub)" OK "pci-stub bind"
+	expect_driver "$SIB" pci-stub
+	unbind "$SIB"
+	expect_eq "$(group_field "$GROUP" 6)" 3 "refused"
+}
+
+t_new_id_never_probes() {
+	expect_write /sys/bus/pci/drivers/bgtest/new_id "8086 100e" OK
+	expect_driver "$SIB" none
+	expect_eq "$(cat /sys/module/bgtest/parameters/probes)" 0 "bgtest probes"
+	expect_eq "$(group_field "$GROUP" 6)" 4 "refused"
+	expect_eq "$(events_count "refused dev=$SIB driver=bgtest ")" 1 "bgtest refused event"
+}
+
+t_modes() {
+	local n
+	expect_write $PARAMS/mode audit OK
+	sysfs_write /sys/bus/pci/drivers/e1000/bind "$SIB" >/dev/null
+	expect_eq "$(events_count "group=$GROUP audit dev=$SIB driver=e1000 pid=$HOLDER")" 1 "audit event"
+	expect_eq "$(group_field "$GROUP" 6)" 5 "refused after audit"
+	expect_write $PARAMS/mode off OK
+	n=$(grep -c . $BG_DEBUGFS/events)
+	sysfs_write /sys/bus/pci/drivers/e1000/bind "$SIB" >/dev/null
+	expect_eq "$(grep -c . $BG_DEBUGFS/events)" "$n" "events in mode off"
+	expect_eq "$(group_field "$GROUP" 2)" user "state tracked in mode off"
+	expect_write $PARAMS/mode enforce OK
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_eq "$(group_field "$GROUP" 6)" 6 "refused after enforce"
+	expect_driver "$SIB" none
+}
+
+t_rmmod_while_owned() {
+	local n
+	n=$(dmesg_count "bindguard: refused")
+	rmmod bindguard || fail "rmmod bindguard"
+	[ -d /sys/module/bindguard ] && fail "bindguard still loaded"
+	[ -e $BG_DEBUGFS ] && fail "debugfs directory left behind"
+	expect_eq "$(hooks_left)" "" "hooks left"
+	# Stock behaviour: the kernel's own check (5.19+) refuses, silently.
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_eq "$(dmesg_count "bindguard: refused")" "$n" "bindguard log lines"
+	# The kernel admits pci-stub into the owned group.
+	expect_eq "$(bind_to "$SIB" pci-stub)" OK "pci-stub bind without bindguard"
+	unbind "$SIB"
+}
+
+t_insmod_while_owned() {
+	modprobe bindguard strict=1 allow=vfio-pci || fail "modprobe strict=1"
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	expect_eq "$(group_field "$GROUP" 3)" - "owner pid (unknown at load)"
+	expect_eq "$(group_field "$ICH9_GROUP" 2)" kernel "state of the ICH9 group"
+	expect_eq "$(group_field "$(group_of "$LONE")" 2)" kernel "state of the lone e1000e group"
+	unbind "$LONE"
+	expect_write /sys/bus/pci/drivers/e1000e/bind "$LONE" OK
+	expect_driver "$LONE" e1000e
+}
+
+t_strict_refuses_pci_stub() {
+	local n
+	n=$(dmesg_count "claimed by stub")
+	expect_eq "$(bind_to "$SIB" pci-stub)" EBUSY "pci-stub bind with strict=1"
+	expect_driver "$SIB" none
+	expect_eq "$(dmesg_count "claimed by stub")" "$n" "pci-stub probe ran"
+	expect_eq "$(events_count "group=$GROUP refused dev=$SIB driver=pci-stub pid=- comm=-$")" 1 "refused event"
+	expect_eq "$(bind_to "$SIB" vfio-pci)" OK "vfio-pci bind with strict=1"
+	unbind "$SIB"
+	rmmod bindguard || fail "rmmod bindguard"
+	modprobe bindguard || fail "modprobe bindguard"
+}
+
+t_owner_killed() {
+	hold_stop
+	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 ||
+		fail "group $GROUP: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
+	expect_eq "$(events_count "group=$GROUP kernel$")" 1 "kernel event"
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind after the owner died"
+	expect_driver "$SIB" e1000
+}
+
+t_new_id_probes_after_owner() {
+	unbind "$SIB"
+	expect_eq "$(bind_to "$SIB" bgtest)" OK "bgtest bind"
+	expect_driver "$SIB" bgtest
+	expect_eq "$(cat /sys/module/bgtest/parameters/probes)" 1 "bgtest probes"
+	unbind "$SIB"
+	echo "8086 100e" >/sys/bus/pci/drivers/bgtest/remove_id
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind"
+}
+
+t_unload() {
+	rmmod bindguard || fail "rmmod bindguard"
+	expect_eq "$(hooks_left)" "" "hooks left"
+	expect_eq "$(dmesg | grep -c 'bindguard: .*missed')" 0 "missed kretprobe calls"
+}
+
+# --- run -------------------------------------------------------------------
+
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
+	modprobe $m || diag "modprobe $m failed"
+done
+scenario_init
+
+ktap_plan 18
+run_test "bad params at insmod fail with EINVAL" t_bad_params_at_insmod
+run_test "modprobe bindguard hooks really_probe" t_load
+run_test "bad mode writes fail with EINVAL" t_bad_mode_write
+run_test "groups lists every PCI group" t_groups_lists_every_pci_group
+run_test "unclaimed groups bind untouched" t_unclaimed_groups_untouched
+run_test "VFIO user owns the bridged group" t_hold
+run_test "sibling sysfs bind refused" t_sysfs_bind_refused
+run_test "sibling drivers_probe refused" t_drivers_probe_refused
+run_test "sibling autoprobe refused" t_autoprobe_refused
+run_test "vfio-pci and pci-stub bind into owned group" t_dma_managing_drivers_bind
+run_test "new_id driver never probes in owned group" t_new_id_never_probes
+run_test "audit records, off ignores, enforce refuses" t_modes
+run_test "rmmod while owned restores stock" t_rmmod_while_owned
+run_test "insmod while owned finds the owned group" t_insmod_while_owned
+run_test "strict=1 refuses pci-stub" t_strict_refuses_pci_stub
+run_test "owner SIGKILL returns group to kernel" t_owner_killed
+run_test "new_id driver probes once owner is gone" t_new_id_probes_after_owner
+run_test "rmmod leaves no hook" t_unload

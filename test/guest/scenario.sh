@@ -1,0 +1,58 @@
+# scenario.sh - the guest's devices and the "VM" that holds a group.
+#
+# Topology (scripts/boot-guest.sh): two conventional e1000 (8086:100e) behind
+# a pcie-pci-bridge share one IOMMU group with the bridge (the seed-003 case).
+# HELD is the one the VM takes, SIB its sibling; LONE is an e1000e alone in
+# its group; ICH9 is the group of the chipset functions 00:1f.*.
+
+pci_find() {	# VENDOR DEVICE: BDFs, sorted
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] &&
+			basename "$d"
+	done | sort
+}
+
+scenario_init() {
+	set -- $(pci_find 0x8086 0x100e)
+	HELD=$1
+	SIB=$2
+	GROUP=$(group_of "$HELD")
+	LONE=
+	for d in $(pci_find 0x8086 0x10d3); do
+		[ "$(ls "/sys/kernel/iommu_groups/$(group_of "$d")/devices" | wc -l)" = 1 ] &&
+			LONE=$d
+	done
+	ICH9_GROUP=$(group_of 0000:00:1f.0)
+	BINDGUARD_KO=$(find /lib/modules -name bindguard.ko)
+	diag "held $HELD sibling $SIB group $GROUP lone $LONE ich9 group $ICH9_GROUP"
+	for d in /sys/kernel/iommu_groups/"$GROUP"/devices/*; do
+		diag "group $GROUP: $(basename "$d") class $(cat "$d/class") driver $(driver_of "$(basename "$d")")"
+	done
+}
+
+# hold_start: give the group to a VFIO user, as QEMU would: every member
+# unbound or on a driver that manages DMA itself, HELD on vfio-pci, then
+# vfio-hold attaches the group to a container. Sets HOLDER to its pid.
+hold_start() {
+	local d bdf
+	for d in /sys/kernel/iommu_groups/"$GROUP"/devices/*; do
+		bdf=$(basename "$d")
+		case $(driver_of "$bdf") in
+		none | vfio-pci | pci-stub | pcieport) ;;
+		*) unbind "$bdf" ;;
+		esac
+	done
+	[ "$(bind_to "$HELD" vfio-pci)" = OK ] || diag "vfio-pci bind of $HELD failed"
+	vfio-hold "$GROUP" "$HELD" >/tmp/hold.log 2>&1 &
+	HOLDER=$!
+	wait_for 'grep -q "^holding" /tmp/hold.log' 30 ||
+		diag "vfio-hold: $(cat /tmp/hold.log)"
+}
+
+# hold_stop: SIGKILL the VM, as when QEMU dies.
+hold_stop() {
+	kill -9 "$HOLDER" 2>/dev/null
+	wait "$HOLDER" 2>/dev/null
+	HOLDER=
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-hold - the "VM" of the tests: takes an IOMMU group for userspace the
+ * way QEMU does with a legacy VFIO container, then holds it until killed.
+ *
+ *   vfio-hold GROUP [BDF]
+ *
+ * Opens /dev/vfio/vfio and /dev/vfio/GROUP, attaches the group to the
+ * container (VFIO_GROUP_SET_CONTAINER: the kernel claims DMA ownership of the
+ * group here), sets a type1v2 IOMMU and, given a BDF, takes that device's fd.
+ * Prints "holding group GROUP pid PID" once it holds, then sleeps.
+ * Exits 1 naming the step that failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static int fail(const char *step)
+{
+	printf("vfio-hold: %s: %s\n", step, strerror(errno));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[64];
+	int container, group, device;
+
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: vfio-hold GROUP [BDF]\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+
+	container = open("/dev/vfio/vfio", O_RDWR);
+	if (container < 0)
+		return fail("open /dev/vfio/vfio");
+	if (ioctl(container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
+		return fail("VFIO_GET_API_VERSION");
+	if (!ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU))
+		return fail("VFIO_CHECK_EXTENSION type1v2");
+
+	snprintf(path, sizeof(path), "/dev/vfio/%s", argv[1]);
+	group = open(path, O_RDWR);
+	if (group < 0)
+		return fail(path);
+	if (ioctl(group, VFIO_GROUP_GET_STATUS, &status))
+		return fail("VFIO_GROUP_GET_STATUS");
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		errno = EBUSY;
+		return fail("group not viable (a member has a host driver)");
+	}
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
+		return fail("VFIO_GROUP_SET_CONTAINER");
+	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return fail("VFIO_SET_IOMMU");
+	if (argc == 3) {
+		device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[2]);
+		if (device < 0)
+			return fail("VFIO_GROUP_GET_DEVICE_FD");
+	}
+
+	printf("holding group %s pid %d\n", argv[1], getpid());
+	for (;;)
+		pause();
+}
