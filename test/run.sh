@@ -200,6 +200,8 @@ run_series() {
 			result "$s" "not ok - $kver/$name: guest crash/timeout/dmesg"
 			local w
 			for w in "${why[@]}"; do echo "#   $w"; done
+		fi
+		if ((${#why[@]})) || grep -q '^not ok' "$ld/results"; then
 			echo "#   logs: $ld"
 		fi
 		if [[ -n $demo ]]; then
