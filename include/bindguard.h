@@ -77,7 +77,7 @@ struct bg_group {
 	struct iommu_group *group;
 	int id;
 	struct list_head members;
-	spinlock_t lock;
+	spinlock_t lock;		/* protects st */
 	struct bg_state st;
 };
 

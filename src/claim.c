@@ -23,7 +23,6 @@
 #include "bindguard.h"
 
 struct bg_claim_hook {
-	const char *symbol;
 	bool device_arg;	/* first argument is a struct device * */
 	bool release;
 	bool optional;		/* absent on older kernels */
@@ -70,8 +69,7 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 
 #define BG_CLAIM_HOOK(_sym, _dev, _rel, _opt) {			\
-	.symbol = _sym, .device_arg = _dev, .release = _rel,		\
-	.optional = _opt,						\
+	.device_arg = _dev, .release = _rel, .optional = _opt,		\
 	.krp = {							\
 		.kp.symbol_name = _sym,					\
 		.entry_handler = bg_claim_entry,			\
@@ -104,7 +102,7 @@ void bg_claim_exit(void)
 			continue;
 		unregister_kretprobe(&h->krp);
 		if (h->krp.nmissed)
-			pr_warn("%s: %d calls missed\n", h->symbol, h->krp.nmissed);
+			pr_warn("%s: %d calls missed\n", h->krp.kp.symbol_name, h->krp.nmissed);
 		h->registered = false;
 	}
 }
@@ -132,11 +130,11 @@ int bg_claim_init(void)
 		ret = register_kretprobe(&h->krp);
 		if (ret && h->optional) {
 			pr_info("%s not hooked (%d): this kernel has no such claims\n",
-				h->symbol, ret);
+				h->krp.kp.symbol_name, ret);
 			continue;
 		}
 		if (ret) {
-			pr_err("cannot hook %s: %d\n", h->symbol, ret);
+			pr_err("cannot hook %s: %d\n", h->krp.kp.symbol_name, ret);
 			bg_claim_exit();
 			return ret;
 		}

@@ -93,7 +93,7 @@ static struct ftrace_ops bg_ftrace_ops = {
  */
 int bg_hook_init(void)
 {
-	static char sym[] = "really_probe";
+	char sym[] = "really_probe";	/* ftrace_set_filter() takes no const */
 	int ret;
 
 	ret = ftrace_set_filter(&bg_ftrace_ops, sym, strlen(sym), 0);
@@ -103,11 +103,12 @@ int bg_hook_init(void)
 		return ret == -EINVAL ? -ENOENT : ret;
 	}
 	ret = register_ftrace_function(&bg_ftrace_ops);
-	if (ret) {
-		pr_err("cannot hook really_probe(): %d%s\n", ret,
-		       ret == -EBUSY ? " (another ftrace user modifies its IP, e.g. a livepatch)" : "");
+	if (ret == -EBUSY)
+		pr_err("cannot hook really_probe(): another ftrace user (a livepatch?) modifies its IP\n");
+	else if (ret)
+		pr_err("cannot hook really_probe(): %d\n", ret);
+	if (ret)
 		ftrace_free_filter(&bg_ftrace_ops);
-	}
 	return ret;
 }
 
