@@ -169,7 +169,13 @@ log "packages: ${pkgs[*]}"
 
 # --- download and unpack ----------------------------------------------------
 DEBS=$APTDIR/debs
-(cd "$DEBS" && apt-get -q download "${pkgs[@]}" >&2)
+if ! (cd "$DEBS" && apt-get -q download "${pkgs[@]}" >&2); then
+	kv=$(cached_kver)
+	[[ -n $kv ]] || die "download of ${pkgs[*]} failed and nothing cached for $SERIES"
+	log "download failed; using cached $kv"
+	echo "$kv"
+	exit 0
+fi
 
 tmp=$KDIR.tmp
 rm -rf "$tmp"
