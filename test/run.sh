@@ -204,7 +204,8 @@ run_series() {
 		fi
 		if [[ -n $demo ]]; then
 			echo "# ---- guest output ($ld/ktap.log) ----"
-			clean "$ld/ktap.log"
+			clean "$ld/ktap.log" | sed '/^# dmesg-begin$/,$d'
+			echo "# ---- end of guest output ----"
 		fi
 	done < <(boots)
 }

@@ -23,7 +23,9 @@ scenario_init >/dev/null
 echo "Seed scenario on $(uname -r): $HELD and $SIB are two ports behind one"
 echo "PCIe-to-PCI bridge, so they share IOMMU group $GROUP."
 run modprobe bindguard
-run "hold_start; cat /tmp/hold.log"
+say "vfio-hold $GROUP $HELD &    # the VM: $HELD on vfio-pci, group in a VFIO container"
+hold_start
+cat /tmp/hold.log
 run "echo $SIB > /sys/bus/pci/drivers/e1000/bind"
 run "readlink /sys/bus/pci/devices/$SIB/driver || echo '(no driver bound)'"
 run "dmesg | grep 'bindguard: refused'"
