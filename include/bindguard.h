@@ -90,9 +90,9 @@ void bg_table_add_device(struct device *dev);
 void bg_table_del_device(struct device *dev);
 void bg_table_set_driver(struct device *dev, const char *driver);
 void bg_table_mark_claimed(struct device *dev);
-void bg_claim_begin(struct iommu_group *group);
-void bg_claim_end(struct iommu_group *group, bool success);
-void bg_claim_release(struct iommu_group *group);
+void bg_claim_begin(int id);
+void bg_claim_end(int id, bool success);
+void bg_claim_release(int id);
 void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 		       bool audit);
 void bg_table_show(struct seq_file *m);

@@ -34,6 +34,13 @@
 #endif
 
 /*
+ * 5.11: a kretprobe_instance reaches its kretprobe through get_kretprobe().
+ */
+#ifndef HAVE_GET_KRETPROBE
+#define get_kretprobe(ri) ((ri)->rp)
+#endif
+
+/*
  * 5.19: DMA ownership in the driver core. With it the kernel refuses a
  * kernel-DMA driver in a user-owned group by itself, claims go through
  * iommu_group_claim_dma_owner(), and drivers that manage DMA themselves say so

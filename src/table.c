@@ -266,21 +266,21 @@ void bg_table_mark_claimed(struct device *dev)
 }
 
 /**
- * bg_claim_begin() - userspace is claiming DMA ownership of @group
- * @group: the IOMMU group
+ * bg_claim_begin() - userspace is claiming DMA ownership of group @id
+ * @id:    the IOMMU group's id
  *
  * Marks the claim pending, so that a bind racing it is refused, and records
  * the current process as the owner if the group has none yet.
  *
  * Context: kretprobe entry handler: atomic, no sleeping.
  */
-void bg_claim_begin(struct iommu_group *group)
+void bg_claim_begin(int id)
 {
 	struct bg_group *g;
 	unsigned long flags;
 
 	rcu_read_lock();
-	g = bg_table_lookup(group);
+	g = xa_load(&bg_groups, id);
 	if (g) {
 		spin_lock_irqsave(&g->lock, flags);
 		if (g->st.claims == 0 && g->st.pending == 0) {
@@ -294,8 +294,8 @@ void bg_claim_begin(struct iommu_group *group)
 }
 
 /**
- * bg_claim_end() - a claim of @group returned
- * @group:   the IOMMU group
+ * bg_claim_end() - a claim of group @id returned
+ * @id:      the IOMMU group's id
  * @success: the claim function returned 0
  *
  * Commits a successful claim (state user) or reverts a failed one; claims
@@ -303,13 +303,13 @@ void bg_claim_begin(struct iommu_group *group)
  *
  * Context: kretprobe return handler: atomic, no sleeping.
  */
-void bg_claim_end(struct iommu_group *group, bool success)
+void bg_claim_end(int id, bool success)
 {
 	struct bg_group *g;
 	unsigned long flags;
 
 	rcu_read_lock();
-	g = bg_table_lookup(group);
+	g = xa_load(&bg_groups, id);
 	if (g) {
 		spin_lock_irqsave(&g->lock, flags);
 		if (g->st.pending > 0)
@@ -326,8 +326,8 @@ void bg_claim_end(struct iommu_group *group, bool success)
 }
 
 /**
- * bg_claim_release() - userspace released one DMA-ownership claim of @group
- * @group: the IOMMU group
+ * bg_claim_release() - userspace released one DMA-ownership claim of group @id
+ * @id:    the IOMMU group's id
  *
  * The group returns to state kernel when its last claim is released: device
  * claims (vfio cdev) are counted, one release does not free a group that
@@ -335,13 +335,13 @@ void bg_claim_end(struct iommu_group *group, bool success)
  *
  * Context: kretprobe return handler: atomic, no sleeping.
  */
-void bg_claim_release(struct iommu_group *group)
+void bg_claim_release(int id)
 {
 	struct bg_group *g;
 	unsigned long flags;
 
 	rcu_read_lock();
-	g = bg_table_lookup(group);
+	g = xa_load(&bg_groups, id);
 	if (g) {
 		spin_lock_irqsave(&g->lock, flags);
 		if (g->st.claims > 0 && --g->st.claims == 0)

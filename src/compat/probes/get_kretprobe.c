@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * 5.11 API change: struct kretprobe_instance no longer points at its
+ * kretprobe directly; get_kretprobe() finds it (d741bf41d7c7, "kprobes:
+ * Remove kretprobe hash").
+ */
+#include <linux/kprobes.h>
+
+struct kretprobe *probe_get(struct kretprobe_instance *ri)
+{
+	return get_kretprobe(ri);
+}
