@@ -12,13 +12,15 @@ KDIR ?= /lib/modules/$(KVER)/build
 KERNEL ?=
 
 M_DIR := $(CURDIR)
-KREL = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 
-.PHONY: all modules probes clean check demo deps checkstyle
+.PHONY: all modules supported probes clean check demo deps checkstyle
 
 all: modules
 
-probes:
+supported:
+	@scripts/check-kernel.sh $(KDIR)
+
+probes: supported
 	@scripts/probe-kernel.sh $(KDIR) $(M_DIR)
 
 modules: probes
