@@ -34,6 +34,15 @@
 #endif
 
 /*
+ * 6.2 (and 6.1.y): ftrace_free_filter() is exported. Before, resetting the
+ * filter to empty frees its entries (ftrace_hash_move() then installs the
+ * shared EMPTY_HASH), which is all a module's ops allocate.
+ */
+#ifndef HAVE_EXPORT_FTRACE_FREE_FILTER
+#define ftrace_free_filter(ops) ftrace_set_filter(ops, NULL, 0, 1)
+#endif
+
+/*
  * 5.11: a kretprobe_instance reaches its kretprobe through get_kretprobe().
  */
 #ifndef HAVE_GET_KRETPROBE

@@ -6,8 +6,11 @@
 # Compiles every feature probe in SRCDIR/src/compat/probes/*.c against the
 # kernel headers in KDIR (one kbuild run, all probes in parallel, OpenZFS
 # style) and writes SRCDIR/.probes/<kernelrelease>/probes.h with one
-# `#define HAVE_<NAME> 1` per probe that compiled. include/compat.h maps the
-# HAVE_* names to one API; the module's code never tests kernel versions.
+# `#define HAVE_<NAME> 1` per probe that compiled, and one
+# `#define HAVE_EXPORT_<SYMBOL> 1` per symbol listed in
+# src/compat/probes/exports that KDIR's Module.symvers exports.
+# include/compat.h maps the HAVE_* names to one API; the module's code never
+# tests kernel versions.
 set -euo pipefail
 
 kdir=$1
@@ -16,6 +19,7 @@ srcdir=$(cd "$2" && pwd)
 krel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$kdir/include/generated/utsrelease.h")
 out=$srcdir/.probes/$krel
 probes=("$srcdir"/src/compat/probes/*.c)
+exports=$srcdir/src/compat/probes/exports
 
 # Reuse the result unless a probe is newer than it.
 if [ -f "$out/probes.h" ]; then
@@ -23,6 +27,7 @@ if [ -f "$out/probes.h" ]; then
 	for p in "${probes[@]}"; do
 		[ "$p" -nt "$out/probes.h" ] && stale=1
 	done
+	[ "$exports" -nt "$out/probes.h" ] && stale=1
 	[ $stale = 0 ] && exit 0
 fi
 
@@ -32,8 +37,17 @@ for p in "${probes[@]}"; do
 	cp "$p" "$work/"
 	echo "obj-m += $(basename "$p" .c).o" >>"$work/Kbuild"
 done
+# A probe that must compile: if it does not, the toolchain is broken and
+# every HAVE_* would silently read "absent".
+printf '#include <linux/module.h>\nint probe_baseline;\n' >"$work/baseline.c"
+echo "obj-m += baseline.o" >>"$work/Kbuild"
 # Objects are all we need: -k lets every probe finish; modpost may complain.
 make -s -k -j"$(nproc)" -C "$kdir" M="$work" modules >"$work/log" 2>&1 || true
+if [ ! -f "$work/baseline.o" ]; then
+	echo "bindguard: feature probes cannot compile against $kdir:" >&2
+	tail -20 "$work/log" >&2
+	exit 1
+fi
 
 mkdir -p "$out"
 {
@@ -46,6 +60,14 @@ mkdir -p "$out"
 			echo "/* HAVE_${name^^} not set */"
 		fi
 	done
+	grep -v '^#' "$exports" | while read -r sym; do
+		[ -n "$sym" ] || continue
+		if grep -qP "^\S+\t$sym\t" "$kdir/Module.symvers"; then
+			echo "#define HAVE_EXPORT_${sym^^} 1"
+		else
+			echo "/* HAVE_EXPORT_${sym^^} not set */"
+		fi
+	done
 } >"$out/probes.h.tmp"
 mv "$out/probes.h.tmp" "$out/probes.h"
-echo "  PROBES  $krel: $(grep -c '^#define' "$out/probes.h") of ${#probes[@]} present" >&2
+echo "  PROBES  $krel: $(grep -c "^#define" "$out/probes.h") HAVE_* set" >&2
