@@ -231,6 +231,7 @@ t_strict_refuses_pci_stub() {
 }
 
 t_owner_killed() {
+	expect_eq "$(group_field "$GROUP" 2)" user "state before the kill"
 	hold_stop
 	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 ||
 		fail "group $GROUP: $(grep "^$GROUP " $BG_DEBUGFS/groups)"

@@ -43,11 +43,14 @@ hold_start() {
 		*) unbind "$bdf" ;;
 		esac
 	done
-	[ "$(bind_to "$HELD" vfio-pci)" = OK ] || diag "vfio-pci bind of $HELD failed"
+	if [ "$(driver_of "$HELD")" != vfio-pci ]; then
+		unbind "$HELD"
+		[ "$(bind_to "$HELD" vfio-pci)" = OK ] || diag "vfio-pci bind of $HELD failed"
+	fi
 	vfio-hold "$GROUP" "$HELD" >/tmp/hold.log 2>&1 &
 	HOLDER=$!
-	wait_for 'grep -q "^holding" /tmp/hold.log' 30 ||
-		diag "vfio-hold: $(cat /tmp/hold.log)"
+	wait_for 'grep -q "^holding" /tmp/hold.log' 30
+	diag "vfio-hold: $(cat /tmp/hold.log)"
 }
 
 # hold_stop: SIGKILL the VM, as when QEMU dies.
