@@ -1,0 +1,70 @@
+#!/bin/bash
+# kbuild-env.sh - run a command in the build environment of a kernel unpacked
+# by scripts/fetch-kernel.sh, or print where its headers are in there.
+#
+# Usage: scripts/kbuild-env.sh KVER CMD [ARG...]
+#        scripts/kbuild-env.sh --headers KVER
+#
+# The environment comes from $BG_CACHE/kernels/KVER/buildenv (written by
+# fetch-kernel.sh; key=value lines; no file: the host as it is):
+#   path=DIR      DIR is put first on PATH (5.10: bullseye's gcc-10, which
+#                 its headers name as CC)
+#   chroot=DIR    the command runs inside that chroot (scripts/in-chroot.sh;
+#                 sid: its kbuild tools need sid's libc). The cache is
+#                 mounted at the same path inside, so paths under $BG_CACHE
+#                 can be passed as they are.
+#   headers=DIR   the headers' path as seen by the command (default: the
+#                 resolved $BG_CACHE/kernels/KVER/headers)
+# BG_BUILD_CHROOT=DIR overrides: run in that chroot instead (with the cache's
+# headers path; e.g. the bullseye chroot, to build 5.10 with bullseye's own
+# gcc and dkms).
+#
+# --headers prints the headers directory to pass to `make -C` or
+# `dkms --kernelsourcedir` in that environment. Exit status: the command's.
+#
+# Environment: BG_CACHE (default /var/cache/bindguard), BG_BUILD_CHROOT.
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+
+mode=run
+if [[ ${1:-} == --headers ]]; then
+	mode=headers
+	shift
+	[[ $# -eq 1 ]] || usage
+else
+	[[ $# -ge 2 ]] || usage
+fi
+KVER=$1
+shift
+KDIR=$BG_CACHE/kernels/$KVER
+[[ -d $KDIR ]] || { echo "kbuild-env: no kernel $KVER in $BG_CACHE/kernels" >&2; exit 1; }
+
+path= chroot= headers=
+if [[ -f $KDIR/buildenv ]]; then
+	while IFS='=' read -r k v; do
+		case $k in
+		path) path=$v ;;
+		chroot) chroot=$v ;;
+		headers) headers=$v ;;
+		esac
+	done <"$KDIR/buildenv"
+fi
+if [[ -n ${BG_BUILD_CHROOT:-} ]]; then
+	[[ -z $chroot ]] || { echo "kbuild-env: $KVER is built in $chroot only" >&2; exit 1; }
+	chroot=$BG_BUILD_CHROOT
+	path=
+fi
+[[ -n $headers ]] || headers=$(readlink -f "$KDIR/headers")
+
+if [[ $mode == headers ]]; then
+	echo "$headers"
+	exit 0
+fi
+if [[ -n $chroot ]]; then
+	exec "$HERE/in-chroot.sh" "$chroot" "$@"
+fi
+[[ -z $path ]] || export PATH=$path:$PATH
+exec "$@"
