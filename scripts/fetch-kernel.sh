@@ -2,7 +2,9 @@
 # fetch-kernel.sh - fetch and unpack a stock Debian kernel (image, modules and
 # headers) into a private cache, ready to boot in QEMU and to build against.
 #
-# Usage: scripts/fetch-kernel.sh SERIES        (SERIES: 6.1 or 6.12)
+# Usage: scripts/fetch-kernel.sh SERIES
+#        SERIES: 5.10, 6.1, 6.12 or sid (the numeric series of sid's newest
+#        kernel, e.g. 7.2, is accepted as an alias for sid while it matches)
 #
 # Prints on stdout only the kernel release (e.g. 6.12.57+deb12-amd64);
 # everything else goes to stderr.
@@ -33,9 +35,27 @@
 #
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_APT_MAX_AGE.
 #
-# Series map (suites to search, ABI pattern). 5.10 (bullseye-security, needs
-# gcc-10 from bullseye) and sid (needs a sid userland) are planned; only 6.1
-# and 6.12 are wired up now.
+# Series map:
+#   5.10  bullseye + bullseye-security, linux-kbuild-5.10. Its headers set
+#         CC=gcc-10: bullseye's gcc-10, cpp-10, libgcc-10-dev and gcc-10-base
+#         are `dpkg -x`ed into $BG_CACHE/toolchains/gcc-10/root (the rest of
+#         what gcc-10 needs, libisl23, libmpc3, libmpfr6, binutils, comes from
+#         the bookworm host), with a `gcc-10` wrapper in
+#         $BG_CACHE/toolchains/gcc-10/bin (GCC finds cc1 and libgcc relative
+#         to its own location). The kernel dir's `buildenv` says
+#         path=<that bin dir> (see scripts/kbuild-env.sh).
+#   6.1   bookworm + bookworm-security.
+#   6.12  bookworm + bookworm-security (+debNN ABIs).
+#   sid   sid's kbuild tools need sid's libc, so the kernel is installed with
+#         apt (linux-image-amd64, linux-headers-amd64: the newest) into the
+#         chroot of scripts/mkchroot.sh sid, and laid out in the same cache
+#         structure: vmlinuz and lib/modules/<kver> are copied (hard links)
+#         into kernels/<kver>/root, .ko.xz decompressed, depmod run; headers
+#         -> the chroot's /usr/src/linux-headers-<kver>. `buildenv` says
+#         chroot=<dir>, headers=/usr/src/linux-headers-<kver>: every build
+#         for it runs inside the chroot. The chroot's package lists, and so
+#         its kernel, are refreshed at most every BG_APT_MAX_AGE seconds (one
+#         apt-get update + install; a no-op when nothing changed).
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
@@ -60,31 +80,110 @@ case $SERIES in
 	DIST=bookworm
 	ABI_RE='6\.12\.[0-9]+\+deb12'
 	;;
-5.10 | sid)
-	die "series $SERIES is planned but not supported yet"
+5.10)
+	DIST=bullseye
+	ABI_RE='5\.10\.0-[0-9]+'
+	;;
+sid)
+	DIST=sid
 	;;
 *)
-	die "unknown series '$SERIES' (want 6.1 or 6.12)"
+	# "7.2": sid's series, checked once sid's kernel is resolved.
+	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "unknown series '$SERIES' (want 5.10, 6.1, 6.12 or sid)"
+	DIST=sid
 	;;
 esac
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 mkdir -p "$BG_CACHE/kernels"
 exec 9>"$BG_CACHE/.fetch-kernel.lock"
 flock 9
+
+# fix_modules ROOT KVER: .ko.xz/.ko.zst -> .ko, then regenerate modules.dep &
+# co. (busybox modprobe in the guest cannot read compressed modules).
+fix_modules() {
+	local mods=$1/lib/modules/$2 nxz nzst
+	nxz=$(find "$mods" -name '*.ko.xz' | wc -l)
+	if ((nxz > 0)); then
+		log "decompressing $nxz .ko.xz modules"
+		find "$mods" -name '*.ko.xz' -print0 | xargs -0 -r -n 64 -P 2 xz -d -f
+	fi
+	nzst=$(find "$mods" -name '*.ko.zst' | wc -l)
+	if ((nzst > 0)); then
+		log "decompressing $nzst .ko.zst modules"
+		find "$mods" -name '*.ko.zst' -print0 | xargs -0 -r -n 64 -P 2 zstd -q -d --rm -f
+	fi
+	if [[ -f $mods/modules.dep ]]; then
+		sed -i -E 's/\.ko\.(xz|zst)/.ko/g' "$mods/modules.dep"
+	fi
+	depmod -b "$1" "$2"
+}
+
+# --- sid: the kernel lives in a sid chroot ------------------------------------
+if [[ $DIST == sid ]]; then
+	CH=$("$HERE/mkchroot.sh" sid) || die "cannot make the sid chroot"
+	admin=(--admindir="$CH/var/lib/dpkg")
+	installed() { dpkg-query "${admin[@]}" -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
+	stamp=$CH/.kernel-updated
+	age=999999999
+	[[ -e $stamp ]] && age=$(($(date +%s) - $(stat -c %Y "$stamp")))
+	if ((age > BG_APT_MAX_AGE)) || ! installed linux-headers-amd64 || ! installed linux-image-amd64; then
+		log "refreshing the sid chroot's kernel (apt-get update; install linux-image-amd64 linux-headers-amd64)"
+		if "$HERE/in-chroot.sh" "$CH" env DEBIAN_FRONTEND=noninteractive INITRD=No sh -c \
+			'apt-get -q update && apt-get install -y -q --no-install-recommends linux-image-amd64 linux-headers-amd64 dkms' >&2; then
+			touch "$stamp"
+		elif installed linux-headers-amd64 && installed linux-image-amd64; then
+			log "refresh failed; using the kernel already in the chroot"
+		else
+			die "cannot install sid's kernel in $CH"
+		fi
+	fi
+	KVER=$(dpkg-query "${admin[@]}" -W -f='${Depends}' linux-headers-amd64 |
+		sed -nE 's/.*linux-headers-([^ ,]+-amd64).*/\1/p')
+	[[ -n $KVER ]] || die "cannot tell which kernel linux-headers-amd64 depends on in $CH"
+	log "series $SERIES -> $KVER"
+	if [[ $SERIES != sid && $KVER != "$SERIES".* ]]; then
+		die "series $SERIES is not sid's: sid's newest kernel is $KVER"
+	fi
+	KDIR=$BG_CACHE/kernels/$KVER
+	hsrc=$CH/usr/src/linux-headers-$KVER
+	[[ -f $hsrc/Makefile && -f $CH/boot/vmlinuz-$KVER && -d $CH/lib/modules/$KVER ]] ||
+		die "$KVER is not fully installed in $CH"
+	if [[ ! -e $KDIR/.complete ]]; then
+		tmp=$KDIR.tmp
+		rm -rf "$tmp"
+		mkdir -p "$tmp/root/boot" "$tmp/root/lib/modules"
+		# hard links: same file system, no copy; xz -d replaces the link
+		cp -al "$CH/boot/vmlinuz-$KVER" "$tmp/root/boot/"
+		cp -al "$CH/lib/modules/$KVER" "$tmp/root/lib/modules/"
+		rm -f "$tmp/root/lib/modules/$KVER/build" "$tmp/root/lib/modules/$KVER/source"
+		ln -sfn "$(realpath -m --relative-to="$KDIR/root/lib/modules/$KVER" "$hsrc")" \
+			"$tmp/root/lib/modules/$KVER/build"
+		fix_modules "$tmp/root" "$KVER"
+		ln -sfn "root/boot/vmlinuz-$KVER" "$tmp/vmlinuz"
+		ln -sfn "$(realpath -m --relative-to="$KDIR" "$hsrc")" "$tmp/headers"
+		dpkg-query "${admin[@]}" -W -f='${Package} ${Version}\n' \
+			"linux-image-$KVER" "linux-headers-$KVER" 'linux-headers-*-common' 'linux-kbuild-*' >"$tmp/packages" 2>/dev/null || true
+		touch "$tmp/.complete"
+		rm -rf "$KDIR"
+		mv "$tmp" "$KDIR"
+		log "laid out $KVER from the sid chroot in $KDIR"
+	fi
+	# Every build for this kernel runs in the chroot (scripts/kbuild-env.sh).
+	printf 'chroot=%s\nheaders=%s\n' "$CH" "/usr/src/linux-headers-$KVER" >"$KDIR/buildenv"
+	echo "$KVER"
+	exit 0
+fi
 
 # --- private apt tree -------------------------------------------------------
 APTDIR=$BG_CACHE/apt/$DIST
 mkdir -p "$APTDIR"/{state/lists/partial,cache/archives/partial,etc/sources.list.d,etc/preferences.d,debs}
 : >>"$APTDIR/state/status"
 
-case $DIST in
-bookworm)
-	cat >"$APTDIR/etc/sources.list.tmp" <<-SRC
-	deb [signed-by=$KEYRING] $MIRROR bookworm main
-	deb [signed-by=$KEYRING] $SECURITY_MIRROR bookworm-security main
-	SRC
-	;;
-esac
+cat >"$APTDIR/etc/sources.list.tmp" <<-SRC
+deb [signed-by=$KEYRING] $MIRROR $DIST main
+deb [signed-by=$KEYRING] $SECURITY_MIRROR $DIST-security main
+SRC
 mv -f "$APTDIR/etc/sources.list.tmp" "$APTDIR/etc/sources.list"
 
 cat >"$APTDIR/apt.conf" <<CONF
@@ -102,6 +201,46 @@ APT::Sandbox::User "root";
 Acquire::Languages "none";
 CONF
 export APT_CONFIG=$APTDIR/apt.conf
+
+# gcc10_toolchain: bullseye's gcc-10 unpacked into the cache (once); prints
+# the directory to put first on PATH. GCC is relocatable: the driver finds
+# cc1 and libgcc relative to its own path, so a wrapper that execs the
+# unpacked driver by its full path is all it takes (no -B, no
+# GCC_EXEC_PREFIX). binutils, libisl23, libmpc3, libmpfr6 are the host's.
+gcc10_toolchain() {
+	local tc=$BG_CACHE/toolchains/gcc-10 p deb pkgs=(gcc-10 cpp-10 libgcc-10-dev gcc-10-base)
+	if [[ ! -e $tc/.complete ]]; then
+		log "fetching bullseye's ${pkgs[*]} into $tc"
+		(cd "$APTDIR/debs" && apt-get -q download "${pkgs[@]}" >&2) || return 1
+		rm -rf "$tc"
+		mkdir -p "$tc/root" "$tc/bin"
+		for p in "${pkgs[@]}"; do
+			deb=$(ls -t "$APTDIR/debs/${p}_"*.deb | head -n1)
+			dpkg -x "$deb" "$tc/root"
+		done
+		for p in gcc-10 x86_64-linux-gnu-gcc-10 cpp-10 x86_64-linux-gnu-cpp-10; do
+			printf '#!/bin/sh\n# bullseye gcc-10 unpacked by scripts/fetch-kernel.sh\nexec %q "$@"\n' \
+				"$tc/root/usr/bin/x86_64-linux-gnu-${p#x86_64-linux-gnu-}" >"$tc/bin/$p"
+			chmod 0755 "$tc/bin/$p"
+		done
+		echo 'int f(int x) { return x + 1; }' | "$tc/bin/gcc-10" -O2 -x c -c -o /dev/null - >&2 ||
+			{ log "the unpacked gcc-10 does not compile"; return 1; }
+		touch "$tc/.complete"
+	fi
+	echo "$tc/bin"
+}
+
+# finish KVER: write the kernel's build environment (kernels/KVER/buildenv,
+# read by scripts/kbuild-env.sh), print KVER, exit.
+finish() {
+	local tc
+	if [[ $SERIES == 5.10 ]]; then
+		tc=$(gcc10_toolchain) || die "cannot set up gcc-10 for $1"
+		printf 'path=%s\n' "$tc" >"$BG_CACHE/kernels/$1/buildenv"
+	fi
+	echo "$1"
+	exit 0
+}
 
 # Newest kernel of this series already unpacked (offline fallback).
 cached_kver() {
@@ -129,8 +268,7 @@ if (($(lists_age) > BG_APT_MAX_AGE)); then
 		kv=$(cached_kver)
 		[[ -n $kv ]] || die "apt-get update failed and nothing cached for $SERIES"
 		log "apt-get update failed; using cached $kv"
-		echo "$kv"
-		exit 0
+		finish "$kv"
 	fi
 fi
 
@@ -145,8 +283,7 @@ log "series $SERIES -> $KVER"
 
 if [[ -e $KDIR/.complete ]]; then
 	log "already unpacked in $KDIR"
-	echo "$KVER"
-	exit 0
+	finish "$KVER"
 fi
 
 # --- which packages ---------------------------------------------------------
@@ -173,8 +310,7 @@ if ! (cd "$DEBS" && apt-get -q download "${pkgs[@]}" >&2); then
 	kv=$(cached_kver)
 	[[ -n $kv ]] || die "download of ${pkgs[*]} failed and nothing cached for $SERIES"
 	log "download failed; using cached $kv"
-	echo "$kv"
-	exit 0
+	finish "$kv"
 fi
 
 tmp=$KDIR.tmp
@@ -205,23 +341,9 @@ while IFS= read -r link; do
 	ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$root$target")" "$link"
 done < <(find "$root" -type l)
 
-# Compressed modules -> plain .ko, then regenerate modules.dep & co.
-mods=$root/lib/modules/$KVER
-nxz=$(find "$mods" -name '*.ko.xz' | wc -l)
-if ((nxz > 0)); then
-	log "decompressing $nxz .ko.xz modules"
-	find "$mods" -name '*.ko.xz' -print0 | xargs -0 -r -n 64 -P 2 xz -d -f
-fi
-nzst=$(find "$mods" -name '*.ko.zst' | wc -l)
-if ((nzst > 0)); then
-	log "decompressing $nzst .ko.zst modules"
-	find "$mods" -name '*.ko.zst' -print0 | xargs -0 -r -n 64 -P 2 zstd -q -d --rm -f
-fi
-# The package ships no modules.dep (made at install time): depmod makes it.
-if [[ -f $mods/modules.dep ]]; then
-	sed -i -E 's/\.ko\.(xz|zst)/.ko/g' "$mods/modules.dep"
-fi
-depmod -b "$root" "$KVER"
+# Compressed modules -> plain .ko; modules.dep made by depmod (the package
+# ships none).
+fix_modules "$root" "$KVER"
 
 ln -sfn "root/boot/vmlinuz-$KVER" "$tmp/vmlinuz"
 ln -sfn "root/$hdir" "$tmp/headers"
@@ -231,4 +353,4 @@ touch "$tmp/.complete"
 rm -rf "$KDIR"
 mv "$tmp" "$KDIR"
 log "unpacked $KVER into $KDIR"
-echo "$KVER"
+finish "$KVER"
