@@ -2,7 +2,7 @@
 # dkms-install.sh - build and install bindguard with DKMS, as a user would,
 # but against a kernel unpacked by fetch-kernel.sh and into private trees.
 #
-# Usage: scripts/dkms-install.sh KVER
+# Usage: scripts/dkms-install.sh [--chroot DIR] KVER
 #
 # Prints on stdout only the path of the installed bindguard.ko; DKMS output
 # goes to stderr (and the make log, on failure).
@@ -14,13 +14,25 @@
 #   --sourcetree       $BG_CACHE/dkms/<kver>/source   (bindguard-<ver>/)
 #   --dkmstree         $BG_CACHE/dkms/<kver>/tree     (DKMS's /var/lib/dkms)
 #   --installtree      $BG_CACHE/dkms/<kver>/install  (DKMS's /lib/modules)
-#   --kernelsourcedir  $BG_CACHE/kernels/<kver>/headers
+#   --kernelsourcedir  $BG_CACHE/kernels/<kver>/headers (not with --chroot)
 #   --no-depmod        (depmod -a KVER would write to the host's /lib/modules)
 # All of these exist in bookworm's dkms 3.0.10; with --kernelsourcedir it does
 # not need /lib/modules/KVER/build, so the host's /lib/modules is untouched.
 # Module signing, as DKMS does it on Debian, uses the unpacked kernel's
 # sign-file and a key kept in $BG_CACHE/dkms (not /var/lib/dkms); the stock
-# kernels do not enforce signatures, so an unsigned module loads too.
+# kernels do not enforce signatures, so an unsigned module loads too. When
+# the kernel's sign-file cannot run in the build environment (5.10's wants
+# libcrypto 1.1, which bookworm lacks), the module is left unsigned: no other
+# kernel's sign-file is borrowed. (bullseye's dkms 2.8, --chroot bullseye,
+# signs nothing at all: neither does it for a 5.10 user.)
+#
+# Build environment: the dkms commands run through scripts/kbuild-env.sh,
+# so with the kernel's own toolchain (5.10: bullseye's gcc-10 on PATH; DKMS
+# passes PATH through to make) or inside its chroot (sid: the chroot's own
+# dkms, gcc and kbuild tools; the sources and private trees are in the cache,
+# which the chroot sees at the same path). --chroot DIR runs them in DIR
+# instead (scripts/mkchroot.sh bullseye: bullseye's dkms, as a 5.10 user
+# has it); its private trees are then $BG_CACHE/dkms/<kver>@<chroot name>.
 #
 # Idempotent: a previous add/build/install of the same version for KVER is
 # removed first (the trees are per kernel, so kernels never clash).
@@ -29,13 +41,25 @@ set -euo pipefail
 log() { echo "dkms-install: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ $# -eq 1 ]] || { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+CHROOT=
+if [[ ${1:-} == --chroot ]]; then
+	[[ $# -ge 2 ]] || usage
+	CHROOT=$(readlink -f "$2")
+	shift 2
+fi
+[[ $# -eq 1 ]] || usage
 KVER=$1
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-HEADERS=$BG_CACHE/kernels/$KVER/headers
-[[ -f $HEADERS/Makefile ]] || die "no headers for $KVER in $HEADERS (run scripts/fetch-kernel.sh first)"
-HEADERS=$(readlink -f "$HEADERS")
+[[ -f $BG_CACHE/kernels/$KVER/headers/Makefile ]] ||
+	die "no headers for $KVER in $BG_CACHE/kernels/$KVER/headers (run scripts/fetch-kernel.sh first)"
+if [[ -n $CHROOT ]]; then
+	export BG_BUILD_CHROOT=$CHROOT
+fi
+# in the build environment: run a command there; the headers as seen there
+inenv() { "$REPO/scripts/kbuild-env.sh" "$KVER" "$@"; }
+HEADERS=$("$REPO/scripts/kbuild-env.sh" --headers "$KVER")
 
 conf=$REPO/dkms.conf
 [[ -f $conf ]] || die "no dkms.conf in $REPO"
@@ -43,18 +67,28 @@ NAME=$(sed -nE 's/^PACKAGE_NAME="?([^"]*)"?.*/\1/p' "$conf")
 VERSION=$(sed -nE 's/^PACKAGE_VERSION="?([^"]*)"?.*/\1/p' "$conf")
 [[ -n $NAME && -n $VERSION ]] || die "cannot read PACKAGE_NAME/PACKAGE_VERSION from dkms.conf"
 
-D=$BG_CACHE/dkms/$KVER
+D=$BG_CACHE/dkms/$KVER${CHROOT:+@${CHROOT##*/}}
 SRC=$D/source
 TREE=$D/tree
 INST=$D/install
 dkms_opts=(-m "$NAME" -v "$VERSION" -k "$KVER"
-	--sourcetree "$SRC" --dkmstree "$TREE" --installtree "$INST"
-	--kernelsourcedir "$HEADERS")
+	--sourcetree "$SRC" --dkmstree "$TREE" --installtree "$INST")
+if [[ -n $CHROOT ]]; then
+	# As a user of that release has it: /lib/modules/KVER/build -> headers
+	# (inside the chroot; the cache path is the same there). No
+	# --kernelsourcedir: bullseye's dkms 2.8 takes a tree given that way for
+	# a full source tree and runs `make mrproper` in it, wiping the headers'
+	# generated files.
+	mkdir -p "$CHROOT/lib/modules/$KVER"
+	ln -sfn "$HEADERS" "$CHROOT/lib/modules/$KVER/build"
+else
+	dkms_opts+=(--kernelsourcedir "$HEADERS")
+fi
 
 # 1. Remove what a previous run left for this version and kernel.
 if [[ -d $TREE/$NAME/$VERSION ]]; then
 	log "removing previous $NAME/$VERSION for $KVER"
-	dkms remove "${dkms_opts[@]}" --no-depmod >&2 || true
+	inenv dkms remove "${dkms_opts[@]}" --no-depmod >&2 || true
 fi
 rm -rf "$SRC" "$TREE" "$INST"
 mkdir -p "$SRC/$NAME-$VERSION" "$TREE" "$INST/$KVER"
@@ -72,16 +106,24 @@ mkdir -p "$SRC/$NAME-$VERSION" "$TREE" "$INST/$KVER"
 export sign_file=$HEADERS/scripts/sign-file
 export mok_signing_key=$BG_CACHE/dkms/mok.key
 export mok_certificate=$BG_CACHE/dkms/mok.pub
+# sign-file without arguments prints its usage; a loader error means it
+# cannot run here: point DKMS at nothing ("modules won't be signed").
+sign_out=$(inenv "$sign_file" 2>&1 || true)
+if grep -qE 'error while loading shared libraries|No such file|not found' <<<"$sign_out"; then
+	log "note: $sign_file cannot run in $KVER's build environment: the module is not signed"
+	export sign_file=/nonexistent/sign-file
+fi
 
 # 4. add / build / install.
-dkms add "${dkms_opts[@]}" >&2
-if ! dkms build "${dkms_opts[@]}" >&2; then
+log "dkms $(inenv dkms --version 2>/dev/null | head -n1) for $KVER${CHROOT:+ in $CHROOT}"
+inenv dkms add "${dkms_opts[@]}" >&2
+if ! inenv dkms build "${dkms_opts[@]}" >&2; then
 	log "build failed; make.log:"
 	cat "$TREE/$NAME/$VERSION/build/make.log" >&2 2>/dev/null || true
 	exit 1
 fi
-dkms install "${dkms_opts[@]}" --no-depmod >&2
-dkms status "${dkms_opts[@]}" >&2 || true
+inenv dkms install "${dkms_opts[@]}" --no-depmod >&2
+inenv dkms status "${dkms_opts[@]}" >&2 || true
 
 ko=$(find "$INST/$KVER" -name "$NAME.ko*" | head -n1)
 [[ -n $ko ]] || die "dkms install left no $NAME.ko under $INST/$KVER"
