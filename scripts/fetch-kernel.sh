@@ -33,7 +33,8 @@
 # the mirror cannot be reached, the newest kernel of the series already in
 # the cache is used.
 #
-# Environment: BG_CACHE (default /var/cache/bindguard), BG_APT_MAX_AGE.
+# Environment: BG_CACHE (default /var/cache/bindguard), BG_APT_MAX_AGE,
+# BG_RUN_START (sid), BG_DEBIAN_MIRROR, BG_DEBIAN_SECURITY_MIRROR.
 #
 # Series map:
 #   5.10  bullseye + bullseye-security, linux-kbuild-5.10. Its headers set
@@ -53,9 +54,12 @@
 #         into kernels/<kver>/root, .ko.xz decompressed, depmod run; headers
 #         -> the chroot's /usr/src/linux-headers-<kver>. `buildenv` says
 #         chroot=<dir>, headers=/usr/src/linux-headers-<kver>: every build
-#         for it runs inside the chroot. The chroot's package lists, and so
-#         its kernel, are refreshed at most every BG_APT_MAX_AGE seconds (one
-#         apt-get update + install; a no-op when nothing changed).
+#         for it runs inside the chroot. The chroot's kernel is refreshed
+#         (apt-get update + install, ~2 s when nothing changed) once per
+#         test run: when BG_RUN_START (epoch seconds, set by test/run.sh) is
+#         set, if it was not refreshed since then; otherwise at most every
+#         BG_APT_MAX_AGE seconds. INITRD=No:
+#         no initramfs is made for it (the guest boots its own).
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
@@ -125,9 +129,14 @@ if [[ $DIST == sid ]]; then
 	admin=(--admindir="$CH/var/lib/dpkg")
 	installed() { dpkg-query "${admin[@]}" -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
 	stamp=$CH/.kernel-updated
-	age=999999999
-	[[ -e $stamp ]] && age=$(($(date +%s) - $(stat -c %Y "$stamp")))
-	if ((age > BG_APT_MAX_AGE)) || ! installed linux-headers-amd64 || ! installed linux-image-amd64; then
+	mtime=0
+	[[ -e $stamp ]] && mtime=$(stat -c %Y "$stamp")
+	if [[ -n ${BG_RUN_START:-} ]]; then
+		stale=$((mtime < BG_RUN_START))
+	else
+		stale=$(($(date +%s) - mtime > BG_APT_MAX_AGE))
+	fi
+	if ((stale)) || ! installed linux-headers-amd64 || ! installed linux-image-amd64; then
 		log "refreshing the sid chroot's kernel (apt-get update; install linux-image-amd64 linux-headers-amd64)"
 		if "$HERE/in-chroot.sh" "$CH" env DEBIAN_FRONTEND=noninteractive INITRD=No sh -c \
 			'apt-get -q update && apt-get install -y -q --no-install-recommends linux-image-amd64 linux-headers-amd64 dkms' >&2; then
