@@ -2,29 +2,62 @@
 # run.sh - bindguard's test suite: boot stock Debian kernels in QEMU with the
 # module installed through DKMS and collect the guest's KTAP results.
 #
-# Usage: test/run.sh [SERIES...]        (default: 6.1 6.12)
+# Usage: test/run.sh [SERIES...]        (default: 5.10 6.1 6.12 sid)
 #        test/run.sh --demo SERIES      (run only the "demo" boot and print
 #                                        its guest output)
+#
+# SERIES: 5.10 (bullseye-security), 6.1, 6.12 (bookworm-security) or sid
+# (the newest kernel in sid, resolved at run time; its numeric series, e.g.
+# 7.2, is accepted as an alias while it is sid's). See
+# scripts/fetch-kernel.sh.
 #
 # For each kernel series:
 #   1. scripts/fetch-kernel.sh SERIES        -> KVER (cached)
 #   2. scripts/dkms-install.sh KVER          -> BG_KO (bindguard.ko)
+#      in the kernel's build environment (scripts/kbuild-env.sh: 5.10 with
+#      bullseye's gcc-10 on PATH, sid inside a sid chroot). 5.10 is also
+#      built and installed by bullseye's own dkms in a bullseye chroot
+#      (scripts/mkchroot.sh bullseye; one more result line), and that module,
+#      the one a 5.10 user gets, is the one booted.
 #   3. test/bgtest/ (if it has a Makefile or Kbuild) built with
 #      `make -C <headers> M=<per-kernel copy in $BG_CACHE/build/KVER/bgtest>`
-#                                            -> BG_TESTKO (bgtest.ko)
+#      in the same build environment    -> BG_TESTKO (bgtest.ko)
 #   4. test/vfio-hold.c (if present) built once with gcc -static
 #                                            -> BG_VFIO_HOLD
 #   5. scripts/mkinitramfs.sh KVER           (one initramfs per kernel)
-#   6. for each boot in test/guest/boots (lines "<name> <extra cmdline>";
-#      blank lines and #-comments ignored; without the file one boot named
-#      "main"), scripts/boot-guest.sh with "bg.boot=<name> <extra cmdline>"
-#      appended to the kernel command line. BG_BOOTS="name ..." chooses
-#      which boots to run (their cmdline still comes from the file).
+#   6. for each boot in test/guest/boots, scripts/boot-guest.sh with
+#      "bg.boot=<name> <extra cmdline>" appended to the kernel command line.
+#      BG_BOOTS="name ..." chooses which boots to run (their keys and
+#      cmdline still come from the file); BG_BOOTS_FILE replaces the file.
+#
+# test/guest/boots: one boot a line (blank lines and #-comments ignored;
+# without the file one boot named "main"):
+#
+#   <name> [only=SERIES,...] [expect=crash:STRING] [extra kernel cmdline...]
+#
+#   only=5.10,sid   run this boot only on these series (names as on the
+#                   command line, "sid" or sid's numeric series, or a
+#                   kernel's major.minor); on others it is not run at all.
+#   expect=crash:STRING
+#                   the guest is expected to crash (e.g. a 5.10 boot without
+#                   bindguard: `expect=crash:kernel BUG at drivers/vfio/vfio.c`).
+#                   STRING is a fixed string and runs to the end of the line;
+#                   to put kernel arguments after it, quote it:
+#                   expect=crash:"kernel BUG at drivers/vfio/vfio.c" nokaslr.
+#                   The boot passes (one result "ok - <kver>/<boot>: guest
+#                   crashed as expected (STRING)") when console.log contains
+#                   STRING and the guest did not print "# bindguard: done";
+#                   otherwise one "not ok" saying which. The KTAP lines it
+#                   printed before the crash are counted as usual; the
+#                   dmesg/BUG check below is not applied to its console.
+#   Keys come right after the name; the first other word starts the
+#   kernel command line. A malformed line is one "not ok".
 #
 # Results: the guest writes KTAP to its second serial port (ktap.log). Each
 # top-level "ok N name" / "not ok N name" line is printed prefixed with the
 # series ("6.12 ok 3 sibling bind refused"); "# SKIP" counts as skipped,
-# never as passed. A boot also counts one failure named
+# never as passed. A boot (except an expect=crash one) also counts one
+# failure named
 # "<kernel>/<boot>: guest crash/timeout/dmesg" when QEMU timed out, when
 # ktap.log does not end with "# bindguard: done", or when console.log or the
 # dmesg the guest copies into ktap.log ("# dmesg-begin" .. "# dmesg-end")
@@ -37,12 +70,18 @@
 # printed on failure. Phase timings go to stderr and to
 # $BG_CACHE/logs/<kver>/timings.
 #
+# A kernel the module does not build against (DKMS) is one "not ok" for
+# that series; nothing is booted for it. Nothing is ever skipped silently.
+#
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_BOOTS,
-# BG_BOOT_TIMEOUT (seconds per boot, default 300), BG_SKIP_HOST_DEPS=1.
+# BG_BOOTS_FILE, BG_BOOT_TIMEOUT (seconds per boot, default 300),
+# BG_SKIP_HOST_DEPS=1.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+# fetch-kernel.sh refreshes sid's kernel at most once per run
+export BG_RUN_START=${BG_RUN_START:-$(date +%s)}
 SCRIPTS=$REPO/scripts
 
 log() { echo "run: $*" >&2; }
@@ -54,7 +93,7 @@ if [[ ${1:-} == --demo ]]; then
 	[[ $# -ge 1 ]] || { echo "usage: test/run.sh --demo SERIES" >&2; exit 2; }
 	BG_BOOTS=${BG_BOOTS:-demo}
 fi
-if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(6.1 6.12); fi
+if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 6.12 sid); fi
 
 passed=0 failed=0 skipped=0
 
@@ -89,9 +128,9 @@ suspicious() {
 	fi
 }
 
-# boots: "name extra-cmdline" lines for the boots to run
+# boots: the lines of the boots file for the boots to run
 boots() {
-	local f=$REPO/test/guest/boots lines=
+	local f=${BG_BOOTS_FILE:-$REPO/test/guest/boots} lines=
 	if [[ -f $f ]]; then
 		lines=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$f")
 	fi
@@ -104,6 +143,59 @@ boots() {
 	else
 		echo "$lines"
 	fi
+}
+
+# parse_boot LINE: sets b_name, b_only, b_expect, b_extra, b_err from one
+# line of the boots file (syntax in the header).
+parse_boot() {
+	local rest w
+	b_name= b_only= b_expect= b_extra= b_err=
+	read -r b_name rest <<<"$1"
+	while [[ -n $rest ]]; do
+		case $rest in
+		only=*)
+			w=${rest%%[[:space:]]*}
+			b_only=${w#only=}
+			rest=${rest#"$w"}
+			[[ -n $b_only ]] || b_err="empty only="
+			;;
+		expect=crash:\"*)
+			rest=${rest#expect=crash:\"}
+			[[ $rest == *\"* ]] || { b_err="unterminated quote in expect=crash:"; return; }
+			b_expect=${rest%%\"*}
+			rest=${rest#*\"}
+			[[ -n $b_expect ]] || b_err="empty expect=crash: string"
+			;;
+		expect=crash:*)
+			b_expect=${rest#expect=crash:}
+			b_expect=${b_expect%"${b_expect##*[![:space:]]}"}
+			rest=
+			[[ -n $b_expect ]] || b_err="empty expect=crash: string"
+			;;
+		expect=*)
+			b_err="unknown expectation '${rest%%[[:space:]]*}' (want expect=crash:STRING)"
+			return
+			;;
+		*)
+			b_extra=$rest
+			rest=
+			;;
+		esac
+		rest=${rest#"${rest%%[![:space:]]*}"}
+	done
+}
+
+# applies ONLY SERIES KVER: does a boot with only=ONLY run on this series?
+applies() {
+	local only=$1 s=$2 kver=$3 item names
+	[[ -z $only ]] && return 0
+	names=" $s ${kver%%-*} "
+	[[ $kver =~ ^([0-9]+\.[0-9]+) ]] && names+=" ${BASH_REMATCH[1]} "
+	case $s in 5.10 | 6.1 | 6.12) ;; *) names+=" sid " ;; esac
+	for item in ${only//,/ }; do
+		[[ $names == *" $item "* ]] && return 0
+	done
+	return 1
 }
 
 # --- host ---------------------------------------------------------------------
@@ -145,13 +237,29 @@ run_series() {
 	fi
 	timing dkms "$(since "$t0")"
 
+	# 5.10: also bullseye's own dkms (2.8) and gcc-10, in a bullseye chroot.
+	if [[ $kver == 5.10.* ]]; then
+		local ch bko
+		t0=$(now)
+		if ch=$("$SCRIPTS/mkchroot.sh" bullseye 2>"$logs/chroot-bullseye.log") &&
+			bko=$("$SCRIPTS/dkms-install.sh" --chroot "$ch" "$kver" 2>"$logs/dkms-bullseye.log"); then
+			result "$s" "ok - $kver: built and installed by bullseye's dkms in a bullseye chroot"
+			ko=$bko
+		else
+			cat "$logs/chroot-bullseye.log" "$logs/dkms-bullseye.log" >&2 2>/dev/null || true
+			result "$s" "not ok - $kver: build/install with bullseye's dkms in a bullseye chroot failed (logs: $logs/chroot-bullseye.log $logs/dkms-bullseye.log)"
+		fi
+		timing dkms-bullseye "$(since "$t0")"
+	fi
+
 	if [[ -f $REPO/test/bgtest/Makefile || -f $REPO/test/bgtest/Kbuild ]]; then
 		t0=$(now)
 		local bdir=$BG_CACHE/build/$kver/bgtest
 		rm -rf "$bdir"
 		mkdir -p "$bdir"
 		cp -a "$REPO/test/bgtest/." "$bdir/"
-		if make -C "$BG_CACHE/kernels/$kver/headers" M="$bdir" modules >"$logs/bgtest-build.log" 2>&1 &&
+		if "$SCRIPTS/kbuild-env.sh" "$kver" make -C "$("$SCRIPTS/kbuild-env.sh" --headers "$kver")" \
+			M="$bdir" modules >"$logs/bgtest-build.log" 2>&1 &&
 			[[ -f $bdir/bgtest.ko ]]; then
 			testko=$bdir/bgtest.ko
 		else
@@ -172,7 +280,18 @@ run_series() {
 	fi
 	timing initramfs "$(since "$t0")"
 
-	while read -r name extra; do
+	local bline
+	while IFS= read -r bline; do
+		parse_boot "$bline"
+		name=$b_name extra=$b_extra
+		if [[ -n $b_err ]]; then
+			result "$s" "not ok - $kver/$name: bad line in boots file: $b_err"
+			continue
+		fi
+		if ! applies "$b_only" "$s" "$kver"; then
+			log "$kver: boot $name is only for $b_only: not run"
+			continue
+		fi
 		ld=$logs/$name
 		t0=$(now)
 		rc=0
@@ -183,6 +302,26 @@ run_series() {
 		while IFS= read -r line; do
 			result "$s" "$line"
 		done <"$ld/results"
+
+		if [[ -n $b_expect ]]; then
+			local done_seen=
+			[[ -n $(clean "$ld/ktap.log" | grep -Fx '# bindguard: done') ]] && done_seen=1
+			why=()
+			clean "$ld/console.log" | grep -qF -- "$b_expect" ||
+				why+=("console.log does not contain '$b_expect'")
+			[[ -n $done_seen ]] && why+=("the guest printed '# bindguard: done': it did not crash")
+			((rc == 124)) && why+=("(timeout after ${BG_BOOT_TIMEOUT:-300}s)")
+			if [[ -n $done_seen ]] || ! clean "$ld/console.log" | grep -qF -- "$b_expect"; then
+				result "$s" "not ok - $kver/$name: guest did not crash as expected ($b_expect)"
+				local w
+				for w in "${why[@]}"; do echo "#   $w"; done
+				echo "#   logs: $ld"
+			else
+				result "$s" "ok - $kver/$name: guest crashed as expected ($b_expect)"
+				grep -q '^not ok' "$ld/results" && echo "#   logs: $ld"
+			fi
+			continue
+		fi
 
 		why=()
 		((rc == 124)) && why+=("timeout after ${BG_BOOT_TIMEOUT:-300}s")
@@ -208,6 +347,7 @@ run_series() {
 			echo "# ---- end of guest output ----"
 		fi
 	done < <(boots)
+	return 0
 }
 
 for s in "${SERIES[@]}"; do
