@@ -25,7 +25,10 @@ shift
 BG_CACHE=$(readlink -f "${BG_CACHE:-/var/cache/bindguard}")
 [[ -x $DIR/bin/sh ]] || { echo "in-chroot: $DIR is not a chroot (no /bin/sh)" >&2; exit 1; }
 mkdir -p "$DIR/proc" "$DIR/dev" "$DIR$BG_CACHE"
-[[ -f /etc/resolv.conf ]] && cp -fL /etc/resolv.conf "$DIR/etc/resolv.conf" 2>/dev/null || true
+# apt inside needs the host's resolver
+if [[ -f /etc/resolv.conf ]]; then
+	cp -fL /etc/resolv.conf "$DIR/etc/resolv.conf" 2>/dev/null || true
+fi
 
 exec unshare --mount --propagation private -- /bin/bash -c '
 	set -e
