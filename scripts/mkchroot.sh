@@ -40,11 +40,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 case $SUITE in
 sid)
 	include=gcc,make,libc6-dev,bc,kmod,pahole,libelf-dev,openssl
-	extra=(dkms)
+	extra=(dkms sparse)
 	;;
 bullseye)
 	include=gcc,make,libc6-dev,bc,kmod,libelf-dev,openssl
-	extra=(dkms)
+	extra=(dkms sparse)
 	;;
 *) die "unknown suite '$SUITE' (want sid or bullseye)" ;;
 esac

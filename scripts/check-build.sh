@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-build.sh KVER...
+#
+# Builds the module with `make W=1 C=1` (extra warnings and sparse) against
+# each kernel unpacked by scripts/fetch-kernel.sh, in that kernel's build
+# environment (scripts/kbuild-env.sh: gcc-10 for 5.10, the sid chroot for
+# sid), from a clean copy of the tracked sources, and prints one KTAP line
+# per kernel: "ok - KVER: W=1 C=1 clean" or "not ok - ..." followed by the
+# warnings. Exit status 1 if any kernel warned or failed to build.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+status=0
+
+for kver in "$@"; do
+	dir=$BG_CACHE/build/$kver/wbuild
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	git -C "$REPO" ls-files -z -- Kbuild Makefile src include scripts |
+		(cd "$REPO" && xargs -0 cp --parents -t "$dir")
+	if ! headers=$("$REPO/scripts/kbuild-env.sh" --headers "$kver"); then
+		echo "not ok - $kver: no build environment (scripts/fetch-kernel.sh)"
+		status=1
+		continue
+	fi
+	# sparse inside a chroot build environment (sid)
+	"$REPO/scripts/kbuild-env.sh" "$kver" sh -c \
+		'command -v sparse >/dev/null || { apt-get -q update && apt-get install -y -q --no-install-recommends sparse; } >/dev/null' ||
+		true
+	log=$dir/build.log
+	if "$REPO/scripts/kbuild-env.sh" "$kver" make -C "$dir" KDIR="$headers" W=1 C=1 >"$log" 2>&1; then
+		if ! grep -q '^  CHECK ' "$log"; then
+			echo "not ok - $kver: sparse did not run"
+			status=1
+		elif grep -qE ': (warning|error):' "$log"; then
+			echo "not ok - $kver: W=1 C=1 warnings"
+			grep -E ': (warning|error):' "$log" | sed 's/^/#   /'
+			status=1
+		else
+			echo "ok - $kver: W=1 C=1 clean"
+		fi
+	else
+		echo "not ok - $kver: W=1 C=1 build failed"
+		tail -20 "$log" | sed 's/^/#   /'
+		status=1
+	fi
+done
+exit $status
