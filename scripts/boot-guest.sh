@@ -15,8 +15,17 @@
 # `-nic none`, so q35 adds no default NIC.
 #
 # Serial ports: ttyS0 (console) -> LOGDIR/console.log, ttyS1 ->
-# LOGDIR/ktap.log (the guest writes its test output there). QMP socket at
-# LOGDIR/qmp.sock (server, no wait). Kernel command line: console=ttyS0
+# LOGDIR/ktap.log (the guest writes its test output there), ttyS2 <->
+# LOGDIR/host.sock (a chardev socket server, no wait: the host's replies to
+# the guest). QMP socket at LOGDIR/qmp.sock (server, no wait).
+#
+# BG_QMP_AGENT=1 (test/run.sh sets it for boots with the `qmp` key): also
+# run scripts/qmp-agent.py LOGDIR alongside QEMU. It negotiates QMP, logs
+# QMP events to LOGDIR/qmp-events.log and executes the requests the guest
+# prints on ttyS1 ("# host: SEQ VERB ARGS", lib.sh's host_cmd), answering on
+# ttyS2. It stops when QEMU exits (its log: LOGDIR/qmp-agent.log).
+#
+# Kernel command line: console=ttyS0
 # intel_iommu=on panic=-1 oops=panic loglevel=4 plus the extra arguments;
 # -no-reboot turns a panic into QEMU exiting.
 #
@@ -49,7 +58,7 @@ tcg) machine=q35,accel=tcg cpu=max ;;
 esac
 
 mkdir -p "$LOGDIR"
-rm -f "$LOGDIR"/{console.log,ktap.log,qmp.sock}
+rm -f "$LOGDIR"/{console.log,ktap.log,qmp.sock,host.sock,qmp-events.log,qmp-agent.log}
 cmdline="console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 $*"
 
 qemu=(
@@ -60,6 +69,8 @@ qemu=(
 	-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline"
 	-serial "file:$LOGDIR/console.log"
 	-serial "file:$LOGDIR/ktap.log"
+	-chardev "socket,id=host,path=$LOGDIR/host.sock,server=on,wait=off"
+	-serial chardev:host
 	-monitor none
 	-qmp "unix:$LOGDIR/qmp.sock,server=on,wait=off"
 	# seed case: two conventional e1000 behind a PCIe-to-PCI bridge
@@ -81,7 +92,20 @@ echo >>"$LOGDIR/qemu.cmd"
 log "booting $KVER (timeout ${TIMEOUT}s), logs in $LOGDIR"
 start=$(date +%s.%N)
 rc=0
+agent=
+if [[ -n ${BG_QMP_AGENT:-} ]]; then
+	# it waits (up to 20 s) for QEMU's sockets; bounded by the boot timeout
+	python3 "$(dirname "$0")/qmp-agent.py" "$LOGDIR" "$((TIMEOUT + 30))" \
+		</dev/null >>"$LOGDIR/qmp-agent.log" 2>&1 &
+	agent=$!
+fi
 timeout --kill-after=10 "$TIMEOUT" "${qemu[@]}" </dev/null >"$LOGDIR/qemu.out" 2>&1 || rc=$?
+if [[ -n $agent ]]; then
+	# the agent ends by itself when the QMP socket closes
+	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$agent" 2>/dev/null || break; sleep 0.2; done
+	kill "$agent" 2>/dev/null || true
+	wait "$agent" 2>/dev/null || true
+fi
 end=$(date +%s.%N)
 secs=$(echo "$end - $start" | bc)
 echo "$secs" >"$LOGDIR/boot-seconds"

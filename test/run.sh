@@ -33,8 +33,11 @@
 # test/guest/boots: one boot a line (blank lines and #-comments ignored;
 # without the file one boot named "main"):
 #
-#   <name> [only=SERIES,...] [expect=crash:STRING] [extra kernel cmdline...]
+#   <name> [only=SERIES,...] [qmp] [expect=crash:STRING] [extra kernel cmdline...]
 #
+#   qmp             run scripts/qmp-agent.py next to QEMU (BG_QMP_AGENT=1 for
+#                   scripts/boot-guest.sh): the guest's host_cmd (lib.sh)
+#                   can then hot-add/delete devices and wait for QMP events.
 #   only=5.10,sid   run this boot only on these series (names as on the
 #                   command line, "sid" or sid's numeric series, or a
 #                   kernel's major.minor); on others it is not run at all.
@@ -175,11 +178,11 @@ boots() {
 	fi
 }
 
-# parse_boot LINE: sets b_name, b_only, b_expect, b_extra, b_err from one
+# parse_boot LINE: sets b_name, b_only, b_qmp, b_expect, b_extra, b_err from one
 # line of the boots file (syntax in the header).
 parse_boot() {
 	local rest w
-	b_name= b_only= b_expect= b_extra= b_err=
+	b_name= b_only= b_qmp= b_expect= b_extra= b_err=
 	read -r b_name rest <<<"$1"
 	while [[ -n $rest ]]; do
 		case $rest in
@@ -188,6 +191,10 @@ parse_boot() {
 			b_only=${w#only=}
 			rest=${rest#"$w"}
 			[[ -n $b_only ]] || b_err="empty only="
+			;;
+		qmp | qmp[[:space:]]*)
+			b_qmp=1
+			rest=${rest#qmp}
 			;;
 		expect=crash:\"*)
 			rest=${rest#expect=crash:\"}
@@ -325,7 +332,7 @@ run_series() {
 		ld=$logs/$name
 		t0=$(now)
 		rc=0
-		"$SCRIPTS/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
+		BG_QMP_AGENT=$b_qmp "$SCRIPTS/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
 		timing "boot:$name" "$(since "$t0")"
 
 		clean "$ld/ktap.log" | { grep -E '^(not )?ok [0-9]+' || true; } >"$ld/results"

@@ -118,3 +118,51 @@ wait_for() {
 		sleep 0.1
 	done
 }
+
+# --- the host (scripts/qmp-agent.py, boots with the `qmp` key) -------------
+#
+# host_cmd VERB ARGS...: ask the host to do something over QMP and print
+# its answer: "ok JSON", "error JSON", "timeout", "bad MESSAGE", or
+# "noreply" when no answer came in time (no agent: a boot without the `qmp`
+# key, or the agent died). The request goes out on ttyS1 (the KTAP stream,
+# as "# host: SEQ VERB ARGS..."), the answer comes back on ttyS2 as
+# "reply SEQ ...". Verbs (see scripts/qmp-agent.py): device_add
+# DRIVER,k=v,..., device_del ID, wait_event EVENT [ID] [SECONDS],
+# event_count EVENT [ID], qmp JSON. Waits at most SECONDS + 10 for a
+# wait_event, 15 s otherwise. Safe inside $(...).
+HOST_TTY=/dev/ttyS2
+exec 8>&1	# where requests go, even from inside $(...)
+if [ -c $HOST_TTY ]; then
+	stty -F $HOST_TTY raw -echo 2>/dev/null
+	exec 7<>$HOST_TTY
+fi
+
+host_cmd() {
+	local seq limit end line
+	[ -c $HOST_TTY ] || { echo noreply; return; }
+	seq=$(($(cat /tmp/host_seq 2>/dev/null || echo 0) + 1))
+	echo $seq >/tmp/host_seq
+	limit=15
+	[ "$1" = wait_event ] && limit=$((${4:-20} + 10))
+	end=$(($(date +%s) + limit))
+	echo "# host: $seq $*" >&8
+	while [ "$(date +%s)" -le $end ]; do
+		line=
+		read -t 1 -r line <&7 || continue
+		line=$(echo "$line" | tr -d '\r')
+		case $line in
+		"reply $seq "*) echo "${line#reply $seq }"; return ;;
+		esac
+	done
+	echo noreply
+}
+
+# host_ok VERB ARGS...: host_cmd, failing the test unless the answer is ok.
+host_ok() {
+	local r
+	r=$(host_cmd "$@")
+	case $r in
+	ok*) ;;
+	*) fail "host $*: $r" ;;
+	esac
+}

@@ -1,0 +1,193 @@
+# boot-hotplug.sh - devices that come and go while the VM owns their group.
+# Needs the host's QMP agent (boots key `qmp`; lib.sh's host_cmd).
+#
+# The story: the VM (vfio-hold) owns the bridged e1000 group. QEMU hot-adds
+# a third conventional e1000 behind the same pcie-pci-bridge: it joins the
+# owned group and its e1000 autoprobe is refused and counted. QEMU deletes
+# the sibling: it goes, the group entry stays with its other members. The
+# lone e1000e is removed through sysfs: its group's entry goes with it, and
+# a rescan brings it back with a fresh one. Last, QEMU deletes the device
+# the VM holds: vfio-pci keeps it until the VM dies, then it goes.
+#
+# Hotplug mechanism: q35's default, ACPI PCI hotplug (QEMU 7.2 turns on
+# acpi-pci-hotplug-with-bridge-support, which covers the pcie-pci-bridge:
+# the guest's acpiphp owns the bridge's slots; its SHPC is left unused, no
+# driver binds the bridge). The boot prints the slots and the hotplug
+# driver lines it sees as diagnostics.
+. /tests/lib.sh
+. /tests/scenario.sh
+
+if grep -qw iommu_group_claim_dma_owner /proc/kallsyms; then
+	NATIVE=1
+else
+	NATIVE=0
+fi
+
+# dmesg_mark / dmesg_clean: the kernel log since the mark has no BUG,
+# WARNING, Oops or Call Trace, except reports that contain a string of
+# /tests/dmesg-allow (the harness checks the whole log again at the end).
+DMESG_MARK=0
+dmesg_mark() {
+	DMESG_MARK=$(dmesg | wc -l)
+}
+
+dmesg_clean() {
+	local new a bad
+	new=$(dmesg | tail -n +$((DMESG_MARK + 1)))
+	bad=$(echo "$new" | grep -E '(^|[^A-Za-z0-9_])(BUG|WARNING|Oops)([^A-Za-z0-9_]|$)|Call Trace')
+	if [ -n "$bad" ]; then
+		while read -r a; do
+			case $a in "#"* | "") continue ;; esac
+			echo "$new" | grep -qF -- "$a" && { bad=; break; }
+		done </tests/dmesg-allow
+	fi
+	[ -z "$bad" ] || fail "kernel log: $(echo "$bad" | head -n1)"
+	dmesg_mark
+}
+
+# members GROUP: the members field of the group's line in "groups"
+members() {
+	awk -v g="$1" '$1 == g { for (i = 8; i <= NF; i++) printf "%s ", $i }' $BG_DEBUGFS/groups
+}
+
+has_line() {	# GROUP: 0 if "groups" has a line for it
+	grep -q "^$1 " $BG_DEBUGFS/groups
+}
+
+# --- tests -----------------------------------------------------------------
+
+t_agent() {
+	local r
+	r=$(host_cmd event_count DEVICE_DELETED)
+	expect_eq "$r" "ok 0" "host event_count"
+	r=$(host_cmd frobnicate)
+	case $r in bad*) ;; *) fail "unknown verb: $r" ;; esac
+}
+
+t_hold() {
+	hold_start
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner pid"
+	dmesg_clean
+}
+
+t_hot_add() {
+	local refused r
+	refused=$(group_field "$GROUP" 6)
+	r=$(host_cmd device_add "e1000,bus=br1,addr=3.0,id=nic6,romfile=")
+	expect_eq "$r" "ok {}" "device_add"
+	wait_for "[ -e /sys/bus/pci/devices/$NEW/iommu_group ]" 30 ||
+		{ fail "$NEW did not appear"; return; }
+	# the probe runs right after the device is added; let it finish
+	wait_for "[ \"\$(group_field $GROUP 6)\" -gt $refused ]" 10
+	expect_eq "$(group_of "$NEW")" "$GROUP" "group of $NEW"
+	expect_driver "$NEW" none
+	expect_eq "$(group_field "$GROUP" 6)" $((refused + 1)) "refused"
+	expect_eq "$(events_count "group=$GROUP refused dev=$NEW driver=e1000 pid=$HOLDER comm=vfio-hold$")" 1 "refused event"
+	expect_eq "$(dmesg_count "bindguard: refused e1000 bind to $NEW: iommu group $GROUP owned by userspace (pid $HOLDER vfio-hold)")" 1 "log line"
+	case " $(members "$GROUP")" in
+	*" $NEW=- "*) ;;
+	*) fail "group $GROUP members: $(members "$GROUP")" ;;
+	esac
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	diag "hot-add: $(dmesg | grep -E 'acpiphp|shpchp|pciehp' | tail -n 3 | tr '\n' '|')"
+	dmesg_clean
+}
+
+t_del_sibling() {
+	local r
+	r=$(host_cmd device_del nic2)
+	expect_eq "$r" "ok {}" "device_del nic2"
+	r=$(host_cmd wait_event DEVICE_DELETED nic2 30)
+	case $r in ok*'"device": "nic2"'*) ;; *) fail "DEVICE_DELETED nic2: $r" ;; esac
+	wait_for "[ ! -e /sys/bus/pci/devices/$SIB ]" 10 || fail "$SIB still there"
+	has_line "$GROUP" || fail "group $GROUP entry gone"
+	case " $(members "$GROUP")" in
+	*" $SIB="*) fail "$SIB still listed: $(members "$GROUP")" ;;
+	esac
+	case " $(members "$GROUP")" in
+	*" $HELD=vfio-pci "*) ;;
+	*) fail "group $GROUP members: $(members "$GROUP")" ;;
+	esac
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner pid"
+	dmesg_clean
+}
+
+t_lone_remove_rescan() {
+	local g ng
+	g=$(group_of "$LONE")
+	has_line "$g" || fail "no entry for group $g before"
+	echo 1 >"/sys/bus/pci/devices/$LONE/remove"
+	[ -e "/sys/bus/pci/devices/$LONE" ] && fail "$LONE still there"
+	has_line "$g" && fail "group $g entry left: $(grep "^$g " $BG_DEBUGFS/groups)"
+	echo 1 >/sys/bus/pci/rescan
+	wait_for "[ -e /sys/bus/pci/devices/$LONE/iommu_group ]" 10 ||
+		{ fail "$LONE did not come back"; return; }
+	wait_for "[ \"\$(driver_of $LONE)\" = e1000e ]" 10
+	ng=$(group_of "$LONE")
+	diag "lone e1000e: group $g, after rescan group $ng"
+	expect_driver "$LONE" e1000e
+	expect_eq "$(grep "^$ng " $BG_DEBUGFS/groups)" "$ng kernel - - - 0 - $LONE=e1000e" "fresh entry"
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	dmesg_clean
+}
+
+t_del_held() {
+	local r
+	r=$(host_cmd device_del nic1)
+	expect_eq "$r" "ok {}" "device_del nic1"
+	# vfio-pci asks its user to release the device, and waits
+	wait_for 'dmesg | grep -F "$HELD" | grep -qF "$BLOCKED"' 30 ||
+		fail "no vfio-pci '$BLOCKED' message"
+	diag "$(dmesg | grep -F "$BLOCKED" | tail -n1)"
+	[ -e "/sys/bus/pci/devices/$HELD" ] || fail "$HELD went while held"
+	expect_eq "$(host_cmd event_count DEVICE_DELETED nic1)" "ok 0" "DEVICE_DELETED nic1 while held"
+	expect_eq "$(group_field "$GROUP" 2)" user "state while held"
+	hold_stop
+	r=$(host_cmd wait_event DEVICE_DELETED nic1 30)
+	case $r in ok*'"device": "nic1"'*) ;; *) fail "DEVICE_DELETED nic1: $r" ;; esac
+	wait_for "[ ! -e /sys/bus/pci/devices/$HELD ]" 10 || fail "$HELD still there"
+	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 ||
+		fail "group $GROUP: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
+	case " $(members "$GROUP")" in
+	*" $HELD="*) fail "$HELD still listed: $(members "$GROUP")" ;;
+	esac
+	# the hot-added e1000 is all that is left besides the bridge: it binds
+	expect_eq "$(bind_to "$NEW" e1000)" OK "e1000 bind of $NEW"
+	expect_driver "$NEW" e1000
+	dmesg_clean
+}
+
+# --- run -------------------------------------------------------------------
+
+BLOCKED="No device request channel registered, blocked until released by user"
+for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub; do
+	modprobe $m || diag "modprobe $m failed"
+done
+modprobe bindguard || diag "modprobe bindguard failed"
+scenario_init
+# the hot-added e1000: br1 slot 3, on the bridge's secondary bus
+NEW=${HELD%:*}:03.0
+for s in /sys/bus/pci/slots/*; do
+	[ -e "$s/address" ] && diag "slot $(basename "$s"): $(cat "$s/address")"
+done
+diag "bridge driver: $(driver_of "$(ls /sys/kernel/iommu_groups/$GROUP/devices | head -n1)")"
+dmesg_mark
+
+ktap_plan 6
+run_test "host agent answers" t_agent
+if [ "$(host_cmd event_count DEVICE_DELETED)" = noreply ]; then
+	for t in "VFIO user owns the bridged group" "hot-added e1000 joins the owned group, autoprobe refused" \
+		"device_del of the sibling while owned" \
+		"device_del of the held device waits for its holder"; do
+		skip_test "$t" "no host agent (boot without the qmp key)"
+	done
+	run_test "lone device removed and rescanned: entry goes, fresh one back" t_lone_remove_rescan
+	exit 0
+fi
+run_test "VFIO user owns the bridged group" t_hold
+run_test "hot-added e1000 joins the owned group, autoprobe refused" t_hot_add
+run_test "device_del of the sibling while owned" t_del_sibling
+run_test "lone device removed and rescanned: entry goes, fresh one back" t_lone_remove_rescan
+run_test "device_del of the held device waits for its holder" t_del_held
