@@ -55,7 +55,7 @@
 # takes seconds longer (rmmod e1000 with two NICs: ~11-13 s under TCG);
 # no debug info, no BTF, no module signing; LOCALVERSION=-bgdebug.
 #
-# Boot (boot-guest.sh as is, TCG): ~20 s to /init (stock 6.12: ~1-2 s);
+# Boot (boot-guest.sh as is, TCG): ~20 s to /init (stock 6.12: ~2-4 s);
 # loading vfio-pci, e1000, pci-stub and two kmemleak scans 5 s apart,
 # QEMU start to poweroff ~50 s. Stock code then reports nothing (no KASAN,
 # lockdep, kmemleak, ODEBUG or WARNING), but prints at boot
