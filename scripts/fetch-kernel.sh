@@ -4,7 +4,10 @@
 #
 # Usage: scripts/fetch-kernel.sh SERIES
 #        SERIES: 5.10, 6.1, 6.12 or sid (the numeric series of sid's newest
-#        kernel, e.g. 7.2, is accepted as an alias for sid while it matches)
+#        kernel, e.g. 7.2, is accepted as an alias for sid while it matches),
+#        or debug: the KASAN/lockdep/kmemleak 6.12 kernel that
+#        scripts/build-debug-kernel.sh built into the cache (never built
+#        here: exit status 3 when it is not there)
 #
 # Prints on stdout only the kernel release (e.g. 6.12.57+deb12-amd64);
 # everything else goes to stderr.
@@ -69,6 +72,17 @@ die() { log "error: $*"; exit 1; }
 [[ $# -eq 1 ]] || usage
 SERIES=$1
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+
+if [[ $SERIES == debug ]]; then
+	kver=$(cat "$BG_CACHE/debug-kernel/kver" 2>/dev/null) || kver=
+	if [[ -z $kver || ! -e $BG_CACHE/kernels/$kver/.complete ]]; then
+		log "no debug kernel in $BG_CACHE (scripts/build-debug-kernel.sh builds one, ~18 min)"
+		exit 3
+	fi
+	log "series debug -> $kver"
+	echo "$kver"
+	exit 0
+fi
 BG_APT_MAX_AGE=${BG_APT_MAX_AGE:-21600}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 MIRROR=${BG_DEBIAN_MIRROR:-http://deb.debian.org/debian}
