@@ -2,7 +2,10 @@
 #
 # make                   build bindguard.ko for the running kernel (or KDIR=...)
 # make check [KERNEL=s]  boot stock Debian kernels in QEMU and run the test suite
+# make check-debug       the suite on a KASAN/lockdep/kmemleak 6.12 kernel
+#                        (built into the cache first if needed: ~18 min)
 # make demo              boot one stock kernel and play the seed scenario
+# make checkstyle        checkpatch.pl --strict and kernel-doc
 # make deps              install the host packages the harness needs
 #
 # DKMS calls plain `make KDIR=...` (see dkms.conf).
@@ -13,7 +16,7 @@ KERNEL ?=
 
 M_DIR := $(CURDIR)
 
-.PHONY: all modules supported probes clean check demo deps checkstyle
+.PHONY: all modules supported probes clean check check-debug demo deps checkstyle
 
 all: modules
 
@@ -35,6 +38,11 @@ deps:
 
 check:
 	test/run.sh $(KERNEL)
+
+check-debug:
+	scripts/host-deps.sh
+	scripts/build-debug-kernel.sh >/dev/null
+	test/run.sh debug
 
 demo:
 	scripts/demo.sh $(KERNEL)
