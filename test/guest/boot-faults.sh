@@ -165,6 +165,47 @@ t_load_cycle_while_owned() {
 	expect_driver "$SIB" e1000
 }
 
+# Bad input: the writable file (parameter mode) is covered by boot-main.sh's
+# t_bad_mode_write; here everything else a user could try to write. The
+# debugfs files have no write operation and the load-time parameters are
+# read-only: every write fails (as root too), nothing changes.
+write_bytes() {	# FILE: the errno name of writing stdin to FILE in one write
+	local err
+	err=$(dd of="$1" bs=65536 count=1 conv=notrunc 2>&1 >/dev/null) && { echo OK; return; }
+	case $err in
+	*"Invalid argument"*) echo EINVAL ;;
+	*"Permission denied"*) echo EACCES ;;
+	*"Operation not permitted"*) echo EPERM ;;
+	*"Bad file descriptor"*) echo EBADF ;;
+	*) echo "ERR($err)" ;;
+	esac
+}
+
+t_bad_input() {
+	local f before_g before_e params got want
+	before_g=$(cat $BG_DEBUGFS/groups)
+	before_e=$(cat $BG_DEBUGFS/events)
+	params=$(grep . /sys/module/bindguard/parameters/*)
+	for f in $BG_DEBUGFS/groups $BG_DEBUGFS/events \
+		/sys/module/bindguard/parameters/allow /sys/module/bindguard/parameters/strict; do
+		case $f in
+		$BG_DEBUGFS/*) want=$DEBUGFS_WRITE_ERR; expect_eq "$(stat -c %a $f)" 400 "mode of $f" ;;
+		*) want=EACCES; expect_eq "$(stat -c %a $f)" 444 "mode of $f" ;;
+		esac
+		got=$(printf 'garbage\n' | write_bytes $f)
+		expect_eq "$got" "$want" "garbage write to $f"
+		got=$(head -c 8192 /dev/zero | tr '\0' x | write_bytes $f)
+		expect_eq "$got" "$want" "8 KiB write to $f"
+		got=$(printf '\n' | write_bytes $f)
+		expect_eq "$got" "$want" "empty line write to $f"
+		got=$(sysfs_write $f "0")
+		expect_eq "$got" "$want" "echo 0 > $f"
+	done
+	expect_eq "$(cat $BG_DEBUGFS/groups)" "$before_g" "groups after the writes"
+	expect_eq "$(cat $BG_DEBUGFS/events)" "$before_e" "events after the writes"
+	expect_eq "$(grep . /sys/module/bindguard/parameters/*)" "$params" "parameters after the writes"
+}
+
 # --- run -------------------------------------------------------------------
 
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
@@ -176,7 +217,13 @@ scenario_init
 BRIDGE=$(basename "$(readlink -f "/sys/bus/pci/devices/$HELD/..")")
 diag "bridge $BRIDGE"
 
-ktap_plan 3
+# A write to a debugfs file without a write operation: the VFS says EINVAL
+# (vfs_write: no FMODE_CAN_WRITE); kernfs (sysfs) refuses a read-only
+# attribute at open with EACCES, even for root.
+DEBUGFS_WRITE_ERR=EINVAL
+
+ktap_plan 4
+run_test "writes to debugfs files and read-only parameters fail, change nothing" t_bad_input
 run_test "owner SIGKILLed during setup $KILLS times: no claim leaked" t_kill_during_setup
 if [ $NATIVE = 1 ]; then
 	run_test "rmmod under bind/unbind and owner churn: stock behaviour after" t_rmmod_under_load

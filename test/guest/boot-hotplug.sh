@@ -94,8 +94,14 @@ t_hot_add() {
 	dmesg_clean
 }
 
+# After t_del_held: a new owner holds the group through the hot-added
+# e1000 (on vfio-pci), and QEMU deletes the sibling.
 t_del_sibling() {
 	local r
+	[ -e "/sys/bus/pci/devices/$NEW" ] || { fail "no $NEW (hot-add step)"; return; }
+	HELD=$NEW
+	hold_start
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
 	r=$(host_cmd device_del nic2)
 	expect_eq "$r" "ok {}" "device_del nic2"
 	r=$(host_cmd wait_event DEVICE_DELETED nic2 30)
@@ -106,11 +112,19 @@ t_del_sibling() {
 	*" $SIB="*) fail "$SIB still listed: $(members "$GROUP")" ;;
 	esac
 	case " $(members "$GROUP")" in
-	*" $HELD=vfio-pci "*) ;;
+	*" $NEW=vfio-pci "*) ;;
 	*) fail "group $GROUP members: $(members "$GROUP")" ;;
 	esac
 	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
 	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner pid"
+	dmesg_clean
+}
+
+t_release_after_del() {
+	hold_stop
+	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 ||
+		fail "group $GROUP: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
+	expect_eq "$(members "$GROUP")" "$BRIDGE=- $NEW=vfio-pci " "members of group $GROUP"
 	dmesg_clean
 }
 
@@ -153,9 +167,12 @@ t_del_held() {
 	case " $(members "$GROUP")" in
 	*" $HELD="*) fail "$HELD still listed: $(members "$GROUP")" ;;
 	esac
-	# the hot-added e1000 is all that is left besides the bridge: it binds
-	expect_eq "$(bind_to "$NEW" e1000)" OK "e1000 bind of $NEW"
-	expect_driver "$NEW" e1000
+	# the hot-added e1000 (with all steps, all that is left besides the
+	# bridge) binds now
+	if [ -e "/sys/bus/pci/devices/$NEW" ]; then
+		expect_eq "$(bind_to "$NEW" e1000)" OK "e1000 bind of $NEW"
+		expect_driver "$NEW" e1000
+	fi
 	dmesg_clean
 }
 
@@ -165,29 +182,85 @@ BLOCKED="No device request channel registered, blocked until released by user"
 for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub; do
 	modprobe $m || diag "modprobe $m failed"
 done
-modprobe bindguard || diag "modprobe bindguard failed"
+# bg.nobindguard (investigation only, e.g. BG_BOOTS_FILE with a line
+# "hotplug qmp bg.nobindguard"): the same steps without bindguard, to tell
+# a stock kernel report from one of ours; the tests then fail, by design.
+# Without bindguard, e1000 is unloaded too (else a hot-add into the owned
+# group binds it: on 5.10 that is vfio's BUG_ON, the seed bug).
+if grep -qw bg.nobindguard /proc/cmdline; then
+	diag "bg.nobindguard: bindguard not loaded, e1000 unloaded"
+	rmmod e1000
+	mkdir -p /tmp/nobg/bindguard && BG_DEBUGFS=/tmp/nobg/bindguard
+	: >$BG_DEBUGFS/groups
+	: >$BG_DEBUGFS/events
+else
+	modprobe bindguard || diag "modprobe bindguard failed"
+fi
 scenario_init
 # the hot-added e1000: br1 slot 3, on the bridge's secondary bus
 NEW=${HELD%:*}:03.0
+BRIDGE=$(basename "$(readlink -f "/sys/bus/pci/devices/$HELD/..")")
+# Per kernel: stock kernels before 6.12 break when a device of a group
+# attached to a VFIO domain is hot-removed and the group changes domain
+# later (release by its owner, or a new claim). Seen here, the same without
+# bindguard loaded where that could be tried:
+#   6.1: sibling deleted, owner killed: "WARNING: ... at
+#        drivers/iommu/intel/iommu.c:1918 domain_exit"; with the hot-added
+#        device too: "list_del corruption" + "kernel BUG at
+#        lib/list_debug.c:62" in device_block_translation (also without
+#        bindguard); held device deleted, then a new owner's claim: the same
+#        BUG in iommu_group_claim_dma_owner.
+#   5.10: sibling deleted, owner killed: "WARNING: ... at
+#        drivers/iommu/iommu.c:2318 __iommu_detach_group"; held device
+#        deleted, then a new owner: VFIO_SET_IOMMU fails with EBUSY (also
+#        without bindguard).
+# There the sibling's device_del (which needs the group owned afterwards)
+# is skipped; 6.12 and 7.2 do it all.
+case $(uname -r) in
+5.* | 6.[0-9].* | 6.1[01].*) DETACH_BUG=1 ;;
+*) DETACH_BUG=0 ;;
+esac
+grep -qw bg.detachbug=0 /proc/cmdline && DETACH_BUG=0	# investigation
 for s in /sys/bus/pci/slots/*; do
 	[ -e "$s/address" ] && diag "slot $(basename "$s"): $(cat "$s/address")"
 done
 diag "bridge driver: $(driver_of "$(ls /sys/kernel/iommu_groups/$GROUP/devices | head -n1)")"
 dmesg_mark
 
-ktap_plan 6
+ktap_plan 7
 run_test "host agent answers" t_agent
 if [ "$(host_cmd event_count DEVICE_DELETED)" = noreply ]; then
 	for t in "VFIO user owns the bridged group" "hot-added e1000 joins the owned group, autoprobe refused" \
+		"device_del of the held device waits for its holder" \
 		"device_del of the sibling while owned" \
-		"device_del of the held device waits for its holder"; do
+		"owner releases a group a member was deleted from"; do
 		skip_test "$t" "no host agent (boot without the qmp key)"
 	done
 	run_test "lone device removed and rescanned: entry goes, fresh one back" t_lone_remove_rescan
 	exit 0
 fi
+# bg.hpsteps=LETTERS (investigation): run only these of a (hot-add),
+# d (lone remove/rescan), c (held device_del), b (sibling device_del, with a
+# new owner holding the hot-added device), r (that owner's release).
+STEPS=adcbr
+for arg in $(cat /proc/cmdline); do
+	case $arg in bg.hpsteps=*) STEPS=${arg#bg.hpsteps=} ;; esac
+done
+step() {	# LETTER NAME FUNC
+	case $STEPS in
+	*$1*) run_test "$2" "$3" ;;
+	*) skip_test "$2" "not in bg.hpsteps=$STEPS" ;;
+	esac
+}
 run_test "VFIO user owns the bridged group" t_hold
-run_test "hot-added e1000 joins the owned group, autoprobe refused" t_hot_add
-run_test "device_del of the sibling while owned" t_del_sibling
-run_test "lone device removed and rescanned: entry goes, fresh one back" t_lone_remove_rescan
-run_test "device_del of the held device waits for its holder" t_del_held
+step a "hot-added e1000 joins the owned group, autoprobe refused" t_hot_add
+step d "lone device removed and rescanned: entry goes, fresh one back" t_lone_remove_rescan
+step c "device_del of the held device waits for its holder" t_del_held
+if [ $DETACH_BUG = 1 ]; then
+	why="stock $(uname -r | cut -d. -f1,2) intel-iommu/vfio, seen here: once a device of an owned group is hot-removed, the next domain change of the group warns or crashes"
+	skip_test "device_del of the sibling while owned" "$why"
+	skip_test "owner releases a group a member was deleted from" "$why"
+else
+	step b "device_del of the sibling while owned" t_del_sibling
+	step r "owner releases a group a member was deleted from" t_release_after_del
+fi
