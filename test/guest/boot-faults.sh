@@ -59,7 +59,13 @@ t_kill_during_setup() {
 	while [ $i -lt "$KILLS" ]; do
 		vfio-hold "$GROUP" "$HELD" >/tmp/kill.log 2>&1 &
 		pid=$!
-		usleep $((RANDOM % 150000))
+		# every other kill within 4 ms of the start (mostly before or
+		# during the claim), the others within 60 ms (mostly after it)
+		if [ $((i % 2)) = 0 ]; then
+			usleep $((RANDOM % 4000))
+		else
+			usleep $((RANDOM % 60000))
+		fi
 		kill -9 $pid 2>/dev/null
 		wait $pid 2>/dev/null
 		i=$((i + 1))
