@@ -6,6 +6,7 @@
 #                        (built into the cache first if needed: ~18 min)
 # make demo              boot one stock kernel and play the seed scenario
 # make checkstyle        checkpatch.pl --strict and kernel-doc
+# make matrix            rewrite README.md's bind-path matrix from the last run
 # make deps              install the host packages the harness needs
 #
 # DKMS calls plain `make KDIR=...` (see dkms.conf).
@@ -16,7 +17,7 @@ KERNEL ?=
 
 M_DIR := $(CURDIR)
 
-.PHONY: all modules supported probes clean check check-debug demo deps checkstyle
+.PHONY: all modules supported probes clean check check-debug demo deps checkstyle matrix
 
 all: modules
 
@@ -49,3 +50,12 @@ demo:
 
 checkstyle:
 	scripts/checkstyle.sh
+
+matrix:
+	scripts/matrix.sh >.matrix.md
+	awk 'FNR == NR { m = m $$0 "\n"; next } \
+	     /<!-- matrix:end -->/ { printf "%s", m; skip = 0 } \
+	     !skip { print } \
+	     /<!-- matrix:begin -->/ { skip = 1 }' .matrix.md README.md >README.md.new
+	mv README.md.new README.md
+	rm -f .matrix.md

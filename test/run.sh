@@ -2,7 +2,7 @@
 # run.sh - bindguard's test suite: boot stock Debian kernels in QEMU with the
 # module installed through DKMS and collect the guest's KTAP results.
 #
-# Usage: test/run.sh [SERIES...]        (default: 5.10 6.1 6.12 sid)
+# Usage: test/run.sh [SERIES...]        (default: 5.10 6.1 6.12 sid debug)
 #        test/run.sh --demo SERIES      (run only the "demo" boot and print
 #                                        its guest output)
 #
@@ -70,6 +70,14 @@
 # to "end trace", it appears in). The last line is "N passed, N failed[, N skipped]"; the exit
 # status is 1 if anything failed.
 #
+# Series debug is the KASAN/lockdep/kmemleak kernel that
+# scripts/build-debug-kernel.sh (make check-debug) leaves in the cache: run
+# when it is there, one "# SKIP" line when it is not. Its boots get a longer
+# timeout (1800 s), and each boot's kmemleak report may show only leaks that
+# the boot named "baseline" (the same story without bindguard, run first)
+# shows too (scripts/kmemleak-diff.sh). Every series also gets one result for
+# `make W=1 C=1` (scripts/check-build.sh).
+#
 # Logs: $BG_CACHE/logs/<kver>/<boot>/ (console.log, ktap.log, qemu.cmd ...),
 # printed on failure. Phase timings go to stderr and to
 # $BG_CACHE/logs/<kver>/timings.
@@ -97,7 +105,7 @@ if [[ ${1:-} == --demo ]]; then
 	[[ $# -ge 1 ]] || { echo "usage: test/run.sh --demo SERIES" >&2; exit 2; }
 	BG_BOOTS=${BG_BOOTS:-demo}
 fi
-if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 6.12 sid); fi
+if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 6.12 sid debug); fi
 
 passed=0 failed=0 skipped=0
 
@@ -228,7 +236,7 @@ applies() {
 	[[ -z $only ]] && return 0
 	names=" $s ${kver%%-*} "
 	[[ $kver =~ ^([0-9]+\.[0-9]+) ]] && names+=" ${BASH_REMATCH[1]} "
-	case $s in 5.10 | 6.1 | 6.12) ;; *) names+=" sid " ;; esac
+	case $s in 5.10 | 6.1 | 6.12 | debug) ;; *) names+=" sid " ;; esac
 	for item in ${only//,/ }; do
 		[[ $names == *" $item "* ]] && return 0
 	done
@@ -256,7 +264,12 @@ fi
 run_series() {
 	local s=$1 kver t0 ko testko= logs initrd name extra ld rc why
 	t0=$(now)
-	if ! kver=$("$SCRIPTS/fetch-kernel.sh" "$s"); then
+	rc=0
+	kver=$("$SCRIPTS/fetch-kernel.sh" "$s") || rc=$?
+	if ((rc == 3)) && [[ $s == debug ]]; then
+		result "$s" "ok - sanitizer kernel suite # SKIP no debug kernel in $BG_CACHE (make check-debug builds it, ~18 min)"
+		return
+	elif ((rc)); then
 		result "$s" "not ok - $s: fetch-kernel failed"
 		return
 	fi
@@ -273,6 +286,25 @@ run_series() {
 		return
 	fi
 	timing dkms "$(since "$t0")"
+
+	# The module builds warning-free with W=1 and sparse (C=1).
+	t0=$(now)
+	local cb
+	cb=$("$SCRIPTS/check-build.sh" "$kver") || true
+	while IFS= read -r line; do
+		case $line in
+		ok* | not\ ok*) result "$s" "$line" ;;
+		*) echo "$line" ;;
+		esac
+	done <<<"$cb"
+	timing check-build "$(since "$t0")"
+
+	# A sanitizer kernel (scripts/build-debug-kernel.sh) is slower under TCG.
+	local timeout=${BG_BOOT_TIMEOUT:-300} kmemleak=
+	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
+		timeout=${BG_BOOT_TIMEOUT:-1800}
+		kmemleak=1
+	fi
 
 	# 5.10: also bullseye's own dkms (2.8) and gcc-10, in a bullseye chroot.
 	if [[ $kver == 5.10.* ]]; then
@@ -332,7 +364,8 @@ run_series() {
 		ld=$logs/$name
 		t0=$(now)
 		rc=0
-		BG_QMP_AGENT=$b_qmp "$SCRIPTS/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
+		BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
+			"$SCRIPTS/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
 		timing "boot:$name" "$(since "$t0")"
 
 		clean "$ld/ktap.log" | { grep -E '^(not )?ok [0-9]+' || true; } >"$ld/results"
@@ -361,7 +394,7 @@ run_series() {
 		fi
 
 		why=()
-		((rc == 124)) && why+=("timeout after ${BG_BOOT_TIMEOUT:-300}s")
+		((rc == 124)) && why+=("timeout after ${timeout}s")
 		((rc != 0 && rc != 124)) && why+=("qemu exit status $rc")
 		[[ $(clean "$ld/ktap.log" | sed '/^[[:space:]]*$/d' | tail -n1) == "# bindguard: done" ]] ||
 			why+=("ktap.log does not end with '# bindguard: done'")
@@ -370,6 +403,14 @@ run_series() {
 			clean "$ld/ktap.log" | sed -n '/^# dmesg-begin/,/^# dmesg-end/p'
 		} | suspicious >"$ld/suspicious"
 		[[ -s $ld/suspicious ]] && why+=("kernel errors: $(head -n1 "$ld/suspicious")")
+		# kmemleak: only leaks the baseline boot (no bindguard) lacks count.
+		if [[ -n $kmemleak && $name != baseline ]]; then
+			if [[ ! -f $logs/baseline/ktap.log ]]; then
+				why+=("kmemleak: no baseline boot to compare with (test/guest/boots)")
+			elif ! "$SCRIPTS/kmemleak-diff.sh" "$ld/ktap.log" "$logs/baseline/ktap.log" >"$ld/kmemleak-new" 2>&1; then
+				why+=("kmemleak: $(head -n1 "$ld/kmemleak-new")")
+			fi
+		fi
 		if ((${#why[@]})); then
 			result "$s" "not ok - $kver/$name: guest crash/timeout/dmesg"
 			local w
