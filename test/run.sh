@@ -66,8 +66,8 @@
 # dmesg the guest copies into ktap.log ("# dmesg-begin" .. "# dmesg-end")
 # has BUG, WARNING, Oops, Call Trace, KASAN, UBSAN or kmemleak in a line not
 # tolerated by test/guest/dmesg-allow (fixed strings, one a line, #-comments
-# saying why; a string tolerates its line, and the whole report, "cut here"
-# to "end trace", it appears in). The last line is "N passed, N failed[, N skipped]"; the exit
+# saying why; a string tolerates its line, and the whole report it appears
+# in: "cut here" to "end trace", or a sanitizer report between "====" rules). The last line is "N passed, N failed[, N skipped]"; the exit
 # status is 1 if anything failed.
 #
 # Series debug is the KASAN/lockdep/kmemleak kernel that
@@ -158,10 +158,16 @@ suspicious() {
 					a[++n] = line
 				}
 		}
-		/-+\[ cut here \]-+/ { if (inblock) flush(); inblock = 1 }
+		/-+\[ cut here \]-+/ { if (inblock) flush(); inblock = 1; sanitizer = 0 }
+		# sanitizer reports (KASAN, UBSAN, KFENCE) sit between two "====" rules
+		/========================================[[:space:]]*$/ {
+			if (inblock && sanitizer) { bl[++nb] = $0; flush(); next }
+			if (inblock) flush()
+			inblock = 1; sanitizer = 1
+		}
 		inblock {
 			bl[++nb] = $0; block = block "\n" $0
-			if ($0 ~ /---\[ end trace/) flush()
+			if (!sanitizer && $0 ~ /---\[ end trace/) flush()
 			next
 		}
 		$0 ~ pat && !allowed($0) { print }

@@ -162,8 +162,9 @@ t_load_cycle_while_owned() {
 	hold_stop
 	# every group reference was dropped: removing the group's devices (the
 	# bridge and what is behind it) frees the group, and rescan rebuilds it
+	# (with CONFIG_DEBUG_KOBJECT_RELEASE the release comes seconds later)
 	echo 1 >"/sys/bus/pci/devices/$BRIDGE/remove"
-	[ -e "/sys/kernel/iommu_groups/$GROUP" ] &&
+	wait_for "[ ! -e /sys/kernel/iommu_groups/$GROUP ]" 30 ||
 		fail "group $GROUP still in sysfs after its devices went: $(ls /sys/kernel/iommu_groups/$GROUP/devices)"
 	echo 1 >/sys/bus/pci/rescan
 	wait_for "[ -e /sys/bus/pci/devices/$SIB/iommu_group ]" 10 || fail "$SIB did not come back"
