@@ -20,6 +20,13 @@
  * the call returned 0 and reverts it otherwise. Releases count down on
  * return. Handlers run in atomic context: no sleeping, no allocation, no
  * group reference get/put.
+ *
+ * One more (5.19+, optional): the kernel's own check,
+ * iommu_device_use_default_domain() from really_probe() -> dma_configure.
+ * A probe that passed the veto just before a claim began reaches it after
+ * the claim: the kernel then refuses it with -EBUSY, silently. bindguard
+ * records that refusal like its own, so that its count is every bind refused
+ * because the group was owned.
  */
 #include <linux/device.h>
 #include <linux/fs.h>
@@ -40,9 +47,15 @@ enum bg_claim_arg {
 	BG_ARG_VFIO_GROUP_FILE,	/* a VFIO group fd; ioctl cmd second (before 5.19) */
 };
 
+enum bg_claim_kind {
+	BG_CLAIM,		/* takes ownership */
+	BG_RELEASE,		/* gives it back */
+	BG_NATIVE_CHECK,	/* the kernel's own check at probe (5.19+) */
+};
+
 struct bg_claim_hook {
 	enum bg_claim_arg arg;
-	bool release;
+	enum bg_claim_kind kind;
 	bool optional;		/* absent on some kernels */
 	bool registered;
 	struct kretprobe krp;
@@ -51,6 +64,7 @@ struct bg_claim_hook {
 /* Per-call data, between the entry and the return handler. */
 struct bg_claim_call {
 	int id;			/* the IOMMU group's id */
+	struct device *dev;	/* BG_ARG_DEVICE: the device */
 };
 
 #ifndef HAVE_IOMMU_DMA_OWNER
@@ -99,7 +113,8 @@ static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	call->id = bg_claim_group_id(h, regs);
 	if (call->id < 0)
 		return 1;	/* not a claim: skip the return handler */
-	if (!h->release)
+	call->dev = (struct device *)regs_get_kernel_argument(regs, 0);
+	if (h->kind == BG_CLAIM)
 		bg_claim_begin(call->id);
 	return 0;
 }
@@ -107,16 +122,29 @@ static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct bg_claim_call *call = (void *)ri->data;
+	/* every hooked function returns int (or void): the low 32 bits */
+	int ret = (int)regs_return_value(regs);
+	struct device_driver *drv;
 
-	if (bg_hook_of(ri)->release)
+	switch (bg_hook_of(ri)->kind) {
+	case BG_CLAIM:
+		bg_claim_end(call->id, ret == 0);
+		break;
+	case BG_RELEASE:
 		bg_claim_release(call->id);
-	else
-		bg_claim_end(call->id, regs_return_value(regs) == 0);
+		break;
+	case BG_NATIVE_CHECK:
+		/* really_probe() has set dev->driver to the probing driver. */
+		drv = READ_ONCE(call->dev->driver);
+		if (ret == -EBUSY && drv && bg_mode() == BG_MODE_ENFORCE)
+			bg_record_refusal(call->dev, drv, false);
+		break;
+	}
 	return 0;
 }
 
-#define BG_CLAIM_HOOK(_sym, _arg, _rel, _opt) {			\
-	.arg = _arg, .release = _rel, .optional = _opt,		\
+#define BG_CLAIM_HOOK(_sym, _arg, _kind, _opt) {			\
+	.arg = _arg, .kind = _kind, .optional = _opt,			\
 	.krp = {							\
 		.kp.symbol_name = _sym,					\
 		.entry_handler = bg_claim_entry,			\
@@ -128,15 +156,16 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 #ifdef HAVE_IOMMU_DMA_OWNER
 static struct bg_claim_hook bg_claim_hooks[] = {
-	BG_CLAIM_HOOK("iommu_group_claim_dma_owner", BG_ARG_IOMMU_GROUP, false, false),
-	BG_CLAIM_HOOK("iommu_group_release_dma_owner", BG_ARG_IOMMU_GROUP, true, false),
-	BG_CLAIM_HOOK("iommu_device_claim_dma_owner", BG_ARG_DEVICE, false, true),
-	BG_CLAIM_HOOK("iommu_device_release_dma_owner", BG_ARG_DEVICE, true, true),
+	BG_CLAIM_HOOK("iommu_group_claim_dma_owner", BG_ARG_IOMMU_GROUP, BG_CLAIM, false),
+	BG_CLAIM_HOOK("iommu_group_release_dma_owner", BG_ARG_IOMMU_GROUP, BG_RELEASE, false),
+	BG_CLAIM_HOOK("iommu_device_claim_dma_owner", BG_ARG_DEVICE, BG_CLAIM, true),
+	BG_CLAIM_HOOK("iommu_device_release_dma_owner", BG_ARG_DEVICE, BG_RELEASE, true),
+	BG_CLAIM_HOOK("iommu_device_use_default_domain", BG_ARG_DEVICE, BG_NATIVE_CHECK, true),
 };
 #else
 static struct bg_claim_hook bg_claim_hooks[] = {
-	BG_CLAIM_HOOK("vfio_group_fops_unl_ioctl", BG_ARG_VFIO_GROUP_FILE, false, false),
-	BG_CLAIM_HOOK("__vfio_group_unset_container", BG_ARG_VFIO_GROUP, true, false),
+	BG_CLAIM_HOOK("vfio_group_fops_unl_ioctl", BG_ARG_VFIO_GROUP_FILE, BG_CLAIM, false),
+	BG_CLAIM_HOOK("__vfio_group_unset_container", BG_ARG_VFIO_GROUP, BG_RELEASE, false),
 };
 #endif
 
