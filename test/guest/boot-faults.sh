@@ -15,12 +15,6 @@
 # 2 and 3 are skipped there.
 . /tests/lib.sh
 . /tests/scenario.sh
-
-if grep -qw iommu_group_claim_dma_owner /proc/kallsyms; then
-	NATIVE=1
-else
-	NATIVE=0
-fi
 KILLS=${BG_FAULT_KILLS:-30}
 CYCLES=${BG_FAULT_CYCLES:-50}
 for arg in $(cat /proc/cmdline); do

@@ -23,12 +23,6 @@
 . /tests/lib.sh
 . /tests/scenario.sh
 
-if grep -qw iommu_group_claim_dma_owner /proc/kallsyms; then
-	NATIVE=1
-else
-	NATIVE=0
-fi
-
 # dmesg_mark / dmesg_clean: the kernel log since the mark has no BUG,
 # WARNING, Oops or Call Trace, except reports that contain a string of
 # /tests/dmesg-allow (the harness checks the whole log again at the end).

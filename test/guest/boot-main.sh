@@ -15,15 +15,7 @@
 
 PARAMS=/sys/module/bindguard/parameters
 
-# Since 5.19 the kernel checks DMA ownership itself (the driver core refuses a
-# kernel-DMA driver in a user-owned group, silently). Before, nothing stands
-# behind bindguard: it refuses to leave enforce mode or to unload while a
-# group is owned. Expectations below differ on that, and only on that.
-if grep -qw iommu_group_claim_dma_owner /proc/kallsyms; then
-	NATIVE=1
-else
-	NATIVE=0
-fi
+# Expectations below differ on NATIVE (scenario.sh), and only on that.
 
 # Functions still hooked (ftrace, or kprobes through ftrace) by anybody: in
 # this guest only bindguard hooks anything.
