@@ -23,6 +23,7 @@ struct seq_file;
 enum bg_mode { BG_MODE_ENFORCE, BG_MODE_AUDIT, BG_MODE_OFF };
 
 enum bg_mode bg_mode(void);
+const char *bg_mode_name(void);
 bool bg_driver_allowed(const struct device_driver *drv);
 
 /* table.c: the per-IOMMU-group ownership table */
@@ -81,7 +82,6 @@ struct bg_group {
 	struct bg_state st;
 };
 
-int bg_table_init(void);
 void bg_table_exit(void);
 struct bg_group *bg_table_lookup(struct iommu_group *group);
 bool bg_user_owned(const struct bg_state *st);

@@ -19,12 +19,9 @@ static int __init bg_init(void)
 {
 	int ret;
 
-	ret = bg_table_init();
-	if (ret)
-		return ret;
 	ret = bg_claim_init();
 	if (ret)
-		goto err_table;
+		return ret;
 	ret = bg_notifier_init();
 	if (ret)
 		goto err_claim;
@@ -32,9 +29,7 @@ static int __init bg_init(void)
 	ret = bg_hook_init();
 	if (ret)
 		goto err_debugfs;
-	pr_info("loaded, mode %s\n",
-		bg_mode() == BG_MODE_ENFORCE ? "enforce" :
-		bg_mode() == BG_MODE_AUDIT ? "audit" : "off");
+	pr_info("loaded, mode %s\n", bg_mode_name());
 	return 0;
 
 err_debugfs:
@@ -42,7 +37,6 @@ err_debugfs:
 	bg_notifier_exit();
 err_claim:
 	bg_claim_exit();
-err_table:
 	bg_table_exit();
 	return ret;
 }

@@ -41,6 +41,17 @@ enum bg_mode bg_mode(void)
 	return READ_ONCE(bg_mode_value);
 }
 
+/**
+ * bg_mode_name() - the current mode's name, as mode= takes it
+ *
+ * Context: any.
+ * Return: "enforce", "audit" or "off".
+ */
+const char *bg_mode_name(void)
+{
+	return bg_mode_names[bg_mode()];
+}
+
 static int bg_mode_set(const char *val, const struct kernel_param *kp)
 {
 	int mode = sysfs_match_string(bg_mode_names, val);
@@ -65,7 +76,7 @@ static int bg_mode_set(const char *val, const struct kernel_param *kp)
 
 static int bg_mode_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", bg_mode_names[bg_mode()]);
+	return sysfs_emit(buf, "%s\n", bg_mode_name());
 }
 
 static const struct kernel_param_ops bg_mode_ops = {

@@ -113,17 +113,29 @@ fail:
 	return NULL;
 }
 
+/*
+ * Count a group entering (+1) or leaving (-1) state user. Before 5.19
+ * nothing stands behind bindguard, so each user group pins the module.
+ */
+static void bg_count_user(int delta)
+{
+	atomic_add(delta, &bg_nr_user);
+	if (BG_NATIVE_DMA_OWNER)
+		return;
+	if (delta > 0)
+		__module_get(THIS_MODULE);
+	else
+		module_put(THIS_MODULE);
+}
+
 static void bg_free_entry(struct bg_group *g)
 {
 	struct bg_member *m, *tmp;
 
 	list_for_each_entry_safe(m, tmp, &g->members, node)
 		kfree(m);
-	if (g->st.claims > 0) {
-		atomic_dec(&bg_nr_user);
-		if (!BG_NATIVE_DMA_OWNER)
-			module_put(THIS_MODULE);
-	}
+	if (g->st.claims > 0)
+		bg_count_user(-1);
 	iommu_group_put(g->group);
 	kfree(g);
 }
@@ -222,16 +234,12 @@ void bg_table_set_driver(struct device *dev, const char *driver)
 static void bg_set_user(struct bg_group *g, bool user)
 {
 	if (user) {
-		atomic_inc(&bg_nr_user);
-		if (!BG_NATIVE_DMA_OWNER)
-			__module_get(THIS_MODULE);
+		bg_count_user(1);
 		g->st.since_ns = ktime_get_boottime_ns();
 		bg_event_add(BG_EV_USER, g->id, g->st.owner_pid,
 			     g->st.owner_comm, NULL, NULL);
 	} else {
-		atomic_dec(&bg_nr_user);
-		if (!BG_NATIVE_DMA_OWNER)
-			module_put(THIS_MODULE);
+		bg_count_user(-1);
 		bg_event_add(BG_EV_KERNEL, g->id, 0, NULL, NULL, NULL);
 		g->st.owner_pid = 0;
 		g->st.owner_comm[0] = '\0';
@@ -365,7 +373,7 @@ void bg_claim_release(int id)
 void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 		       bool audit)
 {
-	char comm[TASK_COMM_LEN] = "-";
+	char comm[TASK_COMM_LEN] = "-", pid_s[12] = "-";
 	struct bg_group *g;
 	unsigned long flags;
 	pid_t pid = 0;
@@ -390,13 +398,10 @@ void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 	bg_event_add(audit ? BG_EV_AUDIT : BG_EV_REFUSED, id, pid, comm,
 		     dev_name(dev), drv->name);
 	if (pid)
-		pr_warn_ratelimited("%s %s bind to %s: iommu group %d owned by userspace (pid %d %s)\n",
-				    audit ? "audit: would refuse" : "refused",
-				    drv->name, dev_name(dev), id, pid, comm);
-	else
-		pr_warn_ratelimited("%s %s bind to %s: iommu group %d owned by userspace (pid - -)\n",
-				    audit ? "audit: would refuse" : "refused",
-				    drv->name, dev_name(dev), id);
+		snprintf(pid_s, sizeof(pid_s), "%d", pid);
+	pr_warn_ratelimited("%s %s bind to %s: iommu group %d owned by userspace (pid %s %s)\n",
+			    audit ? "audit: would refuse" : "refused",
+			    drv->name, dev_name(dev), id, pid_s, comm);
 }
 
 /**
@@ -448,17 +453,6 @@ void bg_table_show(struct seq_file *m)
 		seq_putc(m, '\n');
 	}
 	mutex_unlock(&bg_table_mutex);
-}
-
-/**
- * bg_table_init() - set up the table
- *
- * Context: module init.
- * Return: 0.
- */
-int bg_table_init(void)
-{
-	return 0;
 }
 
 /**
