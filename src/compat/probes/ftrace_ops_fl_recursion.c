@@ -4,7 +4,10 @@
  * protection) replaces FTRACE_OPS_FL_RECURSION_SAFE (opt out of it), in 5.11
  * "ftrace: Reverse what the RECURSION flag means in the ftrace_ops".
  * The flags are enum members: #ifdef cannot see them.
+ *
+ * Since: 5.11
  */
+#include <linux/compiler.h>
 #include <linux/ftrace.h>
 
-unsigned long probe_flags = FTRACE_OPS_FL_RECURSION;
+static unsigned long probe_flags __used = FTRACE_OPS_FL_RECURSION;

@@ -3,10 +3,13 @@
  * 5.11 API change: struct kretprobe_instance no longer points at its
  * kretprobe directly; get_kretprobe() finds it (d741bf41d7c7, "kprobes:
  * Remove kretprobe hash").
+ *
+ * Since: 5.11
  */
+#include <linux/compiler.h>
 #include <linux/kprobes.h>
 
-struct kretprobe *probe_get(struct kretprobe_instance *ri)
+static struct kretprobe __used *probe_get(struct kretprobe_instance *ri)
 {
 	return get_kretprobe(ri);
 }
