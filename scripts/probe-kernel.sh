@@ -11,6 +11,27 @@
 # src/compat/probes/exports that KDIR's Module.symvers exports.
 # include/compat.h maps the HAVE_* names to one API; the module's code never
 # tests kernel versions.
+#
+# Probes compile with -Werror added to KCFLAGS (and with whatever the calling
+# make passes down: W=1 from scripts/check-build.sh), as on a CONFIG_WERROR=y
+# kernel, so a probe must compile warning-free when its API exists: static
+# functions and variables marked __used, no missing prototypes.
+#
+# A probe that fails for another reason than the missing API would silently
+# select the other code path. So each probe declares the mainline version
+# that brought its API, and a probe that fails on a kernel that is at least
+# that new stops the build with its compiler log instead:
+#
+#   probes/NAME.c   exactly one line ` * Since: MAJOR.MINOR` in its header
+#                   comment (e.g. ` * Since: 5.19`);
+#   probes/exports  one symbol a line followed by the version that exports it,
+#                   `SYMBOL MAJOR.MINOR` (e.g. `ftrace_free_filter 6.2`); a
+#                   backport (6.1.y) may export it earlier, which is fine.
+#
+# A probe without its Since is an error too. The target's version is the
+# MAJOR.MINOR that UTS_RELEASE (include/generated/utsrelease.h) starts with,
+# else LINUX_VERSION_CODE, else the Makefile's VERSION and PATCHLEVEL.
+# Exit status 1 (and no probes.h) on any such error.
 set -euo pipefail
 
 kdir=$1
@@ -21,16 +42,73 @@ out=$srcdir/.probes/$krel
 probes=("$srcdir"/src/compat/probes/*.c)
 exports=$srcdir/src/compat/probes/exports
 
-# Reuse the result unless a probe is newer than it.
+die() { echo "bindguard: $*" >&2; exit 1; }
+
+# kversion: the target's MAJOR.MINOR
+kversion() {
+	local v code mk
+	if [[ $krel =~ ^([0-9]+)\.([0-9]+) ]]; then
+		echo "${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
+		return
+	fi
+	v=$kdir/include/generated/uapi/linux/version.h
+	code=$(sed -n 's/^#define LINUX_VERSION_CODE \([0-9]*\)$/\1/p' "$v" 2>/dev/null || true)
+	if [[ -n $code ]]; then
+		echo "$((code >> 16)).$(((code >> 8) & 255))"
+		return
+	fi
+	# Debian's -amd64 headers Makefile includes the -common one
+	mk=$kdir/Makefile
+	if ! grep -q '^VERSION *=' "$mk" 2>/dev/null; then
+		mk=$(sed -n 's/^include \(.*\/Makefile\)$/\1/p' "$mk" 2>/dev/null | head -n1)
+	fi
+	v=$(sed -n 's/^VERSION *= *\([0-9]*\)$/\1/p' "$mk" 2>/dev/null || true)
+	code=$(sed -n 's/^PATCHLEVEL *= *\([0-9]*\)$/\1/p' "$mk" 2>/dev/null || true)
+	[[ -n $v && -n $code ]] || die "cannot tell the version of the kernel in $kdir (no UTS_RELEASE, LINUX_VERSION_CODE or Makefile VERSION)"
+	echo "$v.$code"
+}
+
+# vnum MAJOR.MINOR: a number that compares like the version
+vnum() { echo $((${1%%.*} * 1000 + ${1#*.})); }
+
+# since PROBE.c: the MAJOR.MINOR of its ` * Since: ` line
+since() {
+	local s
+	s=$(sed -n 's/^ \* Since: \([0-9]\{1,\}\.[0-9]\{1,\}\)$/\1/p' "$1")
+	[[ -n $s && $s != *$'\n'* ]] ||
+		die "feature probe ${1#"$srcdir"/} must declare the kernel version its API appeared in: exactly one line ' * Since: MAJOR.MINOR' in its header comment (see scripts/probe-kernel.sh)"
+	echo "$s"
+}
+
+# exported_syms: "SYMBOL MAJOR.MINOR" lines of the exports file
+exported_syms() {
+	local sym ver rest
+	grep -v '^[[:space:]]*#' "$exports" | while read -r sym ver rest; do
+		[[ -n $sym ]] || continue
+		[[ $ver =~ ^[0-9]+\.[0-9]+$ && -z $rest ]] ||
+			die "src/compat/probes/exports: '$sym $ver $rest': want 'SYMBOL MAJOR.MINOR' (the version that exports it)"
+		echo "$sym $ver"
+	done
+}
+
+# Reuse the result unless a probe, the exports or this script is newer.
 if [ -f "$out/probes.h" ]; then
 	stale=0
-	for p in "${probes[@]}"; do
+	for p in "${probes[@]}" "$exports" "${BASH_SOURCE[0]}"; do
 		[ "$p" -nt "$out/probes.h" ] && stale=1
 	done
-	[ "$exports" -nt "$out/probes.h" ] && stale=1
 	[ $stale = 0 ] && exit 0
 fi
 
+kver=$(kversion)
+declare -A need
+for p in "${probes[@]}"; do
+	need[$p]=$(since "$p")
+done
+syms=$(exported_syms)
+
+# -Werror on top of the caller's KCFLAGS (make exports its command line)
+kcflags="${KCFLAGS:+$KCFLAGS }-Werror"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for p in "${probes[@]}"; do
@@ -39,17 +117,47 @@ for p in "${probes[@]}"; do
 done
 # A probe that must compile: if it does not, the toolchain is broken and
 # every HAVE_* would silently read "absent".
-printf '#include <linux/module.h>\nint probe_baseline;\n' >"$work/baseline.c"
+printf '#include <linux/module.h>\n\nstatic int probe_baseline __used;\n' >"$work/baseline.c"
 echo "obj-m += baseline.o" >>"$work/Kbuild"
 # Objects are all we need: -k lets every probe finish; modpost may complain.
-make -s -k -j"$(nproc)" -C "$kdir" M="$work" modules >"$work/log" 2>&1 || true
+make -s -k -j"$(nproc)" -C "$kdir" M="$work" KCFLAGS="$kcflags" modules >"$work/log" 2>&1 || true
 if [ ! -f "$work/baseline.o" ]; then
-	echo "bindguard: feature probes cannot compile against $kdir:" >&2
+	echo "bindguard: feature probes cannot compile against $kdir (KCFLAGS=$kcflags):" >&2
 	tail -20 "$work/log" >&2
 	exit 1
 fi
 
 mkdir -p "$out"
+rm -f "$out/probes.h"
+cp "$work/log" "$out/probes.log"
+# A probe that fails where its API must exist: its own log, one paragraph.
+bad=0
+for p in "${probes[@]}"; do
+	name=$(basename "$p" .c)
+	[ -f "$work/$name.o" ] && continue
+	(($(vnum "$kver") >= $(vnum "${need[$p]}"))) || continue
+	make -s -C "$kdir" M="$work" KCFLAGS="$kcflags" "$name.o" >"$out/$name.log" 2>&1 || true
+	{
+		echo "bindguard: feature probe src/compat/probes/$name.c failed to compile against" \
+			"$krel ($kdir), a $kver kernel, but its API is in every kernel since ${need[$p]}" \
+			"(its 'Since: ${need[$p]}'): the probe or the toolchain is broken, and building on" \
+			"would silently take the pre-${need[$p]} code path. KCFLAGS=$kcflags;" \
+			"the compiler said (all of it in $out/$name.log):"
+		grep -v -e '^make\(\[[0-9]*\]\)\?: ' -e '^[[:space:]]*$' "$out/$name.log" | head -n 12 | sed 's/^/    /'
+	} >&2
+	bad=1
+done
+while read -r sym ver; do
+	[[ -n $sym ]] || continue
+	grep -qP "^\S+\t$sym\t" "$kdir/Module.symvers" 2>/dev/null && continue
+	(($(vnum "$kver") >= $(vnum "$ver"))) || continue
+	echo "bindguard: export probe $sym (src/compat/probes/exports): $kdir/Module.symvers of $krel," \
+		"a $kver kernel, does not export it, but every kernel since $ver does: the headers" \
+		"are incomplete (no or a stale Module.symvers?)." >&2
+	bad=1
+done <<<"$syms"
+((bad == 0)) || exit 1
+
 {
 	echo "/* Generated by scripts/probe-kernel.sh for $krel. Do not edit. */"
 	for p in "${probes[@]}"; do
@@ -60,14 +168,14 @@ mkdir -p "$out"
 			echo "/* HAVE_${name^^} not set */"
 		fi
 	done
-	grep -v '^#' "$exports" | while read -r sym; do
-		[ -n "$sym" ] || continue
+	while read -r sym ver; do
+		[[ -n $sym ]] || continue
 		if grep -qP "^\S+\t$sym\t" "$kdir/Module.symvers"; then
 			echo "#define HAVE_EXPORT_${sym^^} 1"
 		else
 			echo "/* HAVE_EXPORT_${sym^^} not set */"
 		fi
-	done
+	done <<<"$syms"
 } >"$out/probes.h.tmp"
 mv "$out/probes.h.tmp" "$out/probes.h"
 echo "  PROBES  $krel: $(grep -c "^#define" "$out/probes.h") HAVE_* set" >&2
