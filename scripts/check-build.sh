@@ -3,12 +3,17 @@
 #
 # check-build.sh KVER...
 #
-# Builds the module with `make W=1 C=1` (extra warnings and sparse) against
-# each kernel unpacked by scripts/fetch-kernel.sh, in that kernel's build
-# environment (scripts/kbuild-env.sh: gcc-10 for 5.10, the sid chroot for
-# sid), from a clean copy of the tracked sources, and prints one KTAP line
-# per kernel: "ok - KVER: W=1 C=1 clean" or "not ok - ..." followed by the
-# warnings. Exit status 1 if any kernel warned or failed to build.
+# Builds the module with `make W=1 C=1 KCFLAGS=-Werror` (extra warnings,
+# sparse, and every compiler warning an error, as a CONFIG_WERROR=y kernel
+# builds out-of-tree code) against each kernel unpacked by
+# scripts/fetch-kernel.sh, in that kernel's build environment
+# (scripts/kbuild-env.sh: gcc-10 for 5.10, the sid chroot for sid), from a
+# clean copy of the tracked sources, and prints one KTAP line per kernel:
+# "ok - KVER: W=1 C=1 KCFLAGS=-Werror clean" or "not ok - ..." followed by
+# the warnings. The feature probes (scripts/probe-kernel.sh, run by the
+# Makefile) get the same W=1 and -Werror through make's command line, so a
+# probe that warns where its API exists stops this build too. Exit status 1
+# if any kernel warned or failed to build.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,20 +45,27 @@ for kver in "$@"; do
 		fi
 		true' sh "$headers" || true
 	log=$dir/build.log
-	if "$REPO/scripts/kbuild-env.sh" "$kver" make -C "$dir" KDIR="$headers" W=1 C=1 >"$log" 2>&1; then
+	flags="W=1 C=1 KCFLAGS=-Werror"
+	if "$REPO/scripts/kbuild-env.sh" "$kver" make -C "$dir" KDIR="$headers" $flags >"$log" 2>&1; then
 		if ! grep -q '^  CHECK ' "$log"; then
 			echo "not ok - $kver: sparse did not run"
 			status=1
 		elif grep -qE ': (warning|error):' "$log"; then
-			echo "not ok - $kver: W=1 C=1 warnings"
+			echo "not ok - $kver: $flags warnings"
 			grep -E ': (warning|error):' "$log" | sed 's/^/#   /'
 			status=1
 		else
-			echo "ok - $kver: W=1 C=1 clean"
+			echo "ok - $kver: $flags clean"
 		fi
 	else
-		echo "not ok - $kver: W=1 C=1 build failed"
-		tail -20 "$log" | sed 's/^/#   /'
+		echo "not ok - $kver: $flags build failed"
+		# a feature probe's own message (probe-kernel.sh), the warnings
+		# that -Werror made errors, else the end of the log
+		if grep -qE '^bindguard: |: (warning|error):' "$log"; then
+			grep -E '^bindguard: |^    |: (warning|error):' "$log" | head -40 | sed 's/^/#   /'
+		else
+			tail -20 "$log" | sed 's/^/#   /'
+		fi
 		status=1
 	fi
 done
