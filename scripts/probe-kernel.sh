@@ -108,7 +108,8 @@ done
 syms=$(exported_syms)
 
 # -Werror on top of the caller's KCFLAGS (make exports its command line)
-kcflags="${KCFLAGS:+$KCFLAGS }-Werror"
+kcflags=${KCFLAGS:-}
+[[ " $kcflags " == *" -Werror "* ]] || kcflags="${kcflags:+$kcflags }-Werror"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for p in "${probes[@]}"; do
