@@ -31,6 +31,8 @@
 #
 # Accelerator: TCG. KVM is used only if BG_ACCEL=kvm is set (on the machines
 # this was written on /dev/kvm exists but cannot run these guests).
+# BG_TCG_THREAD=multi|single: TCG's threading (-accel tcg,thread=...).
+# Default: multi (one host thread per vCPU).
 #
 # Exit status: 0 when QEMU exits by itself (guest powered off or panicked),
 # 124 when BG_BOOT_TIMEOUT seconds (default 300) pass first, else QEMU's.
@@ -52,8 +54,13 @@ KERNEL=$BG_CACHE/kernels/$KVER/vmlinuz
 [[ -f $INITRAMFS ]] || die "no initramfs $INITRAMFS"
 
 case ${BG_ACCEL:-tcg} in
-kvm) machine=q35,accel=kvm,kernel-irqchip=split cpu=host ;;
-tcg) machine=q35,accel=tcg cpu=max ;;
+kvm) accel=kvm,kernel-irqchip=split cpu=host ;;
+tcg)
+	case ${BG_TCG_THREAD:-multi} in
+	multi | single) accel=tcg,thread=${BG_TCG_THREAD:-multi} cpu=max ;;
+	*) die "BG_TCG_THREAD must be multi or single" ;;
+	esac
+	;;
 *) die "BG_ACCEL must be tcg or kvm" ;;
 esac
 
@@ -63,7 +70,7 @@ cmdline="console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 $*"
 
 qemu=(
 	qemu-system-x86_64
-	-M "$machine" -cpu "$cpu" -smp 2 -m 1024
+	-M q35 -accel "$accel" -cpu "$cpu" -smp 2 -m 1024
 	-nographic -no-reboot -nic none
 	-device intel-iommu,intremap=on
 	-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline"
