@@ -67,8 +67,24 @@
 # has BUG, WARNING, Oops, Call Trace, KASAN, UBSAN or kmemleak in a line not
 # tolerated by test/guest/dmesg-allow (fixed strings, one a line, #-comments
 # saying why; a string tolerates its line, and the whole report it appears
-# in: "cut here" to "end trace", or a sanitizer report between "====" rules). The last line is "N passed, N failed[, N skipped]"; the exit
-# status is 1 if anything failed.
+# in: "cut here" to "end trace", or a sanitizer report between "====" rules).
+#
+# Retry: a boot that died before its test began is booted once more. Under
+# TCG a guest sometimes dies or hangs early in the kernel's own boot
+# (static-key text patching racing in multi-threaded TCG: an int3 Oops in
+# sched_clock_cpu(); a hang at hpet), before the guest's init runs. A boot
+# (not an expect=crash one) whose ktap.log has no "KTAP version 1" line and
+# no "# bindguard: done", and whose console never names bindguard (so the
+# module is not in a crash's "Modules linked in"), is booted again, once,
+# with one line
+#   # retry: <kver>/<boot> died before its test began (<first suspicious
+#     console line, or timeout, or qemu exit status N>), booting again
+# and only the second attempt's results count. Its logs are kept in
+# <boot>.try1/. At most BG_BOOT_RETRIES (default 3) boots are retried per
+# run; a boot that printed its KTAP header is never retried.
+#
+# The last two lines are "# N boots retried" and "N passed, N failed[, N
+# skipped]"; the exit status is 1 if anything failed.
 #
 # Series debug is the KASAN/lockdep/kmemleak kernel that
 # scripts/build-debug-kernel.sh (make check-debug) leaves in the cache: run
@@ -76,7 +92,7 @@
 # timeout (1800 s), and each boot's kmemleak report may show only leaks that
 # the boot named "baseline" (the same story without bindguard, run first)
 # shows too (scripts/kmemleak-diff.sh). Every series also gets one result for
-# `make W=1 C=1` (scripts/check-build.sh).
+# `make W=1 C=1 KCFLAGS=-Werror` (scripts/check-build.sh).
 #
 # Logs: $BG_CACHE/logs/<kver>/<boot>/ (console.log, ktap.log, qemu.cmd ...),
 # printed on failure. Phase timings go to stderr and to
@@ -87,7 +103,8 @@
 #
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_BOOTS,
 # BG_BOOTS_FILE, BG_BOOT_TIMEOUT (seconds per boot, default 300),
-# BG_SKIP_HOST_DEPS=1.
+# BG_BOOT_RETRIES (default 3), BG_SKIP_HOST_DEPS=1, BG_TCG_THREAD
+# (scripts/boot-guest.sh).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -107,7 +124,9 @@ if [[ ${1:-} == --demo ]]; then
 fi
 if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 6.12 sid debug); fi
 
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 retried=0
+max_retries=${BG_BOOT_RETRIES:-3}
+[[ $max_retries =~ ^[0-9]+$ ]] || { echo "BG_BOOT_RETRIES must be a number" >&2; exit 2; }
 
 # result SERIES LINE: print one result line and count it.
 result() {
@@ -173,6 +192,28 @@ suspicious() {
 		$0 ~ pat && !allowed($0) { print }
 		END { if (inblock) flush() }
 	'
+}
+
+# died_early LOGDIR: did this boot end before its test began? No KTAP header,
+# no "# bindguard: done", and bindguard is nowhere on the console.
+died_early() {
+	! clean "$1/ktap.log" | grep -qE '^(KTAP version 1|# bindguard: done)$' &&
+		! clean "$1/console.log" | grep -q bindguard
+}
+
+# early_reason LOGDIR RC: why an early death looks the way it does
+early_reason() {
+	local l
+	l=$(clean "$1/console.log" | suspicious | head -n1)
+	if [[ -n $l ]]; then
+		echo "$l"
+	elif (($2 == 124)); then
+		echo timeout
+	elif (($2)); then
+		echo "qemu exit status $2"
+	else
+		echo "no KTAP header"
+	fi
 }
 
 # boots: the lines of the boots file for the boots to run
@@ -368,11 +409,31 @@ run_series() {
 			continue
 		fi
 		ld=$logs/$name
-		t0=$(now)
-		rc=0
-		BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
-			"$SCRIPTS/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
-		timing "boot:$name" "$(since "$t0")"
+		rm -rf "$ld.try1"
+		local try=1 secs early
+		while :; do
+			t0=$(now)
+			rc=0
+			BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
+				"$SCRIPTS/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
+			secs=$(since "$t0")
+			# died before its test began: boot it again, once
+			if [[ -z $b_expect ]] && ((try == 1)) && died_early "$ld"; then
+				early=$(early_reason "$ld" "$rc")
+				if ((retried < max_retries)); then
+					echo "# retry: $kver/$name died before its test began ($early), booting again"
+					timing "boot:$name.try1" "$secs"
+					mv "$ld" "$ld.try1"
+					retried=$((retried + 1))
+					try=2
+					continue
+				fi
+				echo "# retry: $kver/$name died before its test began ($early); not retried: $retried boots retried already (BG_BOOT_RETRIES=$max_retries)"
+			fi
+			timing "boot:$name" "$secs"
+			break
+		done
+		((try == 1)) || echo "#   logs of the first attempt: $ld.try1"
 
 		clean "$ld/ktap.log" | { grep -E '^(not )?ok [0-9]+' || true; } >"$ld/results"
 		while IFS= read -r line; do
@@ -438,6 +499,7 @@ for s in "${SERIES[@]}"; do
 	run_series "$s"
 done
 
+echo "# $retried boots retried"
 summary="$passed passed, $failed failed"
 ((skipped)) && summary+=", $skipped skipped"
 echo "$summary"
