@@ -5,7 +5,9 @@
 #ifndef _BINDGUARD_H
 #define _BINDGUARD_H
 
+#include <linux/limits.h>
 #include <linux/list.h>
+#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -16,8 +18,12 @@ struct device_driver;
 struct iommu_group;
 struct seq_file;
 
-#define BG_NAME_LEN	32	/* driver names, copied (never kept as pointers) */
-#define BG_BDF_LEN	16	/* "dddd:bb:dd.f" */
+/*
+ * Device and driver names are copied, never kept as pointers. Both are sysfs
+ * names (/sys/bus/.../devices/<dev>, /sys/bus/.../drivers/<drv>), which
+ * userspace can only read up to NAME_MAX: bindguard keeps as much, whole.
+ */
+#define BG_NAME_LEN	(NAME_MAX + 1)
 
 /* params.c: module parameters mode=, allow=, strict= */
 enum bg_mode { BG_MODE_ENFORCE, BG_MODE_AUDIT, BG_MODE_OFF };
@@ -25,6 +31,7 @@ enum bg_mode { BG_MODE_ENFORCE, BG_MODE_AUDIT, BG_MODE_OFF };
 enum bg_mode bg_mode(void);
 const char *bg_mode_name(void);
 bool bg_driver_allowed(const struct device_driver *drv);
+unsigned int bg_maxactive(void);
 
 /* table.c: the per-IOMMU-group ownership table */
 
@@ -38,7 +45,7 @@ bool bg_driver_allowed(const struct device_driver *drv);
 struct bg_member {
 	struct list_head node;
 	struct device *dev;
-	char bdf[BG_BDF_LEN];
+	char bdf[BG_NAME_LEN];
 	char driver[BG_NAME_LEN];
 };
 
@@ -46,6 +53,15 @@ struct bg_member {
  * struct bg_state - ownership state of one group; bg_group.lock
  * @claims:      committed DMA-ownership claims by userspace (group or device)
  * @pending:     claims in flight: already enough to refuse a racing bind
+ * @presumed:    found owned by asking the kernel (load-time scan, a missed
+ *               kretprobe call), not by seeing the claim; until a claim or a
+ *               release of the group is seen
+ * @probing:     kernel-driver probes admitted and not yet returned (counted
+ *               before 5.19 only, where a claim must wait for them)
+ * @gen:         bumped by every claim, release and commit: a rescan that
+ *               raced one of them does not overwrite what it saw
+ * @probe_dev:   device of the last counted probe
+ * @probe_driver: its driver
  * @owner_pid:   tgid of the claiming process, 0 when unknown
  * @owner_comm:  comm of its group leader
  * @since_ns:    boottime when the group became user-owned
@@ -57,11 +73,16 @@ struct bg_member {
 struct bg_state {
 	int claims;
 	int pending;
+	bool presumed;
+	int probing;
+	unsigned int gen;
+	char probe_dev[BG_NAME_LEN];
+	char probe_driver[BG_NAME_LEN];
 	pid_t owner_pid;
 	char owner_comm[TASK_COMM_LEN];
 	u64 since_ns;
 	unsigned long refused;
-	char last_bdf[BG_BDF_LEN];
+	char last_bdf[BG_NAME_LEN];
 	char last_driver[BG_NAME_LEN];
 	u64 last_ns;
 };
@@ -73,6 +94,8 @@ struct bg_state {
  * @members: list of struct bg_member; bg_table_mutex
  * @lock:    protects @st; taken in atomic context
  * @st:      the ownership state
+ * @rs:      ratelimits this group's refusal log lines, so that a storm in
+ *           one group hides no refusal in another
  */
 struct bg_group {
 	struct iommu_group *group;
@@ -80,42 +103,71 @@ struct bg_group {
 	struct list_head members;
 	spinlock_t lock;		/* protects st */
 	struct bg_state st;
+	struct ratelimit_state rs;
 };
 
 void bg_table_exit(void);
 struct bg_group *bg_table_lookup(struct iommu_group *group);
 bool bg_user_owned(const struct bg_state *st);
+bool bg_dev_user_owned(struct device *dev);
 bool bg_table_any_user(void);
 void bg_table_add_device(struct device *dev);
 void bg_table_del_device(struct device *dev);
 void bg_table_set_driver(struct device *dev, const char *driver);
-void bg_table_mark_claimed(struct device *dev);
-void bg_claim_begin(int id);
+unsigned int bg_table_gen(struct device *dev);
+void bg_table_found(struct device *dev, bool owned, unsigned int gen);
+
+/* What the veto decided for one probe (bg_table_admit_probe()). */
+enum bg_verdict {
+	BG_ADMIT,		/* not a user-owned group */
+	BG_ADMIT_COUNTED,	/* admitted, counted in st.probing */
+	BG_REFUSE,		/* the group is (being) claimed by userspace */
+};
+
+enum bg_verdict bg_table_admit_probe(struct device *dev,
+				     const struct device_driver *drv,
+				     bool count, int *id);
+void bg_table_probe_done(int id);
+int bg_claim_begin(int id, bool wait_probes);
 void bg_claim_end(int id, bool success);
-void bg_claim_release(int id);
+bool bg_claim_release(int id);
 void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 		       bool audit);
 void bg_table_show(struct seq_file *m);
 
 /* events.c: a bounded ring of ownership changes and refusals */
-enum bg_event_type { BG_EV_USER, BG_EV_KERNEL, BG_EV_REFUSED, BG_EV_AUDIT };
+enum bg_event_type {
+	BG_EV_USER, BG_EV_KERNEL, BG_EV_REFUSED, BG_EV_AUDIT, BG_EV_CLAIM_REFUSED,
+};
 
 void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 		  const char *comm, const char *bdf, const char *driver);
-void bg_events_show(struct seq_file *m);
+int bg_events_show(struct seq_file *m);
 void bg_seq_time(struct seq_file *m, u64 ns);
+void bg_seq_name(struct seq_file *m, const char *name);
+void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
+		    pid_t pid, const char *comm);
+void bg_log_claim_refused(int group, int probing, const char *dev,
+			  const char *driver);
 
-/* claim.c: kretprobes that follow DMA-ownership claims and releases */
+/* claim.c: hooks that follow DMA-ownership claims and releases */
 int bg_claim_init(void);
 void bg_claim_exit(void);
+void bg_claim_check_missed(void);
+void bg_claim_show(struct seq_file *m);
+bool bg_vfio_bound(struct device *dev);
 
 /* hook.c: the ftrace hook on really_probe() that vetoes binds */
 int bg_hook_init(void);
 void bg_hook_exit(void);
+struct ftrace_ops;
+int bg_ftrace_arm(struct ftrace_ops *ops, const char *sym);
+void bg_ftrace_disarm(struct ftrace_ops *ops);
 
-/* notifier.c: PCI bus notifier and the load-time scan */
+/* notifier.c: PCI bus notifier, the load-time scan and rescans */
 int bg_notifier_init(void);
 void bg_notifier_exit(void);
+void bg_rescan(void);
 
 /* debugfs.c: /sys/kernel/debug/bindguard/{groups,events} */
 void bg_debugfs_init(void);

@@ -14,12 +14,23 @@
  * makes it (vfio_group_set_container() is inlined into the group fd's ioctl);
  * __vfio_group_unset_container() ends it, for the ioctl, the last fd and
  * KVM's external users alike. These hooks are armed while vfio is loaded.
+ * The ioctl is hooked with ftrace (IPMODIFY) and wrapped by
+ * bg_set_container(), which can refuse the claim with -EBUSY while a
+ * kernel-driver probe is in flight in the group (the ordering is in
+ * table.c) and sees every return: no call is ever missed.
  *
- * A kretprobe per function: the entry handler marks a claim pending (a bind
- * racing the claim is already refused); the return handler commits it when
- * the call returned 0 and reverts it otherwise. Releases count down on
- * return. Handlers run in atomic context: no sleeping, no allocation, no
- * group reference get/put.
+ * Elsewhere a kretprobe per function: the entry handler marks a claim
+ * pending (a bind racing the claim is already refused); the return handler
+ * commits it when the call returned 0 and reverts it otherwise. Releases
+ * count down on return. Handlers run in atomic context: no sleeping, no
+ * allocation, no group reference get/put.
+ *
+ * A kretprobe misses calls when more than maxactive (a parameter) are
+ * inside its function at once. Every return handler checks the counts of
+ * misses, so a miss is seen as soon as one of the calls that crowded it out
+ * returns: it is logged once, and the table is re-read from the kernel
+ * (bg_rescan(): exact since 5.19; before 5.19 every group with a member on
+ * vfio is presumed owned until a claim or release of it is seen).
  *
  * One more (5.19+, optional): the kernel's own check,
  * iommu_device_use_default_domain() from really_probe() -> dma_configure.
@@ -35,6 +46,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/ptrace.h>
+#include <linux/seq_file.h>
 #include <linux/vfio.h>
 
 #include "bindguard.h"
@@ -44,7 +56,6 @@ enum bg_claim_arg {
 	BG_ARG_IOMMU_GROUP,	/* struct iommu_group * */
 	BG_ARG_DEVICE,		/* struct device *, in the group */
 	BG_ARG_VFIO_GROUP,	/* struct vfio_group * (before 5.19) */
-	BG_ARG_VFIO_GROUP_FILE,	/* a VFIO group fd; ioctl cmd second (before 5.19) */
 };
 
 enum bg_claim_kind {
@@ -58,6 +69,7 @@ struct bg_claim_hook {
 	enum bg_claim_kind kind;
 	bool optional;		/* absent on some kernels */
 	bool registered;
+	int missed_seen;	/* krp.nmissed already reported */
 	struct kretprobe krp;
 };
 
@@ -86,11 +98,6 @@ static int bg_claim_group_id(struct bg_claim_hook *h, struct pt_regs *regs)
 		group = arg ? READ_ONCE(((struct device *)arg)->iommu_group) : NULL;
 		break;
 #ifndef HAVE_IOMMU_DMA_OWNER
-	case BG_ARG_VFIO_GROUP_FILE:
-		if (regs_get_kernel_argument(regs, 1) != VFIO_GROUP_SET_CONTAINER)
-			return -1;
-		arg = (unsigned long)((struct file *)arg)->private_data;
-		fallthrough;
 	case BG_ARG_VFIO_GROUP:
 		return arg ? bg_vfio_group_id((struct vfio_group *)arg) : -1;
 #endif
@@ -115,7 +122,7 @@ static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 1;	/* not a claim: skip the return handler */
 	call->dev = (struct device *)regs_get_kernel_argument(regs, 0);
 	if (h->kind == BG_CLAIM)
-		bg_claim_begin(call->id);
+		bg_claim_begin(call->id, false);
 	return 0;
 }
 
@@ -131,15 +138,26 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		bg_claim_end(call->id, ret == 0);
 		break;
 	case BG_RELEASE:
-		bg_claim_release(call->id);
+		/*
+		 * Since 5.19 ask the kernel once a group seems free: device
+		 * claims bindguard found at load (not counted) may remain.
+		 */
+		if (bg_claim_release(call->id) && BG_NATIVE_DMA_OWNER)
+			bg_rescan();
 		break;
 	case BG_NATIVE_CHECK:
-		/* really_probe() has set dev->driver to the probing driver. */
+		/*
+		 * really_probe() has set dev->driver to the probing driver.
+		 * -EBUSY has other causes (a kernel driver's own domain,
+		 * PASIDs): only a group bindguard holds as user-owned counts.
+		 */
 		drv = READ_ONCE(call->dev->driver);
-		if (ret == -EBUSY && drv && bg_mode() == BG_MODE_ENFORCE)
+		if (ret == -EBUSY && drv && bg_mode() == BG_MODE_ENFORCE &&
+		    bg_dev_user_owned(call->dev))
 			bg_record_refusal(call->dev, drv, false);
 		break;
 	}
+	bg_claim_check_missed();
 	return 0;
 }
 
@@ -150,7 +168,6 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		.entry_handler = bg_claim_entry,			\
 		.handler = bg_claim_return,				\
 		.data_size = sizeof(struct bg_claim_call),		\
-		.maxactive = 64,					\
 	},								\
 }
 
@@ -164,10 +181,61 @@ static struct bg_claim_hook bg_claim_hooks[] = {
 };
 #else
 static struct bg_claim_hook bg_claim_hooks[] = {
-	BG_CLAIM_HOOK("vfio_group_fops_unl_ioctl", BG_ARG_VFIO_GROUP_FILE, BG_CLAIM, false),
 	BG_CLAIM_HOOK("__vfio_group_unset_container", BG_ARG_VFIO_GROUP, BG_RELEASE, false),
 };
 #endif
+
+static void bg_vfio_show(struct seq_file *m);
+
+/**
+ * bg_claim_check_missed() - report kretprobe misses and re-read the table
+ *
+ * Context: any (the return handlers); no sleeping.
+ */
+void bg_claim_check_missed(void)
+{
+	struct bg_claim_hook *h;
+	int missed;
+
+	for (h = bg_claim_hooks; h < bg_claim_hooks + ARRAY_SIZE(bg_claim_hooks); h++) {
+		missed = READ_ONCE(h->krp.nmissed);
+		if (!h->registered || missed == READ_ONCE(h->missed_seen))
+			continue;
+		WRITE_ONCE(h->missed_seen, missed);
+		pr_warn_ratelimited("%s: %d calls missed (maxactive=%u): re-reading DMA ownership from the kernel\n",
+				    h->krp.kp.symbol_name, missed, bg_maxactive());
+		bg_rescan();
+	}
+}
+
+/**
+ * bg_claim_show() - print the hooks for debugfs "hooks"
+ * @m: the seq_file
+ *
+ * One line per claim hook: "function kind missed", kind one of claim,
+ * release, native-check; missed is the kretprobe's count of missed calls,
+ * "-" for a hook that is not registered now.
+ *
+ * Context: process.
+ */
+void bg_claim_show(struct seq_file *m)
+{
+	static const char * const kinds[] = {
+		[BG_CLAIM] = "claim",
+		[BG_RELEASE] = "release",
+		[BG_NATIVE_CHECK] = "native-check",
+	};
+	struct bg_claim_hook *h;
+
+	for (h = bg_claim_hooks; h < bg_claim_hooks + ARRAY_SIZE(bg_claim_hooks); h++) {
+		seq_printf(m, "%s %s ", h->krp.kp.symbol_name, kinds[h->kind]);
+		if (h->registered)
+			seq_printf(m, "%d\n", READ_ONCE(h->krp.nmissed));
+		else
+			seq_puts(m, "-\n");
+	}
+	bg_vfio_show(m);
+}
 
 static void bg_claim_unregister(void)
 {
@@ -184,6 +252,7 @@ static void bg_claim_unregister(void)
 		h->krp.kp.addr = NULL;
 		h->krp.kp.flags = 0;
 		h->krp.nmissed = 0;
+		h->missed_seen = 0;
 		h->registered = false;
 	}
 }
@@ -194,10 +263,12 @@ static int bg_claim_register(void)
 	int ret;
 
 	for (h = bg_claim_hooks; h < bg_claim_hooks + ARRAY_SIZE(bg_claim_hooks); h++) {
+		h->krp.maxactive = bg_maxactive();
 		ret = register_kretprobe(&h->krp);
-		if (ret && h->optional) {
-			pr_info("%s not hooked (%d): this kernel has no such claims\n",
-				h->krp.kp.symbol_name, ret);
+		/* Only a missing symbol means "no such claims here". */
+		if (ret == -ENOENT && h->optional) {
+			pr_info("%s not hooked: this kernel has no such function\n",
+				h->krp.kp.symbol_name);
 			continue;
 		}
 		if (ret) {
@@ -211,6 +282,10 @@ static int bg_claim_register(void)
 }
 
 #ifdef HAVE_IOMMU_DMA_OWNER
+static void bg_vfio_show(struct seq_file *m)
+{
+}
+
 /**
  * bg_claim_init() - register the claim and release kretprobes
  *
@@ -237,35 +312,131 @@ void bg_claim_exit(void)
 }
 #else
 static DEFINE_MUTEX(bg_vfio_mutex);	/* arming and disarming */
+/* vfio.ko's exports, resolved while it is loaded; bg_vfio_mutex */
+static struct vfio_device *(*bg_vfio_device_get)(struct device *dev);
+static void (*bg_vfio_device_put)(struct vfio_device *device);
+static bool bg_vfio_ioctl_armed;
+/* vfio_group_fops_unl_ioctl()'s address, from the callback's @ip */
+static unsigned long bg_vfio_ioctl_ip;
+
+/*
+ * Runs instead of vfio's group ioctl for VFIO_GROUP_SET_CONTAINER and calls
+ * the original (the callback lets that call through): the claim is refused
+ * with -EBUSY while a kernel-driver probe is in flight in the group, marked
+ * pending otherwise, and committed or reverted on return. Holds the module
+ * reference the callback took.
+ */
+static noinline long bg_set_container(struct file *filep, unsigned int cmd,
+				      unsigned long arg)
+{
+	long (*orig)(struct file *filep, unsigned int cmd, unsigned long arg);
+	struct vfio_group *vg = filep->private_data;
+	int id = vg ? bg_vfio_group_id(vg) : -1;
+	long ret;
+
+	orig = (void *)READ_ONCE(bg_vfio_ioctl_ip);
+	if (id >= 0 && bg_claim_begin(id, true)) {
+		ret = -EBUSY;
+	} else {
+		ret = orig(filep, cmd, arg);
+		if (id >= 0)
+			bg_claim_end(id, ret == 0);
+	}
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+static void notrace bg_vfio_ioctl_hook(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *ops,
+				       struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (!regs || within_module(parent_ip, THIS_MODULE) ||
+	    (unsigned int)regs_get_kernel_argument(regs, 1) != VFIO_GROUP_SET_CONTAINER ||
+	    !try_module_get(THIS_MODULE))
+		return;
+	WRITE_ONCE(bg_vfio_ioctl_ip, ip);
+	instruction_pointer_set(regs, (unsigned long)bg_set_container);
+}
+
+static struct ftrace_ops bg_vfio_ioctl_ops = {
+	.func = bg_vfio_ioctl_hook,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_RECURSION,
+};
+
+static void bg_vfio_show(struct seq_file *m)
+{
+	mutex_lock(&bg_vfio_mutex);
+	seq_printf(m, "vfio_group_fops_unl_ioctl claim %s\n",
+		   bg_vfio_ioctl_armed ? "0" : "-");
+	mutex_unlock(&bg_vfio_mutex);
+}
+
+/**
+ * bg_vfio_bound() - is @dev bound to a vfio driver (registered with vfio)?
+ * @dev: a device
+ *
+ * Context: process; takes bg_vfio_mutex.
+ * Return: true if vfio is loaded and knows @dev as a vfio device.
+ */
+bool bg_vfio_bound(struct device *dev)
+{
+	struct vfio_device *vdev = NULL;
+
+	mutex_lock(&bg_vfio_mutex);
+	if (bg_vfio_device_get)
+		vdev = bg_vfio_device_get(dev);
+	if (vdev)
+		bg_vfio_device_put(vdev);
+	mutex_unlock(&bg_vfio_mutex);
+	return vdev;
+}
+
+static void bg_vfio_disarm(void)
+{
+	if (bg_vfio_ioctl_armed)
+		bg_ftrace_disarm(&bg_vfio_ioctl_ops);
+	bg_vfio_ioctl_armed = false;
+	bg_claim_unregister();
+	bg_vfio_group_id = NULL;
+	bg_vfio_device_get = NULL;
+	bg_vfio_device_put = NULL;
+}
 
 /* Arm the hooks in vfio.ko, if it is loaded. Caller holds bg_vfio_mutex. */
 static int bg_vfio_arm(void)
 {
-	int (*id_fn)(struct vfio_group *group);
 	int ret;
 
 	if (bg_vfio_group_id)
 		return 0;
 	/*
 	 * Resolve without keeping a reference, so that vfio can be unloaded:
-	 * the pointer is dropped at MODULE_STATE_GOING, and no group fd (so
+	 * the pointers are dropped at MODULE_STATE_GOING, and no group fd (so
 	 * no hooked call) outlives vfio.
 	 */
-	id_fn = symbol_get(vfio_external_user_iommu_id);
-	if (!id_fn)
+	bg_vfio_group_id = symbol_get(vfio_external_user_iommu_id);
+	bg_vfio_device_get = symbol_get(vfio_device_get_from_dev);
+	bg_vfio_device_put = symbol_get(vfio_device_put);
+	if (bg_vfio_group_id)
+		symbol_put(vfio_external_user_iommu_id);
+	if (bg_vfio_device_get)
+		symbol_put(vfio_device_get_from_dev);
+	if (bg_vfio_device_put)
+		symbol_put(vfio_device_put);
+	if (!bg_vfio_group_id || !bg_vfio_device_get || !bg_vfio_device_put) {
+		bg_vfio_disarm();
 		return -ENOENT;
-	symbol_put(vfio_external_user_iommu_id);
-	bg_vfio_group_id = id_fn;
-	ret = bg_claim_register();
+	}
+	ret = bg_ftrace_arm(&bg_vfio_ioctl_ops, "vfio_group_fops_unl_ioctl");
+	bg_vfio_ioctl_armed = !ret;
+	if (!ret)
+		ret = bg_claim_register();
 	if (ret)
-		bg_vfio_group_id = NULL;
+		bg_vfio_disarm();
 	return ret;
-}
-
-static void bg_vfio_disarm(void)
-{
-	bg_claim_unregister();
-	bg_vfio_group_id = NULL;
 }
 
 static int bg_module_notify(struct notifier_block *nb, unsigned long action,
@@ -295,7 +466,7 @@ static struct notifier_block bg_module_nb = {
 /**
  * bg_claim_init() - follow VFIO containers (before 5.19)
  *
- * Arms kretprobes in vfio.ko now if vfio is loaded, and again whenever it is
+ * Arms the hooks in vfio.ko now if vfio is loaded, and again whenever it is
  * loaded (a module notifier).
  *
  * Context: process (module init); sleeps.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * debugfs.c - /sys/kernel/debug/bindguard/{groups,events}, root-only.
+ * debugfs.c - /sys/kernel/debug/bindguard/{groups,events,hooks}, root-only.
  * The formats are documented in README.md.
  */
 #include <linux/debugfs.h>
@@ -19,10 +19,19 @@ DEFINE_SHOW_ATTRIBUTE(groups);
 
 static int events_show(struct seq_file *m, void *unused)
 {
-	bg_events_show(m);
-	return 0;
+	return bg_events_show(m);
 }
 DEFINE_SHOW_ATTRIBUTE(events);
+
+/* Format "bindguard-hooks 1": "function kind missed", see bg_claim_show(). */
+static int hooks_show(struct seq_file *m, void *unused)
+{
+	seq_puts(m, "# bindguard-hooks 1\n# function kind missed\n");
+	seq_puts(m, "really_probe veto -\n");
+	bg_claim_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hooks);
 
 /**
  * bg_debugfs_init() - create the debugfs directory and files
@@ -36,6 +45,7 @@ void bg_debugfs_init(void)
 	bg_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &groups_fops);
 	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &events_fops);
+	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &hooks_fops);
 }
 
 /**

@@ -1,11 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * events.c - a bounded ring of recent ownership changes and refusals, shown
- * in debugfs "events". Written from atomic context (claim kretprobes, the
- * ftrace callback in audit mode), so the ring is a fixed array under a
- * spinlock; the oldest event is dropped when it is full.
+ * events.c - what bindguard writes about names: the event ring shown in
+ * debugfs "events", its log lines, and the escaping of every name it did not
+ * choose itself.
+ *
+ * The ring holds recent ownership changes and refusals. It is written from
+ * atomic context (claim hooks, the ftrace callback in audit mode), so it is
+ * a fixed array under a spinlock; the oldest event is dropped when it is
+ * full.
+ *
+ * Names (a process's comm, device and driver names) are escaped wherever
+ * bindguard prints them: every byte outside '!'..'~', and the backslash,
+ * becomes \ooo (three octal digits), as /proc/mounts writes paths; an empty
+ * name is "-", and the name "-" itself is "\055". A field
+ * then never holds a space or a newline, and a name a user controls (a VFIO
+ * user's comm) cannot forge a line or a field. The kernel's
+ * string_escape_str() cannot express this before 5.13 (ESCAPE_APPEND), nor
+ * seq_escape_str() before 5.14, hence the few lines here.
  */
+#include <linux/mm.h>
+#include <linux/printk.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
@@ -20,7 +37,7 @@ struct bg_event {
 	int group;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
-	char bdf[BG_BDF_LEN];
+	char bdf[BG_NAME_LEN];
 	char driver[BG_NAME_LEN];
 };
 
@@ -35,7 +52,118 @@ static const char * const bg_event_names[] = {
 	[BG_EV_KERNEL] = "kernel",
 	[BG_EV_REFUSED] = "refused",
 	[BG_EV_AUDIT] = "audit",
+	[BG_EV_CLAIM_REFUSED] = "claim-refused",
 };
+
+static bool bg_name_plain(unsigned char c)
+{
+	return c > ' ' && c <= '~' && c != '\\';
+}
+
+/**
+ * bg_seq_name() - print a name escaped, or "-" if it is empty
+ * @m:    the seq_file
+ * @name: a NUL-terminated name
+ *
+ * Context: any; does not sleep.
+ */
+void bg_seq_name(struct seq_file *m, const char *name)
+{
+	const unsigned char *p = name;
+
+	if (!*p)
+		seq_putc(m, '-');
+	else if (!strcmp(name, "-"))
+		seq_puts(m, "\\055");
+	for (; *p; p++) {
+		if (bg_name_plain(*p))
+			seq_putc(m, *p);
+		else
+			seq_printf(m, "\\%03o", *p);
+	}
+}
+
+#define BG_ESC_LEN	(4 * BG_NAME_LEN + 1)
+
+/* Escape @name into @buf (BG_ESC_LEN bytes) as bg_seq_name(); returns @buf. */
+static char *bg_escape(char *buf, const char *name)
+{
+	const unsigned char *p = name;
+	char *o = buf;
+
+	if (!strcmp(name, "-")) {
+		strscpy(buf, "\\055", BG_ESC_LEN);
+		return buf;
+	}
+	if (!*p)
+		*o++ = '-';
+	for (; *p && o < buf + BG_ESC_LEN - 5; p++) {
+		if (bg_name_plain(*p))
+			*o++ = *p;
+		else
+			o += sprintf(o, "\\%03o", *p);
+	}
+	*o = '\0';
+	return buf;
+}
+
+/* Scratch for log lines: three escaped names (too large for the stack). */
+static DEFINE_SPINLOCK(bg_esc_lock);
+static char bg_esc[3][BG_ESC_LEN];	/* bg_esc_lock */
+
+/**
+ * bg_log_refusal() - log one refused (audit: admitted) bind
+ * @audit:  mode=audit: the bind went ahead
+ * @dev:    the device's name
+ * @driver: the driver's name
+ * @group:  IOMMU group id
+ * @pid:    owner, 0 if unknown
+ * @comm:   owner's comm
+ *
+ * The caller ratelimits (per group).
+ *
+ * Context: any; does not sleep.
+ */
+void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
+		    pid_t pid, const char *comm)
+{
+	unsigned long flags;
+	char pid_s[12] = "-";
+
+	if (pid)
+		snprintf(pid_s, sizeof(pid_s), "%d", pid);
+	spin_lock_irqsave(&bg_esc_lock, flags);
+	pr_warn("%s %s bind to %s: iommu group %d owned by userspace (pid %s %s)\n",
+		audit ? "audit: would refuse" : "refused",
+		bg_escape(bg_esc[0], driver), bg_escape(bg_esc[1], dev), group,
+		pid_s, bg_escape(bg_esc[2], pid ? comm : ""));
+	spin_unlock_irqrestore(&bg_esc_lock, flags);
+}
+
+/**
+ * bg_log_claim_refused() - log a claim refused while probes are in flight
+ * @group:   IOMMU group id
+ * @probing: kernel-driver probes in flight in the group
+ * @dev:     the device of the last one
+ * @driver:  its driver
+ *
+ * Names the current process as the claimer. The caller ratelimits.
+ *
+ * Context: any; does not sleep.
+ */
+void bg_log_claim_refused(int group, int probing, const char *dev,
+			  const char *driver)
+{
+	char comm[TASK_COMM_LEN];
+	unsigned long flags;
+
+	get_task_comm(comm, current->group_leader);
+	spin_lock_irqsave(&bg_esc_lock, flags);
+	pr_warn("refused claim of iommu group %d by pid %d %s: %d kernel-driver probe(s) in flight, last %s on %s\n",
+		group, task_tgid_nr(current), bg_escape(bg_esc[0], comm),
+		probing, bg_escape(bg_esc[1], driver), bg_escape(bg_esc[2], dev));
+	spin_unlock_irqrestore(&bg_esc_lock, flags);
+}
 
 /**
  * bg_event_add() - append an event, dropping the oldest if the ring is full
@@ -93,13 +221,19 @@ static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
 	seq_putc(m, '[');
 	bg_seq_time(m, ev->ns);
 	seq_printf(m, "] group=%d %s", ev->group, bg_event_names[ev->type]);
-	if (ev->bdf[0])
-		seq_printf(m, " dev=%s driver=%s", ev->bdf, ev->driver);
+	if (ev->bdf[0]) {
+		seq_puts(m, " dev=");
+		bg_seq_name(m, ev->bdf);
+		seq_puts(m, " driver=");
+		bg_seq_name(m, ev->driver);
+	}
 	if (ev->type != BG_EV_KERNEL) {
-		if (ev->pid)
-			seq_printf(m, " pid=%d comm=%s", ev->pid, ev->comm);
-		else
+		if (ev->pid) {
+			seq_printf(m, " pid=%d comm=", ev->pid);
+			bg_seq_name(m, ev->comm);
+		} else {
 			seq_puts(m, " pid=- comm=-");
+		}
 	}
 	seq_putc(m, '\n');
 }
@@ -108,21 +242,26 @@ static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
  * bg_events_show() - print the ring, oldest first, for debugfs "events"
  * @m: the seq_file
  *
- * Format (documented in README.md): "[seconds.micros] group=N <type>"
- * followed by "dev=<bdf> driver=<name>" for refusals and audits and
- * "pid=<P> comm=<C>" for all but "kernel"; a first line counts events
- * dropped from a full ring.
+ * Format "bindguard-events 1" (README.md): a line naming the format, then a
+ * line counting events dropped from a full ring if any, then one line per
+ * event: "[seconds.micros] group=N <type>" followed by "dev=<name>
+ * driver=<name>" for refusals, audits and refused claims, and "pid=<P>
+ * comm=<C>" for all but "kernel". Names are escaped (bg_seq_name()).
  *
- * Context: process. Copies the ring under bg_events_lock, prints unlocked.
+ * Context: process; sleeps. Copies the ring under bg_events_lock, prints
+ * unlocked.
+ *
+ * Return: 0, or -ENOMEM.
  */
-void bg_events_show(struct seq_file *m)
+int bg_events_show(struct seq_file *m)
 {
-	static struct bg_event snap[BG_EVENTS];	/* serialized by the mutex */
-	static DEFINE_MUTEX(snap_mutex);
 	unsigned int i, first, count;
 	unsigned long dropped;
+	struct bg_event *snap;
 
-	mutex_lock(&snap_mutex);
+	snap = kvmalloc_array(BG_EVENTS, sizeof(*snap), GFP_KERNEL);
+	if (!snap)
+		return -ENOMEM;
 	spin_lock_irq(&bg_events_lock);
 	count = bg_events_count;
 	dropped = bg_events_dropped;
@@ -131,9 +270,11 @@ void bg_events_show(struct seq_file *m)
 		snap[i] = bg_events[(first + i) % BG_EVENTS];
 	spin_unlock_irq(&bg_events_lock);
 
+	seq_puts(m, "# bindguard-events 1\n");
 	if (dropped)
 		seq_printf(m, "# %lu older events dropped\n", dropped);
 	for (i = 0; i < count; i++)
 		bg_event_show(m, &snap[i]);
-	mutex_unlock(&snap_mutex);
+	kvfree(snap);
+	return 0;
 }

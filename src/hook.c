@@ -8,17 +8,24 @@
  * decides. To refuse, it points the saved instruction pointer at
  * bg_refuse_probe(), a function with really_probe()'s signature that records
  * the refusal and returns -EBUSY, so the driver's probe never runs; otherwise
- * really_probe() runs untouched. The original is never called through a
- * pointer (IBT).
+ * really_probe() runs untouched. Every bus is covered: 5.10's vfio hits its
+ * BUG_ON for a driver bound to any device of a held group, PCI or not.
  *
  * Since 5.19 really_probe() -> pci_dma_configure() ->
  * iommu_device_use_default_domain() refuses such a bind by itself, silently;
- * bindguard's check comes first, says so, and counts it.
+ * bindguard's check comes first, says so, and counts it. There the original
+ * is never called through a pointer (IBT).
+ *
+ * Before 5.19 nothing stands behind bindguard, so every mode refuses (audit
+ * and off only change what 5.19+ does), and an admitted kernel-driver probe
+ * is counted until it returns (bg_counted_probe()), so that a claim racing
+ * it waits for it: see the ordering in table.c.
  */
 #include <linux/device.h>
 #include <linux/ftrace.h>
+#include <linux/iommu.h>
 #include <linux/kallsyms.h>
-#include <linux/pci.h>
+#include <linux/module.h>
 
 #include "bindguard.h"
 
@@ -35,21 +42,32 @@ static noinline int bg_refuse_probe(struct device *dev,
 	return -EBUSY;
 }
 
-/* Is binding @drv to @dev a kernel driver entering a user-owned group? */
-static bool notrace bg_bind_hazard(struct device *dev,
-				   const struct device_driver *drv)
-{
-	struct iommu_group *group = READ_ONCE(dev->iommu_group);
-	struct bg_group *g;
-	bool owned;
+/* really_probe()'s address, from the callback's @ip (before 5.19 only). */
+static unsigned long bg_really_probe_ip;
 
-	if (!group || !dev_is_pci(dev) || bg_driver_allowed(drv))
-		return false;
-	rcu_read_lock();
-	g = bg_table_lookup(group);
-	owned = g && bg_user_owned(&g->st);
-	rcu_read_unlock();
-	return owned;
+/*
+ * Before 5.19: runs instead of really_probe() for an admitted kernel-driver
+ * probe and calls the original, so that every return of it, success or
+ * error, counts the probe down (the ordering is in table.c). The callback
+ * lets this call through (its parent is in this module). Holds a module
+ * reference taken by the callback while the driver probes, which may take
+ * seconds: rmmod meanwhile fails with EBUSY instead of freeing this code.
+ * No IBT before 5.18, so the indirect call is fine there; this path is
+ * never taken on kernels with DMA ownership (5.19+).
+ */
+static noinline int bg_counted_probe(struct device *dev,
+				     const struct device_driver *drv)
+{
+	int (*orig)(struct device *dev, const struct device_driver *drv);
+	int id = READ_ONCE(dev->iommu_group) ?
+		 iommu_group_id(dev->iommu_group) : -1;
+	int ret;
+
+	orig = (void *)READ_ONCE(bg_really_probe_ip);
+	ret = orig(dev, drv);
+	bg_table_probe_done(id);
+	module_put(THIS_MODULE);
+	return ret;
 }
 
 static void notrace bg_really_probe_hook(unsigned long ip,
@@ -58,20 +76,40 @@ static void notrace bg_really_probe_hook(unsigned long ip,
 					 struct ftrace_regs *fregs)
 {
 	struct pt_regs *regs = ftrace_get_regs(fregs);
-	struct device *dev;
+	/* Before 5.19 nothing else stops the bind: every mode refuses. */
+	enum bg_mode mode = BG_NATIVE_DMA_OWNER ? bg_mode() : BG_MODE_ENFORCE;
 	const struct device_driver *drv;
-	enum bg_mode mode = bg_mode();
+	struct device *dev;
+	int id;
 
 	if (mode == BG_MODE_OFF || !regs)
 		return;
+	/* bg_counted_probe() calling the original */
+	if (!BG_NATIVE_DMA_OWNER && within_module(parent_ip, THIS_MODULE))
+		return;
 	dev = (struct device *)regs_get_kernel_argument(regs, 0);
 	drv = (const struct device_driver *)regs_get_kernel_argument(regs, 1);
-	if (!bg_bind_hazard(dev, drv))
+	if (!READ_ONCE(dev->iommu_group) || bg_driver_allowed(drv))
 		return;
-	if (mode == BG_MODE_AUDIT)
-		bg_record_refusal(dev, drv, true);
-	else
-		instruction_pointer_set(regs, (unsigned long)bg_refuse_probe);
+
+	switch (bg_table_admit_probe(dev, drv, !BG_NATIVE_DMA_OWNER, &id)) {
+	case BG_ADMIT:
+		break;
+	case BG_ADMIT_COUNTED:
+		if (!try_module_get(THIS_MODULE)) {	/* being unloaded */
+			bg_table_probe_done(id);
+			break;
+		}
+		WRITE_ONCE(bg_really_probe_ip, ip);
+		instruction_pointer_set(regs, (unsigned long)bg_counted_probe);
+		break;
+	case BG_REFUSE:
+		if (mode == BG_MODE_AUDIT)
+			bg_record_refusal(dev, drv, true);
+		else
+			instruction_pointer_set(regs, (unsigned long)bg_refuse_probe);
+		break;
+	}
 }
 
 static struct ftrace_ops bg_ftrace_ops = {
@@ -81,48 +119,75 @@ static struct ftrace_ops bg_ftrace_ops = {
 };
 
 /**
- * bg_hook_init() - arm the veto on really_probe()
+ * bg_ftrace_arm() - hook function @sym with @ops (SAVE_REGS, IPMODIFY)
+ * @ops: the ftrace_ops, unregistered, with an empty filter
+ * @sym: the function's name
  *
  * Only one IPMODIFY user may hook a function (livepatch, another such
- * module): if really_probe() is taken, loading fails.
+ * module): if @sym is taken, this fails.
+ *
+ * Context: process; sleeps.
+ * Return: 0; -ENOENT if @sym is not traceable on this kernel; -EBUSY if
+ * another ftrace user already modifies its IP; another errno from ftrace.
+ * On error nothing is left registered or allocated.
+ */
+int bg_ftrace_arm(struct ftrace_ops *ops, const char *sym)
+{
+	char buf[KSYM_NAME_LEN];	/* ftrace_set_filter() takes no const */
+	int ret;
+
+	strscpy(buf, sym, sizeof(buf));
+	ret = ftrace_set_filter(ops, buf, strlen(buf), 0);
+	if (ret) {
+		pr_err("%s() is not traceable on this kernel (%d)\n", sym, ret);
+		ftrace_free_filter(ops);
+		return ret == -EINVAL ? -ENOENT : ret;
+	}
+	ret = register_ftrace_function(ops);
+	if (ret == -EBUSY)
+		pr_err("cannot hook %s(): another ftrace user (a livepatch?) modifies its IP\n",
+		       sym);
+	else if (ret)
+		pr_err("cannot hook %s(): %d\n", sym, ret);
+	if (ret)
+		ftrace_free_filter(ops);
+	return ret;
+}
+
+/**
+ * bg_ftrace_disarm() - undo bg_ftrace_arm()
+ * @ops: the ftrace_ops
+ *
+ * unregister_ftrace_function() waits for running callbacks and, through
+ * tasks RCU, for tasks redirected into this module's stubs that have not
+ * slept since. The filter hash is freed afterwards (kmemleak reports it
+ * otherwise).
+ *
+ * Context: process; sleeps.
+ */
+void bg_ftrace_disarm(struct ftrace_ops *ops)
+{
+	unregister_ftrace_function(ops);
+	ftrace_free_filter(ops);
+}
+
+/**
+ * bg_hook_init() - arm the veto on really_probe()
  *
  * Context: process (module init); sleeps.
- * Return: 0; -ENOENT if really_probe() is not traceable on this kernel;
- * -EBUSY if another ftrace user already modifies its IP; another errno
- * from ftrace.
+ * Return: 0 or the error of bg_ftrace_arm().
  */
 int bg_hook_init(void)
 {
-	char sym[] = "really_probe";	/* ftrace_set_filter() takes no const */
-	int ret;
-
-	ret = ftrace_set_filter(&bg_ftrace_ops, sym, strlen(sym), 0);
-	if (ret) {
-		pr_err("really_probe() is not traceable on this kernel (%d)\n", ret);
-		ftrace_free_filter(&bg_ftrace_ops);
-		return ret == -EINVAL ? -ENOENT : ret;
-	}
-	ret = register_ftrace_function(&bg_ftrace_ops);
-	if (ret == -EBUSY)
-		pr_err("cannot hook really_probe(): another ftrace user (a livepatch?) modifies its IP\n");
-	else if (ret)
-		pr_err("cannot hook really_probe(): %d\n", ret);
-	if (ret)
-		ftrace_free_filter(&bg_ftrace_ops);
-	return ret;
+	return bg_ftrace_arm(&bg_ftrace_ops, "really_probe");
 }
 
 /**
  * bg_hook_exit() - disarm the veto
  *
- * unregister_ftrace_function() waits for running callbacks and, through
- * tasks RCU, for tasks redirected into bg_refuse_probe(). The filter hash is
- * freed afterwards (kmemleak reports it otherwise).
- *
  * Context: process; sleeps.
  */
 void bg_hook_exit(void)
 {
-	unregister_ftrace_function(&bg_ftrace_ops);
-	ftrace_free_filter(&bg_ftrace_ops);
+	bg_ftrace_disarm(&bg_ftrace_ops);
 }

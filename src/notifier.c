@@ -4,12 +4,15 @@
  *
  * A notifier on the PCI bus follows devices (add/del) and binds
  * (bound/unbound); a scan at load time fills the table for devices that
- * already exist and counts groups a VFIO user already holds.
+ * already exist and finds the groups a VFIO user already holds. The same
+ * scan runs again from a work item when the claim hooks ask (bg_rescan()):
+ * after a kretprobe missed calls, and since 5.19 after a release.
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/notifier.h>
 #include <linux/pci.h>
+#include <linux/workqueue.h>
 
 #include "bindguard.h"
 
@@ -71,18 +74,44 @@ static bool bg_claimed_by_user(struct device *dev)
 	return user;
 }
 #else
+/*
+ * 5.10 has no query for a group's container: vfio_group_get_external_user
+ * _from_dev() fails for a container without an IOMMU driver yet, and
+ * raises and drops container_users (which can unset the owner's container
+ * under it). A member on a vfio driver is what can be asked: its group is
+ * presumed owned until a claim or release of it is seen.
+ */
 static bool bg_claimed_by_user(struct device *dev)
 {
-	return false;	/* 5.10 has no such query */
+	return bg_vfio_bound(dev);
 }
 #endif
 
 static int bg_scan_device(struct device *dev, void *unused)
 {
+	unsigned int gen;
+
 	bg_table_add_device(dev);
-	if (bg_claimed_by_user(dev))
-		bg_table_mark_claimed(dev);
+	gen = bg_table_gen(dev);
+	bg_table_found(dev, bg_claimed_by_user(dev), gen);
 	return 0;
+}
+
+static void bg_rescan_fn(struct work_struct *work)
+{
+	bus_for_each_dev(&pci_bus_type, NULL, NULL, bg_scan_device);
+}
+
+static DECLARE_WORK(bg_rescan_work, bg_rescan_fn);
+
+/**
+ * bg_rescan() - re-read DMA ownership from the kernel, soon
+ *
+ * Context: any; queues a work item.
+ */
+void bg_rescan(void)
+{
+	schedule_work(&bg_rescan_work);
 }
 
 /**
@@ -106,11 +135,14 @@ int bg_notifier_init(void)
 }
 
 /**
- * bg_notifier_exit() - unregister the PCI bus notifier
+ * bg_notifier_exit() - unregister the PCI bus notifier, cancel a rescan
+ *
+ * Call after the claim hooks are gone (nothing queues a rescan then).
  *
  * Context: process; sleeps.
  */
 void bg_notifier_exit(void)
 {
 	bus_unregister_notifier(&pci_bus_type, &bg_bus_nb);
+	cancel_work_sync(&bg_rescan_work);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * params.c - the module parameters: mode=, allow= and strict=.
+ * params.c - the module parameters: mode=, allow=, strict= and maxactive=.
  *
  * A bad value fails insmod (or a runtime write to mode) with -EINVAL and one
  * log line naming it; the old value stays.
@@ -63,13 +63,12 @@ static int bg_mode_set(const char *val, const struct kernel_param *kp)
 	}
 	/*
 	 * Before 5.19 nothing stands behind bindguard: a kernel driver bound
-	 * into a user-owned group ends in vfio's BUG_ON. Keep enforcing.
+	 * into a user-owned group ends in vfio's BUG_ON, whenever the group
+	 * was claimed. The veto stays armed in every mode (hook.c).
 	 */
-	if (!BG_NATIVE_DMA_OWNER && mode != BG_MODE_ENFORCE &&
-	    bg_table_any_user()) {
-		pr_err("mode stays enforce: a group is user-owned and this kernel has no DMA ownership check of its own\n");
-		return -EBUSY;
-	}
+	if (!BG_NATIVE_DMA_OWNER && mode != BG_MODE_ENFORCE)
+		pr_warn("mode %s: this kernel has no DMA-ownership check of its own (before 5.19), so binds into user-owned groups are still refused\n",
+			bg_mode_names[mode]);
 	WRITE_ONCE(bg_mode_value, mode);
 	return 0;
 }
@@ -102,7 +101,8 @@ static bool bg_valid_driver_name(const char *s, size_t len)
 /* allow= is only set at load time (0444), before any reader runs. */
 static int bg_allow_set(const char *val, const struct kernel_param *kp)
 {
-	char names[BG_ALLOW_MAX][BG_NAME_LEN];
+	/* too large for the stack; parameter writes are serialized */
+	static char names[BG_ALLOW_MAX][BG_NAME_LEN];
 	unsigned int count = 0;
 	const char *p = val;
 
@@ -146,6 +146,41 @@ MODULE_PARM_DESC(allow, "drivers admitted into user-owned groups, comma-separate
 
 module_param_named(strict, bg_strict, bool, 0444);
 MODULE_PARM_DESC(strict, "admit only the drivers in allow=, not every driver_managed_dma driver; default 0");
+
+#define BG_MAXACTIVE_MAX 4096
+static unsigned int bg_maxactive_value = 256;
+
+static int bg_maxactive_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+
+	if (kstrtouint(val, 0, &n) || !n || n > BG_MAXACTIVE_MAX) {
+		pr_err("invalid maxactive '%.*s': expected 1 to %d\n",
+		       (int)strcspn(val, "\n"), val, BG_MAXACTIVE_MAX);
+		return -EINVAL;
+	}
+	bg_maxactive_value = n;
+	return 0;
+}
+
+static const struct kernel_param_ops bg_maxactive_ops = {
+	.set = bg_maxactive_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(maxactive, &bg_maxactive_ops, &bg_maxactive_value, 0444);
+MODULE_PARM_DESC(maxactive, "calls each claim kretprobe follows at once (they sleep on the group's mutex); a miss is logged and ownership re-read; default 256");
+
+/**
+ * bg_maxactive() - kretprobe instances per claim hook (maxactive=)
+ *
+ * Context: any.
+ * Return: 1 to 4096.
+ */
+unsigned int bg_maxactive(void)
+{
+	return bg_maxactive_value;
+}
 
 static bool bg_driver_managed_dma(const struct device_driver *drv)
 {

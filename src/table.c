@@ -44,6 +44,15 @@ struct bg_group *bg_table_lookup(struct iommu_group *group)
 	return g && g->group == group ? g : NULL;
 }
 
+/*
+ * Held: userspace owns the group, by a claim bindguard saw committed or by
+ * one it found afterwards (presumed).
+ */
+static bool bg_held(const struct bg_state *st)
+{
+	return st->claims > 0 || st->presumed;
+}
+
 /**
  * bg_user_owned() - is the group owned by userspace?
  * @st: the group's state (live, read locklessly, or a snapshot)
@@ -55,7 +64,27 @@ struct bg_group *bg_table_lookup(struct iommu_group *group)
  */
 bool bg_user_owned(const struct bg_state *st)
 {
-	return READ_ONCE(st->claims) > 0 || READ_ONCE(st->pending) > 0;
+	return READ_ONCE(st->claims) > 0 || READ_ONCE(st->pending) > 0 ||
+	       READ_ONCE(st->presumed);
+}
+
+/**
+ * bg_dev_user_owned() - is @dev's IOMMU group owned by userspace?
+ * @dev: any device
+ *
+ * Context: any; takes rcu_read_lock().
+ * Return: true if bindguard's table holds @dev's group as (being) claimed.
+ */
+bool bg_dev_user_owned(struct device *dev)
+{
+	struct bg_group *g;
+	bool owned;
+
+	rcu_read_lock();
+	g = bg_table_lookup(READ_ONCE(dev->iommu_group));
+	owned = g && bg_user_owned(&g->st);
+	rcu_read_unlock();
+	return owned;
 }
 
 /**
@@ -102,6 +131,8 @@ static struct bg_group *bg_get_entry(struct device *dev)
 	g->id = iommu_group_id(group);
 	INIT_LIST_HEAD(&g->members);
 	spin_lock_init(&g->lock);
+	ratelimit_state_init(&g->rs, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
 	if (xa_err(xa_store(&bg_groups, g->id, g, GFP_KERNEL))) {
 		kfree(g);
 		goto fail;
@@ -134,7 +165,7 @@ static void bg_free_entry(struct bg_group *g)
 
 	list_for_each_entry_safe(m, tmp, &g->members, node)
 		kfree(m);
-	if (g->st.claims > 0)
+	if (bg_held(&g->st))
 		bg_count_user(-1);
 	iommu_group_put(g->group);
 	kfree(g);
@@ -230,10 +261,17 @@ void bg_table_set_driver(struct device *dev, const char *driver)
 		bg_table_add_device(dev);
 }
 
-/* Called with g->lock held when claims goes 0 -> 1 or 1 -> 0. */
-static void bg_set_user(struct bg_group *g, bool user)
+/*
+ * Record a change of bg_held(): call with g->lock held, with what it was
+ * before the change. Events and the user count follow held, not pending.
+ */
+static void bg_held_changed(struct bg_group *g, bool was)
 {
-	if (user) {
+	bool held = bg_held(&g->st);
+
+	if (held == was)
+		return;
+	if (held) {
 		bg_count_user(1);
 		g->st.since_ns = ktime_get_boottime_ns();
 		bg_event_add(BG_EV_USER, g->id, g->st.owner_pid,
@@ -248,57 +286,198 @@ static void bg_set_user(struct bg_group *g, bool user)
 }
 
 /**
- * bg_table_mark_claimed() - count @dev's group as found claimed at load time
- * @dev: a PCI device of the group
+ * bg_table_gen() - the claim generation of @dev's group, for bg_table_found()
+ * @dev: a device
  *
- * The claiming process is unknown then; it shows as "-". Does nothing if a
- * claim is already counted.
+ * Context: process.
+ * Return: a value that changes with every claim, commit and release.
+ */
+unsigned int bg_table_gen(struct device *dev)
+{
+	struct bg_group *g;
+	unsigned int gen = 0;
+
+	rcu_read_lock();
+	g = bg_table_lookup(READ_ONCE(dev->iommu_group));
+	if (g)
+		gen = READ_ONCE(g->st.gen);
+	rcu_read_unlock();
+	return gen;
+}
+
+/**
+ * bg_table_found() - what asking the kernel found about @dev's group
+ * @dev:   a device of the group
+ * @owned: the kernel says userspace owns it (5.19+: exactly; before 5.19:
+ *         a member is bound to vfio, which is all that can be asked)
+ * @gen:   bg_table_gen() read before asking
+ *
+ * A group found owned that bindguard does not hold is presumed owned, owner
+ * unknown ("-"). Since 5.19 the answer is exact, and a group bindguard holds
+ * that the kernel says is not owned (a claim counted twice, a release
+ * missed) returns to the kernel. Before 5.19 nothing is ever released this
+ * way: only a seen claim or release ends a presumption. Nothing changes if a
+ * claim, commit or release ran since @gen was read, or one is in flight:
+ * the hooks know better.
  *
  * Context: process; takes bg_table_mutex.
  */
-void bg_table_mark_claimed(struct device *dev)
+void bg_table_found(struct device *dev, bool owned, unsigned int gen)
 {
 	struct bg_group *g;
+	bool was;
 
 	mutex_lock(&bg_table_mutex);
 	g = bg_table_lookup(dev->iommu_group);
 	if (g) {
 		spin_lock_irq(&g->lock);
-		if (g->st.claims == 0) {
-			g->st.claims = 1;
-			bg_set_user(g, true);
+		was = bg_held(&g->st);
+		if (g->st.gen == gen && !g->st.pending && owned != was &&
+		    (owned || BG_NATIVE_DMA_OWNER)) {
+			g->st.presumed = owned;
+			g->st.claims = 0;
+			g->st.owner_pid = 0;
+			g->st.owner_comm[0] = '\0';
+			bg_held_changed(g, was);
 		}
 		spin_unlock_irq(&g->lock);
 	}
 	mutex_unlock(&bg_table_mutex);
 }
 
-/**
- * bg_claim_begin() - userspace is claiming DMA ownership of group @id
- * @id:    the IOMMU group's id
+/*
+ * Ordering of probes and claims (before 5.19; see hook.c and claim.c).
+ * Nothing in 5.10 stops VFIO_GROUP_SET_CONTAINER while a kernel driver is
+ * probing a member, nor that probe once the container is set: vfio's
+ * BUG_ON follows at the bind. Both sides therefore decide under the group's
+ * g->lock, each after the other's mark is visible:
  *
- * Marks the claim pending, so that a bind racing it is refused, and records
- * the current process as the owner if the group has none yet.
+ *   probe (really_probe() entry)        claim (SET_CONTAINER entry)
+ *   lock                                lock
+ *   owned (claims|pending|presumed)?    probing > 0?
+ *     -> refuse                           -> refuse the claim (-EBUSY)
+ *   probing++                           pending++
+ *   unlock                              unlock
+ *   ... the driver's probe ...          ... vfio sets the container ...
+ *   probing-- (every return)            commit or revert pending
  *
- * Context: kretprobe entry handler: atomic, no sleeping.
+ * The lock serialises the two decisions, so exactly one of them sees the
+ * other: a probe admitted first makes the claim fail until it returned; a
+ * claim that began first makes the probe fail. Since 5.19 the kernel closes
+ * the same window itself (a probing driver holds the group's owner_cnt
+ * through iommu_device_use_default_domain(), so the claim fails with
+ * -EBUSY): probes are not counted there.
  */
-void bg_claim_begin(int id)
+
+/**
+ * bg_table_admit_probe() - the veto's decision for one probe, under g->lock
+ * @dev:   the device about to be probed
+ * @drv:   the driver, already known not to manage DMA itself
+ * @count: count the probe in st.probing if admitted (before 5.19)
+ * @id:    set to the group's id when BG_ADMIT_COUNTED is returned
+ *
+ * Context: the ftrace callback on really_probe(): atomic, no sleeping.
+ * Return: BG_REFUSE if the group is (being) claimed by userspace,
+ * BG_ADMIT_COUNTED if admitted and counted (bg_table_probe_done() must
+ * follow), BG_ADMIT otherwise.
+ */
+enum bg_verdict bg_table_admit_probe(struct device *dev,
+				     const struct device_driver *drv,
+				     bool count, int *id)
 {
-	struct bg_group *g;
+	enum bg_verdict v = BG_ADMIT;
 	unsigned long flags;
+	struct bg_group *g;
+
+	rcu_read_lock();
+	g = bg_table_lookup(READ_ONCE(dev->iommu_group));
+	if (g) {
+		spin_lock_irqsave(&g->lock, flags);
+		if (bg_user_owned(&g->st)) {
+			v = BG_REFUSE;
+		} else if (count) {
+			g->st.probing++;
+			strscpy(g->st.probe_dev, dev_name(dev),
+				sizeof(g->st.probe_dev));
+			strscpy(g->st.probe_driver, drv->name,
+				sizeof(g->st.probe_driver));
+			*id = g->id;
+			v = BG_ADMIT_COUNTED;
+		}
+		spin_unlock_irqrestore(&g->lock, flags);
+	}
+	rcu_read_unlock();
+	return v;
+}
+
+/**
+ * bg_table_probe_done() - a probe counted by bg_table_admit_probe() returned
+ * @id: the group's id
+ *
+ * Context: any (process, after really_probe() returned); no sleeping.
+ */
+void bg_table_probe_done(int id)
+{
+	unsigned long flags;
+	struct bg_group *g;
 
 	rcu_read_lock();
 	g = xa_load(&bg_groups, id);
 	if (g) {
 		spin_lock_irqsave(&g->lock, flags);
-		if (g->st.claims == 0 && g->st.pending == 0) {
+		if (g->st.probing > 0)
+			g->st.probing--;
+		spin_unlock_irqrestore(&g->lock, flags);
+	}
+	rcu_read_unlock();
+}
+
+/**
+ * bg_claim_begin() - userspace is claiming DMA ownership of group @id
+ * @id:          the IOMMU group's id
+ * @wait_probes: refuse the claim while kernel-driver probes are in flight
+ *               (before 5.19: the claim is then refused by the caller)
+ *
+ * Marks the claim pending, so that a bind racing it is refused, and records
+ * the current process as the owner if the group has none yet.
+ *
+ * Context: the claim hooks: atomic, no sleeping.
+ * Return: 0, or -EBUSY if @wait_probes and a probe is in flight (nothing
+ * changed; one log line and a "claim-refused" event say which).
+ */
+int bg_claim_begin(int id, bool wait_probes)
+{
+	unsigned long flags;
+	struct bg_group *g;
+	int ret = 0;
+
+	rcu_read_lock();
+	g = xa_load(&bg_groups, id);
+	if (!g) {
+		rcu_read_unlock();
+		return 0;
+	}
+	spin_lock_irqsave(&g->lock, flags);
+	if (wait_probes && g->st.probing) {
+		bg_event_add(BG_EV_CLAIM_REFUSED, id, task_tgid_nr(current),
+			     current->group_leader->comm, g->st.probe_dev,
+			     g->st.probe_driver);
+		if (__ratelimit(&g->rs))
+			bg_log_claim_refused(id, g->st.probing,
+					     g->st.probe_dev, g->st.probe_driver);
+		ret = -EBUSY;
+	} else {
+		/* a presumed owner is unknown: the first seen claim names it */
+		if (!g->st.claims && !g->st.pending) {
 			g->st.owner_pid = task_tgid_nr(current);
 			get_task_comm(g->st.owner_comm, current->group_leader);
 		}
 		g->st.pending++;
-		spin_unlock_irqrestore(&g->lock, flags);
+		g->st.gen++;
 	}
+	spin_unlock_irqrestore(&g->lock, flags);
 	rcu_read_unlock();
+	return ret;
 }
 
 /**
@@ -307,26 +486,32 @@ void bg_claim_begin(int id)
  * @success: the claim function returned 0
  *
  * Commits a successful claim (state user) or reverts a failed one; claims
- * fail routinely, e.g. with -EPERM while a host driver is bound.
+ * fail routinely, e.g. with -EPERM while a host driver is bound. A seen
+ * claim ends a presumption: from now on claims are counted.
  *
- * Context: kretprobe return handler: atomic, no sleeping.
+ * Context: the claim hooks: atomic, no sleeping.
  */
 void bg_claim_end(int id, bool success)
 {
-	struct bg_group *g;
 	unsigned long flags;
+	struct bg_group *g;
+	bool was;
 
 	rcu_read_lock();
 	g = xa_load(&bg_groups, id);
 	if (g) {
 		spin_lock_irqsave(&g->lock, flags);
+		was = bg_held(&g->st);
 		if (g->st.pending > 0)
 			g->st.pending--;
+		g->st.gen++;
 		if (success) {
-			if (g->st.claims++ == 0)
-				bg_set_user(g, true);
-		} else if (!bg_user_owned(&g->st)) {
+			g->st.claims++;
+			g->st.presumed = false;
+			bg_held_changed(g, was);
+		} else if (!g->st.claims && !g->st.pending) {
 			g->st.owner_pid = 0;
+			g->st.owner_comm[0] = '\0';
 		}
 		spin_unlock_irqrestore(&g->lock, flags);
 	}
@@ -339,24 +524,33 @@ void bg_claim_end(int id, bool success)
  *
  * The group returns to state kernel when its last claim is released: device
  * claims (vfio cdev) are counted, one release does not free a group that
- * other devices still hold.
+ * other devices still hold. A seen release also ends a presumption.
  *
- * Context: kretprobe return handler: atomic, no sleeping.
+ * Context: the claim hooks: atomic, no sleeping.
+ * Return: true if the group returned to state kernel.
  */
-void bg_claim_release(int id)
+bool bg_claim_release(int id)
 {
-	struct bg_group *g;
 	unsigned long flags;
+	struct bg_group *g;
+	bool was, freed = false;
 
 	rcu_read_lock();
 	g = xa_load(&bg_groups, id);
 	if (g) {
 		spin_lock_irqsave(&g->lock, flags);
-		if (g->st.claims > 0 && --g->st.claims == 0)
-			bg_set_user(g, false);
+		was = bg_held(&g->st);
+		g->st.gen++;
+		if (g->st.claims > 0)
+			g->st.claims--;
+		if (!g->st.claims)
+			g->st.presumed = false;
+		bg_held_changed(g, was);
+		freed = was && !bg_held(&g->st);
 		spin_unlock_irqrestore(&g->lock, flags);
 	}
 	rcu_read_unlock();
+	return freed;
 }
 
 /**
@@ -365,91 +559,104 @@ void bg_claim_release(int id)
  * @drv:   the driver that was (audit: would have been) refused
  * @audit: only recorded, the bind goes ahead (mode=audit)
  *
- * Logs one ratelimited line per refusal.
+ * Logs one line per refusal, ratelimited per group. Names are escaped
+ * (bg_escape()). Does nothing if bindguard does not track @dev's group.
  *
- * Context: the refusal stub (process, device lock held) or, for audit, the
- * ftrace callback (atomic); no sleeping.
+ * Context: the refusal stub (process, device lock held) or, for audit and
+ * the kernel's own refusals, atomic context; no sleeping.
  */
 void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 		       bool audit)
 {
-	char comm[TASK_COMM_LEN] = "-", pid_s[12] = "-";
-	struct bg_group *g;
+	char comm[TASK_COMM_LEN] = "";
 	unsigned long flags;
-	pid_t pid = 0;
-	int id = -1;
+	struct bg_group *g;
+	bool log;
+	pid_t pid;
+	int id;
 
 	rcu_read_lock();
-	g = bg_table_lookup(dev->iommu_group);
-	if (g) {
-		spin_lock_irqsave(&g->lock, flags);
-		g->st.refused++;
-		g->st.last_ns = ktime_get_boottime_ns();
-		strscpy(g->st.last_bdf, dev_name(dev), sizeof(g->st.last_bdf));
-		strscpy(g->st.last_driver, drv->name, sizeof(g->st.last_driver));
-		id = g->id;
-		pid = g->st.owner_pid;
-		if (pid)
-			strscpy(comm, g->st.owner_comm, sizeof(comm));
-		spin_unlock_irqrestore(&g->lock, flags);
+	g = bg_table_lookup(READ_ONCE(dev->iommu_group));
+	if (!g) {
+		rcu_read_unlock();
+		return;
 	}
+	spin_lock_irqsave(&g->lock, flags);
+	g->st.refused++;
+	g->st.last_ns = ktime_get_boottime_ns();
+	strscpy(g->st.last_bdf, dev_name(dev), sizeof(g->st.last_bdf));
+	strscpy(g->st.last_driver, drv->name, sizeof(g->st.last_driver));
+	id = g->id;
+	pid = g->st.owner_pid;
+	if (pid)
+		strscpy(comm, g->st.owner_comm, sizeof(comm));
+	spin_unlock_irqrestore(&g->lock, flags);
+	log = __ratelimit(&g->rs);
 	rcu_read_unlock();
 
 	bg_event_add(audit ? BG_EV_AUDIT : BG_EV_REFUSED, id, pid, comm,
 		     dev_name(dev), drv->name);
-	if (pid)
-		snprintf(pid_s, sizeof(pid_s), "%d", pid);
-	pr_warn_ratelimited("%s %s bind to %s: iommu group %d owned by userspace (pid %s %s)\n",
-			    audit ? "audit: would refuse" : "refused",
-			    drv->name, dev_name(dev), id, pid_s, comm);
+	if (log)
+		bg_log_refusal(audit, dev_name(dev), drv->name, id, pid, comm);
 }
 
 /**
  * bg_table_show() - print the table for debugfs "groups"
  * @m: the seq_file
  *
- * Format (documented in README.md): a header line, then one line per group:
- * "id state pid comm since refused last_refusal members...", the last
- * refusal as bdf/driver@time, members as bdf=driver, "-" for what is unknown
- * or empty.
+ * Format "bindguard-groups 1" (README.md): a line naming the format, a
+ * header, then one line per group: "id state pid comm since refused
+ * last_refusal members...", the last refusal as dev/driver@time, members as
+ * dev=driver, "-" for what is unknown or empty. Names are escaped
+ * (bg_seq_name()): no field holds a space or a newline.
  *
- * Context: process; takes bg_table_mutex.
+ * Context: process; takes bg_table_mutex, and each group's lock while
+ * printing its state (seq_printf() does not sleep).
  */
 void bg_table_show(struct seq_file *m)
 {
+	const struct bg_state *st;
 	struct bg_member *mem;
-	struct bg_state st;
 	struct bg_group *g;
 	unsigned long id;
 	bool user;
 
+	seq_puts(m, "# bindguard-groups 1\n");
 	seq_puts(m, "# group state pid comm since refused last_refusal members\n");
 	mutex_lock(&bg_table_mutex);
 	xa_for_each(&bg_groups, id, g) {
+		st = &g->st;
 		spin_lock_irq(&g->lock);
-		st = g->st;
-		spin_unlock_irq(&g->lock);
-		user = bg_user_owned(&st);
-
+		user = bg_user_owned(st);
 		seq_printf(m, "%d %s ", g->id, user ? "user" : "kernel");
-		if (user && st.owner_pid)
-			seq_printf(m, "%d %s ", st.owner_pid, st.owner_comm);
-		else
-			seq_puts(m, "- - ");
-		if (user && st.since_ns)
-			bg_seq_time(m, st.since_ns);
+		if (user && st->owner_pid) {
+			seq_printf(m, "%d ", st->owner_pid);
+			bg_seq_name(m, st->owner_comm);
+		} else {
+			seq_puts(m, "- -");
+		}
+		seq_putc(m, ' ');
+		if (user && st->since_ns)
+			bg_seq_time(m, st->since_ns);
 		else
 			seq_putc(m, '-');
-		seq_printf(m, " %lu ", st.refused);
-		if (st.last_ns) {
-			seq_printf(m, "%s/%s@", st.last_bdf, st.last_driver);
-			bg_seq_time(m, st.last_ns);
+		seq_printf(m, " %lu ", st->refused);
+		if (st->last_ns) {
+			bg_seq_name(m, st->last_bdf);
+			seq_putc(m, '/');
+			bg_seq_name(m, st->last_driver);
+			seq_putc(m, '@');
+			bg_seq_time(m, st->last_ns);
 		} else {
 			seq_putc(m, '-');
 		}
-		list_for_each_entry(mem, &g->members, node)
-			seq_printf(m, " %s=%s", mem->bdf,
-				   mem->driver[0] ? mem->driver : "-");
+		spin_unlock_irq(&g->lock);
+		list_for_each_entry(mem, &g->members, node) {
+			seq_putc(m, ' ');
+			bg_seq_name(m, mem->bdf);
+			seq_putc(m, '=');
+			bg_seq_name(m, mem->driver);
+		}
 		seq_putc(m, '\n');
 	}
 	mutex_unlock(&bg_table_mutex);
