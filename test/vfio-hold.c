@@ -3,13 +3,18 @@
  * vfio-hold - the "VM" of the tests: takes an IOMMU group for userspace the
  * way QEMU does with a legacy VFIO container, then holds it until killed.
  *
- *   vfio-hold GROUP [BDF]
+ *   vfio-hold [-f] [-n NAME] GROUP [BDF]
  *
  * Opens /dev/vfio/vfio and /dev/vfio/GROUP, attaches the group to the
  * container (VFIO_GROUP_SET_CONTAINER: the kernel claims DMA ownership of the
  * group here), sets a type1v2 IOMMU and, given a BDF, takes that device's fd.
  * Prints "holding group GROUP pid PID" once it holds, then sleeps.
  * Exits 1 naming the step that failed.
+ *
+ *   -f       skip the viability check (VFIO_GROUP_GET_STATUS) that QEMU
+ *            makes first: a client that sets its container anyway
+ *   -n NAME  set the process's comm to NAME first (prctl(PR_SET_NAME)), as
+ *            any VFIO user may
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static int fail(const char *step)
@@ -30,10 +36,25 @@ int main(int argc, char **argv)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	char path[64];
-	int container, group, device;
+	int container, group, device, opt, force = 0;
 
+	while ((opt = getopt(argc, argv, "fn:")) != -1) {
+		switch (opt) {
+		case 'f':
+			force = 1;
+			break;
+		case 'n':
+			if (prctl(PR_SET_NAME, optarg))
+				return fail("prctl PR_SET_NAME");
+			break;
+		default:
+			return 2;
+		}
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: vfio-hold GROUP [BDF]\n");
+		fprintf(stderr, "usage: vfio-hold [-f] [-n NAME] GROUP [BDF]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -52,7 +73,7 @@ int main(int argc, char **argv)
 		return fail(path);
 	if (ioctl(group, VFIO_GROUP_GET_STATUS, &status))
 		return fail("VFIO_GROUP_GET_STATUS");
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+	if (!force && !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		errno = EBUSY;
 		return fail("group not viable (a member has a host driver)");
 	}

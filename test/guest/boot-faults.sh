@@ -187,8 +187,9 @@ t_bad_input() {
 	before_g=$(cat $BG_DEBUGFS/groups)
 	before_e=$(cat $BG_DEBUGFS/events)
 	params=$(grep . /sys/module/bindguard/parameters/*)
-	for f in $BG_DEBUGFS/groups $BG_DEBUGFS/events \
-		/sys/module/bindguard/parameters/allow /sys/module/bindguard/parameters/strict; do
+	for f in $BG_DEBUGFS/groups $BG_DEBUGFS/events $BG_DEBUGFS/hooks \
+		/sys/module/bindguard/parameters/allow /sys/module/bindguard/parameters/strict \
+		/sys/module/bindguard/parameters/maxactive; do
 		case $f in
 		$BG_DEBUGFS/*) want=$DEBUGFS_WRITE_ERR; expect_eq "$(stat -c %a $f)" 400 "mode of $f" ;;
 		*) want=EACCES; expect_eq "$(stat -c %a $f)" 444 "mode of $f" ;;

@@ -1,0 +1,324 @@
+# boot-harden.sh - no order of load, mode, claim and probe lets a kernel
+# driver bind into a group a VFIO container uses, and no name forges a
+# record.
+#
+# The story: bindguard loaded after the VM took its group (and after
+# vfio-pci took a device with no VM yet); loaded in audit and off mode, and
+# switched to them, before the VM claims; a slow kernel-driver probe in
+# flight when a client that skips the viability check sets its container
+# (5.10 without bindguard's count: vfio's BUG_ON), and one that fails;
+# rmmod during such a probe; owners with hostile names (newline, spaces,
+# %, \, non-ASCII, the longest comm); a driver name longer than 32
+# characters; the versioned formats and the hooks file.
+#
+# On 5.10 each of the first three ends in "kernel BUG at
+# drivers/vfio/vfio.c" without the invariants they test (the guest dies and
+# the boot fails); on 5.19+ the kernel refuses by itself, and the tests
+# assert what bindguard records.
+. /tests/lib.sh
+. /tests/scenario.sh
+
+PARAMS=/sys/module/bindguard/parameters
+BGTEST=/sys/module/bgtest/parameters
+LONG=bgtest-with-a-driver-name-longer-than-thirty-two-characters
+REFUSAL="owned by userspace"
+MODE_WARNING="this kernel has no DMA-ownership check of its own"
+
+# prepare: the group ready for an owner (HELD on vfio-pci, the rest unbound)
+prepare() {
+	local d bdf
+	for d in /sys/kernel/iommu_groups/"$GROUP"/devices/*; do
+		bdf=$(basename "$d")
+		case $(driver_of "$bdf") in
+		none | vfio-pci | pcieport) ;;
+		*) unbind "$bdf" ;;
+		esac
+	done
+	[ "$(driver_of "$HELD")" = vfio-pci ] || {
+		unbind "$HELD"
+		bind_to "$HELD" vfio-pci >/dev/null
+	}
+}
+
+# wait until bindguard says the group is back to the kernel
+wait_kernel() {
+	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 ||
+		fail "group $GROUP stayed: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
+}
+
+unload() {
+	rmmod bindguard || fail "rmmod bindguard"
+}
+
+# --- tests -----------------------------------------------------------------
+
+t_formats() {
+	modprobe bindguard || fail "modprobe bindguard"
+	expect_eq "$(head -n1 $BG_DEBUGFS/groups)" "# bindguard-groups 1" "groups format line"
+	expect_eq "$(head -n1 $BG_DEBUGFS/events)" "# bindguard-events 1" "events format line"
+	expect_eq "$(head -n1 $BG_DEBUGFS/hooks)" "# bindguard-hooks 1" "hooks format line"
+	expect_eq "$(stat -c %a $BG_DEBUGFS/hooks)" 400 "hooks file mode"
+	grep -qx 'really_probe veto -' $BG_DEBUGFS/hooks || fail "hooks: no really_probe line"
+	if [ $NATIVE = 1 ]; then
+		grep -qx 'iommu_group_claim_dma_owner claim 0' $BG_DEBUGFS/hooks ||
+			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
+		grep -qx 'iommu_group_release_dma_owner release 0' $BG_DEBUGFS/hooks ||
+			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
+	else
+		grep -qx 'vfio_group_fops_unl_ioctl claim 0' $BG_DEBUGFS/hooks ||
+			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
+		grep -qx '__vfio_group_unset_container release 0' $BG_DEBUGFS/hooks ||
+			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
+	fi
+	grep -q '^vfio_group_fops_unl_ioctl ' /sys/kernel/tracing/enabled_functions
+	expect_eq $? $((1 - NATIVE)) "vfio's group ioctl hooked (before 5.19 only)"
+	unload
+}
+
+t_bad_maxactive() {
+	local v out
+	for v in 0 4097 -1 x; do
+		out=$(insmod "$BINDGUARD_KO" maxactive=$v 2>&1) && fail "insmod maxactive=$v succeeded"
+		case $out in *"Invalid argument"*) ;; *) fail "insmod maxactive=$v: '$out'" ;; esac
+		[ "$(dmesg_count "bindguard: invalid maxactive '$v'")" -ge 1 ] ||
+			fail "no log line for maxactive=$v"
+	done
+	[ -d /sys/module/bindguard ] && fail "bindguard is loaded after failed insmods"
+}
+
+# The VM holds the group before bindguard loads (installing on a running
+# hypervisor). 5.19+: the kernel says so exactly; 5.10: a member on
+# vfio-pci makes the group presumed owned.
+t_late_load() {
+	prepare
+	hold_start
+	modprobe bindguard || fail "modprobe bindguard"
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	expect_eq "$(group_field "$GROUP" 3)" - "owner pid (unknown at load)"
+	expect_eq "$(group_field "$(group_of "$LONE")" 2)" kernel "state of the lone group"
+	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind after a late load"
+	expect_driver "$SIB" none
+	expect_eq "$(dmesg_count "bindguard: refused e1000 bind to $SIB: iommu group $GROUP $REFUSAL (pid - -)")" 1 "log line"
+	expect_eq "$(group_field "$GROUP" 6)" 1 "refused"
+	hold_stop
+	wait_kernel
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind once the VM is gone"
+	unbind "$SIB"
+	unload
+}
+
+# vfio-pci holds a device, no VM yet: only 5.10 must presume the group
+# owned (nothing tells it otherwise) until a claim and release are seen.
+t_late_load_vfio_idle() {
+	local want=kernel bind=OK
+	[ $NATIVE = 0 ] && want=user bind=EBUSY
+	prepare
+	modprobe bindguard || fail "modprobe bindguard"
+	expect_eq "$(group_field "$GROUP" 2)" $want "state of group $GROUP"
+	expect_eq "$(bind_to "$SIB" e1000)" $bind "e1000 bind"
+	unbind "$SIB"
+	hold_start
+	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner pid once the claim is seen"
+	hold_stop
+	wait_kernel
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind after a seen release"
+	unbind "$SIB"
+	unload
+}
+
+# Loaded in audit or off mode before the VM claims, then a sibling bind.
+t_modes_at_load() {
+	local mode n r a
+	for mode in audit off; do
+		n=$(dmesg_count "$MODE_WARNING")
+		modprobe bindguard mode=$mode || fail "modprobe mode=$mode"
+		expect_eq "$(cat $PARAMS/mode)" $mode "mode"
+		expect_eq "$(dmesg_count "$MODE_WARNING")" $((n + 1 - NATIVE)) "mode warning at load ($mode)"
+		prepare
+		hold_start
+		expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind, mode=$mode"
+		expect_driver "$SIB" none
+		r=$(events_count "group=$GROUP refused dev=$SIB driver=e1000 ")
+		a=$(events_count "group=$GROUP audit dev=$SIB driver=e1000 ")
+		if [ $NATIVE = 0 ]; then
+			expect_eq "$r/$a" 1/0 "refused/audit events, mode=$mode"
+		elif [ $mode = audit ]; then
+			expect_eq "$r/$a" 0/1 "refused/audit events, mode=$mode"
+		else
+			expect_eq "$r/$a" 0/0 "refused/audit events, mode=$mode"
+		fi
+		hold_stop
+		wait_kernel
+		unload
+	done
+}
+
+# Switched to audit/off while no group is owned, then the VM claims.
+t_mode_switch_then_claim() {
+	local mode
+	modprobe bindguard || fail "modprobe bindguard"
+	for mode in audit off; do
+		expect_write $PARAMS/mode $mode OK
+		prepare
+		hold_start
+		expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind, switched to $mode"
+		expect_driver "$SIB" none
+		hold_stop
+		wait_kernel
+	done
+	expect_eq "$(events_count "group=$GROUP refused ")" $((1 - NATIVE + 1 - NATIVE)) "refused events"
+	expect_write $PARAMS/mode enforce OK
+	unload
+}
+
+# A slow kernel-driver probe of the sibling is in flight when a client that
+# skips the viability check sets its container: the claim must fail, the
+# probe must finish, and nothing crashes. 5.10: bindguard refuses the claim;
+# 5.19+: the kernel does (the probe holds the group's owner_cnt).
+t_probe_in_flight() {
+	local binder
+	modprobe bindguard || fail "modprobe bindguard"
+	prepare
+	echo 4000 >$BGTEST/delay_ms
+	n=$(dmesg_count "bgtest probing")
+	(bind_to "$SIB" bgtest >/tmp/slowbind) &
+	binder=$!
+	wait_for "[ \$(dmesg_count 'bgtest probing') -gt $n ]" 10 || fail "bgtest probe did not start"
+	vfio-hold -f "$GROUP" "$HELD" >/tmp/force.log 2>&1 &
+	wait_for "! kill -0 $! 2>/dev/null" 20 || fail "the client holds the group during a probe"
+	kill -9 $! 2>/dev/null
+	diag "client: $(cat /tmp/force.log)"
+	grep -q '^vfio-hold: VFIO_GROUP_SET_CONTAINER: ' /tmp/force.log ||
+		fail "the claim did not fail: $(cat /tmp/force.log)"
+	if [ $NATIVE = 0 ]; then
+		grep -q 'Device or resource busy' /tmp/force.log || fail "claim errno: $(cat /tmp/force.log)"
+		expect_eq "$(dmesg | grep -c "bindguard: refused claim of iommu group $GROUP by pid [0-9]* vfio-hold: 1 kernel-driver probe(s) in flight, last bgtest on $SIB")" 1 "claim refusal log line"
+		expect_eq "$(events_count "group=$GROUP claim-refused dev=$SIB driver=bgtest pid=[0-9]+ comm=vfio-hold$")" 1 "claim-refused event"
+	fi
+	wait $binder
+	expect_eq "$(cat /tmp/slowbind)" OK "the slow bind"
+	expect_driver "$SIB" bgtest
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
+	echo 0 >$BGTEST/delay_ms
+	unbind "$SIB"
+	# the count went down: a real owner takes the group now
+	hold_start
+	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner after the probe"
+	hold_stop
+	wait_kernel
+	unload
+}
+
+# A probe that fails is counted down too.
+t_failed_probe_counted_down() {
+	modprobe bindguard || fail "modprobe bindguard"
+	prepare
+	echo 1 >$BGTEST/fail
+	expect_eq "$(bind_to "$SIB" bgtest)" ENODEV "failing bgtest bind"
+	echo 0 >$BGTEST/fail
+	expect_driver "$SIB" none
+	hold_start
+	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner after a failed probe"
+	expect_eq "$(events_count "claim-refused")" 0 "claim-refused events"
+	hold_stop
+	wait_kernel
+	unload
+}
+
+# rmmod while a counted probe sleeps: 5.10 refuses it until the probe
+# returned (the probe runs through bindguard's code); 5.19+ counts nothing.
+t_rmmod_during_probe() {
+	local binder want=OK
+	[ $NATIVE = 0 ] && want=busy
+	modprobe bindguard || fail "modprobe bindguard"
+	prepare
+	echo 3000 >$BGTEST/delay_ms
+	n=$(dmesg_count "bgtest probing")
+	(bind_to "$SIB" bgtest >/tmp/slowbind) &
+	binder=$!
+	wait_for "[ \$(dmesg_count 'bgtest probing') -gt $n ]" 10 || fail "bgtest probe did not start"
+	if rmmod bindguard 2>/dev/null; then got=OK; else got=busy; fi
+	expect_eq "$got" $want "rmmod during a probe"
+	wait $binder
+	echo 0 >$BGTEST/delay_ms
+	expect_eq "$(cat /tmp/slowbind)" OK "the slow bind"
+	expect_driver "$SIB" bgtest
+	unbind "$SIB"
+	[ -d /sys/module/bindguard ] && unload
+	expect_eq "$(cat /sys/kernel/tracing/enabled_functions)" "" "hooks left"
+}
+
+# Owners with names a user chooses. Each: the escaped form bindguard must
+# print (every byte outside '!'..'~', and '\', as \ooo).
+hostile_name() {	# NAME ESCAPED
+	local lines_g lines_e
+	prepare
+	lines_g=$(grep -c . $BG_DEBUGFS/groups)
+	vfio-hold -n "$1" "$GROUP" "$HELD" >/tmp/hold.log 2>&1 &
+	HOLDER=$!
+	wait_for 'grep -q "^holding" /tmp/hold.log' 30 || fail "holder: $(cat /tmp/hold.log)"
+	expect_eq "$(grep -c . $BG_DEBUGFS/groups)" "$lines_g" "groups lines with owner '$2'"
+	expect_eq "$(grep -c "^$GROUP " $BG_DEBUGFS/groups)" 1 "lines for group $GROUP"
+	expect_eq "$(group_field "$GROUP" 4)" "$2" "owner comm field"
+	expect_eq "$(awk -v g="$GROUP" '$1 == g { print NF }' $BG_DEBUGFS/groups)" \
+		$((7 + $(ls /sys/kernel/iommu_groups/"$GROUP"/devices | wc -l))) "fields of group $GROUP"
+	lines_e=$(grep -vc '^#' $BG_DEBUGFS/events)
+	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind"
+	expect_eq "$(grep -vc '^#' $BG_DEBUGFS/events)" $((lines_e + 1)) "events lines after one refusal"
+	expect_eq "$(grep -v '^#' $BG_DEBUGFS/events | grep -v '^\[[0-9]*\.[0-9]*\] group=[0-9]* [a-z-]*\( [a-z]*=[^ ]*\)*$' | head -n1)" "" "events grammar"
+	expect_eq "$(grep -cF "group=$GROUP refused dev=$SIB driver=e1000 pid=$HOLDER comm=$2" $BG_DEBUGFS/events)" 1 "refused event"
+	expect_eq "$(dmesg_count "bindguard: refused e1000 bind to $SIB: iommu group $GROUP $REFUSAL (pid $HOLDER $2)")" 1 "log line"
+	hold_stop
+	wait_kernel
+}
+
+t_hostile_names() {
+	modprobe bindguard || fail "modprobe bindguard"
+	hostile_name "$(printf 'q\n9 user 1 x')" 'q\0129\040user\0401\040x'
+	hostile_name "$(printf 'a b\t%%s\\n')" 'a\040b\011%s\134n'
+	hostile_name "$(printf 'caf\303\251 \177')" 'caf\303\251\040\177'
+	hostile_name "abcdefghijklmnopqrstuvwxyz" "abcdefghijklmno"
+	hostile_name "-" '\055'
+	expect_eq "$(dmesg | grep -c '^\[[ 0-9.]*\] 9 user 1 x')" 0 "forged kernel log lines"
+	unload
+}
+
+t_long_driver_name() {
+	modprobe bindguard allow=vfio-pci,pci-stub,pcieport,$LONG || fail "modprobe allow=...$LONG"
+	expect_eq "$(cat $PARAMS/allow)" "vfio-pci,pci-stub,pcieport,$LONG" "allow="
+	unload
+	modprobe bindguard || fail "modprobe bindguard"
+	prepare
+	hold_start
+	expect_eq "$(bind_to "$SIB" $LONG)" EBUSY "$LONG bind"
+	expect_eq "$(events_count "group=$GROUP refused dev=$SIB driver=$LONG pid=$HOLDER ")" 1 "refused event"
+	case $(group_field "$GROUP" 7) in
+	"$SIB/$LONG@"*) ;;
+	*) fail "last refusal: $(group_field "$GROUP" 7)" ;;
+	esac
+	expect_eq "$(dmesg_count "bindguard: refused $LONG bind to $SIB: iommu group $GROUP")" 1 "log line"
+	hold_stop
+	wait_kernel
+	unload
+}
+
+# --- run -------------------------------------------------------------------
+
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
+	modprobe $m || diag "modprobe $m failed"
+done
+scenario_init
+
+ktap_plan 11
+run_test "formats carry their version; hooks lists every hook" t_formats
+run_test "bad maxactive= fails insmod with EINVAL" t_bad_maxactive
+run_test "late load: a group the VM already holds is user" t_late_load
+run_test "late load: a group with a member on vfio-pci, no VM" t_late_load_vfio_idle
+run_test "loaded in audit and off: a sibling bind still cannot crash" t_modes_at_load
+run_test "switched to audit and off, then claimed: no crash" t_mode_switch_then_claim
+run_test "claim while a kernel-driver probe is in flight fails" t_probe_in_flight
+run_test "a failed probe is counted down" t_failed_probe_counted_down
+run_test "rmmod during a slow probe" t_rmmod_during_probe
+run_test "hostile owner names are escaped, forge nothing" t_hostile_names
+run_test "driver names longer than 32 characters are kept whole" t_long_driver_name
