@@ -32,7 +32,14 @@
 # Accelerator: TCG. KVM is used only if BG_ACCEL=kvm is set (on the machines
 # this was written on /dev/kvm exists but cannot run these guests).
 # BG_TCG_THREAD=multi|single: TCG's threading (-accel tcg,thread=...).
-# Default: multi (one host thread per vCPU).
+# Default: single, both vCPUs on one host thread. With multi (one thread per
+# vCPU) about 2 boots in 45 died before the guest's init ran (an int3 Oops
+# in sched_clock_cpu() at 1.7 s on 6.12: static-key text patching racing
+# under multi-threaded TCG; a hang at hpet on 7.2). Single costs ~12% per
+# boot, measured on this 2-core host, stock 6.12, one boot at a time: demo
+# 9.3/12.3/11.8 s multi vs 12.3/11.5/13.6 s single (mean 11.1 vs 12.4 s),
+# main 19.9 s multi vs 22.4 s single. test/run.sh still boots again a boot
+# that died before its test began.
 #
 # Exit status: 0 when QEMU exits by itself (guest powered off or panicked),
 # 124 when BG_BOOT_TIMEOUT seconds (default 300) pass first, else QEMU's.
@@ -56,8 +63,8 @@ KERNEL=$BG_CACHE/kernels/$KVER/vmlinuz
 case ${BG_ACCEL:-tcg} in
 kvm) accel=kvm,kernel-irqchip=split cpu=host ;;
 tcg)
-	case ${BG_TCG_THREAD:-multi} in
-	multi | single) accel=tcg,thread=${BG_TCG_THREAD:-multi} cpu=max ;;
+	case ${BG_TCG_THREAD:-single} in
+	multi | single) accel=tcg,thread=${BG_TCG_THREAD:-single} cpu=max ;;
 	*) die "BG_TCG_THREAD must be multi or single" ;;
 	esac
 	;;
