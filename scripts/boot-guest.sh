@@ -33,7 +33,8 @@
 # this was written on /dev/kvm exists but cannot run these guests).
 # BG_TCG_THREAD=multi|single: TCG's threading (-accel tcg,thread=...).
 # Default: single, both vCPUs on one host thread. With multi (one thread per
-# vCPU) about 2 boots in 45 died before the guest's init ran (an int3 Oops
+# vCPU) about 2 boots in 45 were reported to die before the guest's init
+# ran (not re-measured here: that takes hundreds of boots; an int3 Oops
 # in sched_clock_cpu() at 1.7 s on 6.12: static-key text patching racing
 # under multi-threaded TCG; a hang at hpet on 7.2). Single costs ~12% per
 # boot, measured on this 2-core host, stock 6.12, one boot at a time: demo
