@@ -71,10 +71,12 @@ void bg_seq_name(struct seq_file *m, const char *name)
 {
 	const unsigned char *p = name;
 
+	if (!strcmp(name, "-")) {
+		seq_puts(m, "\\055");
+		return;
+	}
 	if (!*p)
 		seq_putc(m, '-');
-	else if (!strcmp(name, "-"))
-		seq_puts(m, "\\055");
 	for (; *p; p++) {
 		if (bg_name_plain(*p))
 			seq_putc(m, *p);

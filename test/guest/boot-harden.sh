@@ -50,6 +50,14 @@ unload() {
 	rmmod bindguard || fail "rmmod bindguard"
 }
 
+# load PARAMS...: modprobe bindguard while no member is on vfio-pci (so
+# that 5.10 presumes nothing), then prepare the group for an owner.
+load() {
+	unbind "$HELD"
+	modprobe bindguard "$@" || fail "modprobe bindguard $*"
+	prepare
+}
+
 # --- tests -----------------------------------------------------------------
 
 t_formats() {
@@ -71,7 +79,7 @@ t_formats() {
 			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
 	fi
 	grep -q '^vfio_group_fops_unl_ioctl ' /sys/kernel/tracing/enabled_functions
-	expect_eq $? $((1 - NATIVE)) "vfio's group ioctl hooked (before 5.19 only)"
+	expect_eq $? $NATIVE "vfio's group ioctl hooked (before 5.19 only)"
 	unload
 }
 
@@ -131,10 +139,9 @@ t_modes_at_load() {
 	local mode n r a
 	for mode in audit off; do
 		n=$(dmesg_count "$MODE_WARNING")
-		modprobe bindguard mode=$mode || fail "modprobe mode=$mode"
+		load mode=$mode
 		expect_eq "$(cat $PARAMS/mode)" $mode "mode"
 		expect_eq "$(dmesg_count "$MODE_WARNING")" $((n + 1 - NATIVE)) "mode warning at load ($mode)"
-		prepare
 		hold_start
 		expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind, mode=$mode"
 		expect_driver "$SIB" none
@@ -156,7 +163,7 @@ t_modes_at_load() {
 # Switched to audit/off while no group is owned, then the VM claims.
 t_mode_switch_then_claim() {
 	local mode
-	modprobe bindguard || fail "modprobe bindguard"
+	load
 	for mode in audit off; do
 		expect_write $PARAMS/mode $mode OK
 		prepare
@@ -176,9 +183,8 @@ t_mode_switch_then_claim() {
 # probe must finish, and nothing crashes. 5.10: bindguard refuses the claim;
 # 5.19+: the kernel does (the probe holds the group's owner_cnt).
 t_probe_in_flight() {
-	local binder
-	modprobe bindguard || fail "modprobe bindguard"
-	prepare
+	local binder n
+	load
 	echo 4000 >$BGTEST/delay_ms
 	n=$(dmesg_count "bgtest probing")
 	(bind_to "$SIB" bgtest >/tmp/slowbind) &
@@ -211,8 +217,7 @@ t_probe_in_flight() {
 
 # A probe that fails is counted down too.
 t_failed_probe_counted_down() {
-	modprobe bindguard || fail "modprobe bindguard"
-	prepare
+	load
 	echo 1 >$BGTEST/fail
 	expect_eq "$(bind_to "$SIB" bgtest)" ENODEV "failing bgtest bind"
 	echo 0 >$BGTEST/fail
@@ -228,10 +233,9 @@ t_failed_probe_counted_down() {
 # rmmod while a counted probe sleeps: 5.10 refuses it until the probe
 # returned (the probe runs through bindguard's code); 5.19+ counts nothing.
 t_rmmod_during_probe() {
-	local binder want=OK
+	local binder n got want=OK
 	[ $NATIVE = 0 ] && want=busy
-	modprobe bindguard || fail "modprobe bindguard"
-	prepare
+	load
 	echo 3000 >$BGTEST/delay_ms
 	n=$(dmesg_count "bgtest probing")
 	(bind_to "$SIB" bgtest >/tmp/slowbind) &
@@ -273,7 +277,7 @@ hostile_name() {	# NAME ESCAPED
 }
 
 t_hostile_names() {
-	modprobe bindguard || fail "modprobe bindguard"
+	load
 	hostile_name "$(printf 'q\n9 user 1 x')" 'q\0129\040user\0401\040x'
 	hostile_name "$(printf 'a b\t%%s\\n')" 'a\040b\011%s\134n'
 	hostile_name "$(printf 'caf\303\251 \177')" 'caf\303\251\040\177'
@@ -284,11 +288,10 @@ t_hostile_names() {
 }
 
 t_long_driver_name() {
-	modprobe bindguard allow=vfio-pci,pci-stub,pcieport,$LONG || fail "modprobe allow=...$LONG"
+	load allow=vfio-pci,pci-stub,pcieport,$LONG
 	expect_eq "$(cat $PARAMS/allow)" "vfio-pci,pci-stub,pcieport,$LONG" "allow="
 	unload
-	modprobe bindguard || fail "modprobe bindguard"
-	prepare
+	load
 	hold_start
 	expect_eq "$(bind_to "$SIB" $LONG)" EBUSY "$LONG bind"
 	expect_eq "$(events_count "group=$GROUP refused dev=$SIB driver=$LONG pid=$HOLDER ")" 1 "refused event"
