@@ -32,6 +32,7 @@
 # Accelerator: TCG. KVM is used only if BG_ACCEL=kvm is set (on the machines
 # this was written on /dev/kvm exists but cannot run these guests).
 # BG_TCG_THREAD=multi|single: TCG's threading (-accel tcg,thread=...).
+# BG_ICOUNT=1 adds -icount shift=0,sleep=off (needs single).
 # Default: single, both vCPUs on one host thread. With multi (one thread per
 # vCPU) about 2 boots in 45 were reported to die before the guest's init
 # ran (not re-measured here: that takes hundreds of boots; an int3 Oops
@@ -101,6 +102,9 @@ qemu=(
 	-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0
 	-device e1000e,id=nic5,bus=rp3,addr=0.0,romfile=
 )
+# BG_ICOUNT=1: guest time counts instructions (one per ns), so that timings
+# taken inside the guest repeat run to run (scripts/cost.sh).
+[[ -n ${BG_ICOUNT:-} ]] && qemu+=(-icount shift=0,sleep=off)
 printf '%q ' "${qemu[@]}" >"$LOGDIR/qemu.cmd"
 echo >>"$LOGDIR/qemu.cmd"
 

@@ -212,9 +212,9 @@ void bg_claim_check_missed(void)
  * bg_claim_show() - print the hooks for debugfs "hooks"
  * @m: the seq_file
  *
- * One line per claim hook: "function kind missed", kind one of claim,
- * release, native-check; missed is the kretprobe's count of missed calls,
- * "-" for a hook that is not registered now.
+ * One line per claim hook registered now: "function kind missed", kind one
+ * of claim, release, native-check; missed is a kretprobe's count of missed
+ * calls, "-" for an ftrace hook (it sees every call).
  *
  * Context: process.
  */
@@ -228,11 +228,9 @@ void bg_claim_show(struct seq_file *m)
 	struct bg_claim_hook *h;
 
 	for (h = bg_claim_hooks; h < bg_claim_hooks + ARRAY_SIZE(bg_claim_hooks); h++) {
-		seq_printf(m, "%s %s ", h->krp.kp.symbol_name, kinds[h->kind]);
 		if (h->registered)
-			seq_printf(m, "%d\n", READ_ONCE(h->krp.nmissed));
-		else
-			seq_puts(m, "-\n");
+			seq_printf(m, "%s %s %d\n", h->krp.kp.symbol_name,
+				   kinds[h->kind], READ_ONCE(h->krp.nmissed));
 	}
 	bg_vfio_show(m);
 }
@@ -369,8 +367,8 @@ static struct ftrace_ops bg_vfio_ioctl_ops = {
 static void bg_vfio_show(struct seq_file *m)
 {
 	mutex_lock(&bg_vfio_mutex);
-	seq_printf(m, "vfio_group_fops_unl_ioctl claim %s\n",
-		   bg_vfio_ioctl_armed ? "0" : "-");
+	if (bg_vfio_ioctl_armed)
+		seq_puts(m, "vfio_group_fops_unl_ioctl claim -\n");
 	mutex_unlock(&bg_vfio_mutex);
 }
 

@@ -73,7 +73,7 @@ t_formats() {
 		grep -qx 'iommu_group_release_dma_owner release 0' $BG_DEBUGFS/hooks ||
 			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
 	else
-		grep -qx 'vfio_group_fops_unl_ioctl claim 0' $BG_DEBUGFS/hooks ||
+		grep -qx 'vfio_group_fops_unl_ioctl claim -' $BG_DEBUGFS/hooks ||
 			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
 		grep -qx '__vfio_group_unset_container release 0' $BG_DEBUGFS/hooks ||
 			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
@@ -305,6 +305,84 @@ t_long_driver_name() {
 	unload
 }
 
+# A storm of refusals in one group must not hide a refusal in another: each
+# group has its own ratelimit. The e1000e pair (one group) is the other.
+t_ratelimit_per_group() {
+	local pair pgroup p0 p1 holder2 i n
+	pair=$(for d in $(pci_find 0x8086 0x10d3); do [ "$d" = "$LONE" ] || echo "$d"; done)
+	set -- $pair
+	p0=$1 p1=$2
+	pgroup=$(group_of "$p0")
+	[ -n "$p1" ] && [ "$(group_of "$p1")" = "$pgroup" ] || { fail "no e1000e pair in one group: $pair"; return; }
+	load
+	hold_start
+	unbind "$p0"
+	unbind "$p1"
+	expect_eq "$(bind_to "$p0" vfio-pci)" OK "vfio-pci bind of $p0"
+	vfio-hold "$pgroup" "$p0" >/tmp/hold2.log 2>&1 &
+	holder2=$!
+	wait_for 'grep -q "^holding" /tmp/hold2.log' 30 || fail "second holder: $(cat /tmp/hold2.log)"
+	i=0
+	while [ $i -lt 20 ]; do
+		sysfs_write /sys/bus/pci/drivers/e1000/bind "$SIB" >/dev/null
+		i=$((i + 1))
+	done
+	expect_eq "$(group_field "$GROUP" 6)" 20 "refused in group $GROUP"
+	n=$(dmesg_count "bindguard: refused e1000 bind to $SIB")
+	diag "storm: 20 refusals in group $GROUP, $n logged"
+	expect_eq "$(bind_to "$p1" e1000e)" EBUSY "e1000e bind of $p1"
+	expect_eq "$(dmesg_count "bindguard: refused e1000e bind to $p1: iommu group $pgroup $REFUSAL (pid $holder2 vfio-hold)")" 1 "log line in group $pgroup after the storm"
+	kill -9 $holder2
+	wait $holder2 2>/dev/null
+	hold_stop
+	wait_kernel
+	unbind "$p0"
+	unload
+}
+
+# bindguard loaded while owners come and go: a claim in flight during the
+# load-time scan is counted once (5.19+: the group returns to the kernel
+# when the last owner is gone; 5.10: or stays presumed owned until the next
+# seen claim or release).
+t_load_during_claims() {
+	local i churn state
+	unbind "$HELD"
+	i=0
+	while [ $i -lt 10 ]; do
+		prepare
+		rm -f /tmp/stop
+		(
+			while [ ! -e /tmp/stop ]; do
+				vfio-hold "$GROUP" "$HELD" >/dev/null 2>&1 &
+				p=$!
+				usleep $((RANDOM % 30000))
+				kill -9 $p 2>/dev/null
+				wait $p 2>/dev/null
+			done
+		) &
+		churn=$!
+		usleep $((RANDOM % 200000))
+		modprobe bindguard || fail "modprobe #$i"
+		usleep $((RANDOM % 200000))
+		touch /tmp/stop
+		wait $churn
+		wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 5
+		state="$(group_field "$GROUP" 2) $(group_field "$GROUP" 3)"
+		if [ "$state" != "kernel -" ]; then
+			[ $NATIVE = 0 ] && [ "$state" = "user -" ] ||
+				fail "load #$i: group $GROUP stayed: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
+			hold_start
+			hold_stop
+			wait_kernel
+		fi
+		expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind after load #$i"
+		unbind "$SIB"
+		unbind "$HELD"
+		unload
+		i=$((i + 1))
+	done
+}
+
 # --- run -------------------------------------------------------------------
 
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
@@ -313,7 +391,7 @@ for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
 done
 scenario_init
 
-ktap_plan 11
+ktap_plan 13
 run_test "formats carry their version; hooks lists every hook" t_formats
 run_test "bad maxactive= fails insmod with EINVAL" t_bad_maxactive
 run_test "late load: a group the VM already holds is user" t_late_load
@@ -325,3 +403,5 @@ run_test "a failed probe is counted down" t_failed_probe_counted_down
 run_test "rmmod during a slow probe" t_rmmod_during_probe
 run_test "hostile owner names are escaped, forge nothing" t_hostile_names
 run_test "driver names longer than 32 characters are kept whole" t_long_driver_name
+run_test "refusals storming one group hide none in another" t_ratelimit_per_group
+run_test "loaded while owners come and go: no claim counted twice" t_load_during_claims
