@@ -11,16 +11,21 @@ ktap_plan() {
 	echo "1..$1"
 }
 
+# A test that ran but could not show what it is about sets SKIP_REASON: it
+# is reported "# SKIP" when nothing failed (a failure still fails).
 run_test() {
 	TEST_NAME=$1
 	TEST_OK=1
+	SKIP_REASON=
 	shift
 	KTAP_N=$((KTAP_N + 1))
 	"$@"
-	if [ "$TEST_OK" = 1 ]; then
-		echo "ok $KTAP_N $TEST_NAME"
-	else
+	if [ "$TEST_OK" != 1 ]; then
 		echo "not ok $KTAP_N $TEST_NAME"
+	elif [ -n "$SKIP_REASON" ]; then
+		echo "ok $KTAP_N $TEST_NAME # SKIP $SKIP_REASON"
+	else
+		echo "ok $KTAP_N $TEST_NAME"
 	fi
 }
 
