@@ -52,6 +52,9 @@ static unsigned long bg_really_probe_ip;
  * lets this call through (its parent is in this module). Holds a module
  * reference taken by the callback while the driver probes, which may take
  * seconds: rmmod meanwhile fails with EBUSY instead of freeing this code.
+ * The few instructions after module_put() are covered by the RCU grace
+ * period free_module() waits for, on kernels without full preemption
+ * (Debian's 5.10: PREEMPT_VOLUNTARY).
  * No IBT before 5.18, so the indirect call is fine there; this path is
  * never taken on kernels with DMA ownership (5.19+).
  */
