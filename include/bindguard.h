@@ -129,6 +129,10 @@ enum bg_verdict bg_table_admit_probe(struct device *dev,
 				     bool count, int *id);
 void bg_table_probe_done(int id);
 int bg_claim_begin(int id, bool wait_probes);
+void bg_claim_refuse_bound(int id, const char *dev, const char *driver);
+int bg_table_walk_members(int id, void *data,
+			  int (*fn)(struct device *dev, void *data));
+void bg_table_forget_presumed(void);
 void bg_claim_end(int id, bool success);
 bool bg_claim_release(int id);
 void bg_record_refusal(struct device *dev, const struct device_driver *drv,

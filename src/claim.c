@@ -46,7 +46,9 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/ptrace.h>
+#include <linux/pci.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/vfio.h>
 
 #include "bindguard.h"
@@ -317,11 +319,48 @@ static bool bg_vfio_ioctl_armed;
 /* vfio_group_fops_unl_ioctl()'s address, from the callback's @ip */
 static unsigned long bg_vfio_ioctl_ip;
 
+/* A member vfio would not accept, found by bg_vfio_blocker(). */
+struct bg_blocker {
+	char dev[BG_NAME_LEN];
+	char driver[BG_NAME_LEN];
+};
+
+/*
+ * vfio's own rule, vfio_dev_viable() in 5.10's drivers/vfio/vfio.c: a member
+ * may stay as it is in a group userspace takes if it is unbound, on
+ * pci-stub, a bridge (not a normal header), or a vfio device. Neither
+ * VFIO_GROUP_SET_CONTAINER nor VFIO_SET_IOMMU checks it there: a client that
+ * skips VFIO_GROUP_GET_STATUS would put a bound kernel driver's device into
+ * its IOMMU domain. (dev->driver is set as really_probe() starts, so this
+ * also sees a probe that began before bindguard's veto was armed.)
+ */
+static int bg_vfio_blocker(struct device *dev, void *data)
+{
+	struct device_driver *drv = READ_ONCE(dev->driver);
+	struct bg_blocker *b = data;
+	struct vfio_device *vdev;
+
+	if (!drv || !strcmp(drv->name, "pci-stub"))
+		return 0;
+	if (dev_is_pci(dev) && to_pci_dev(dev)->hdr_type != PCI_HEADER_TYPE_NORMAL)
+		return 0;
+	vdev = bg_vfio_device_get(dev);
+	if (vdev) {
+		bg_vfio_device_put(vdev);
+		return 0;
+	}
+	strscpy(b->dev, dev_name(dev), sizeof(b->dev));
+	strscpy(b->driver, drv->name, sizeof(b->driver));
+	return 1;
+}
+
 /*
  * Runs instead of vfio's group ioctl for VFIO_GROUP_SET_CONTAINER and calls
- * the original (the callback lets that call through): the claim is refused
- * with -EBUSY while a kernel-driver probe is in flight in the group, marked
- * pending otherwise, and committed or reverted on return. Holds the module
+ * the original (the callback lets that call through). The claim is marked
+ * pending first, so that from here on every probe in the group is refused;
+ * then it is refused with -EBUSY while a kernel-driver probe is in flight
+ * (the ordering is in table.c) or a member has a driver vfio does not
+ * accept; otherwise it is committed or reverted on return. Holds the module
  * reference the callback took.
  */
 static noinline long bg_set_container(struct file *filep, unsigned int cmd,
@@ -330,18 +369,38 @@ static noinline long bg_set_container(struct file *filep, unsigned int cmd,
 	long (*orig)(struct file *filep, unsigned int cmd, unsigned long arg);
 	struct vfio_group *vg = filep->private_data;
 	int id = vg ? bg_vfio_group_id(vg) : -1;
-	long ret;
+	struct bg_blocker *b;
+	long ret = -EBUSY;
 
 	orig = (void *)READ_ONCE(bg_vfio_ioctl_ip);
-	if (id >= 0 && bg_claim_begin(id, true)) {
-		ret = -EBUSY;
-	} else {
+	if (id < 0) {
 		ret = orig(filep, cmd, arg);
-		if (id >= 0)
-			bg_claim_end(id, ret == 0);
+		goto out;
 	}
+	if (bg_claim_begin(id, true))
+		goto out;
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	if (!b || bg_table_walk_members(id, b, bg_vfio_blocker)) {
+		bg_claim_end(id, false);
+		if (b)
+			bg_claim_refuse_bound(id, b->dev, b->driver);
+		ret = b ? -EBUSY : -ENOMEM;
+		kfree(b);
+		goto out;
+	}
+	kfree(b);
+	ret = orig(filep, cmd, arg);
+	bg_claim_end(id, ret == 0);
+out:
 	module_put(THIS_MODULE);
 	return ret;
+}
+
+/* bindguard is being unloaded and its hooks are still armed: fail closed. */
+static noinline long bg_busy_ioctl(struct file *filep, unsigned int cmd,
+				   unsigned long arg)
+{
+	return -EBUSY;
 }
 
 static void notrace bg_vfio_ioctl_hook(unsigned long ip, unsigned long parent_ip,
@@ -351,9 +410,12 @@ static void notrace bg_vfio_ioctl_hook(unsigned long ip, unsigned long parent_ip
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 
 	if (!regs || within_module(parent_ip, THIS_MODULE) ||
-	    (unsigned int)regs_get_kernel_argument(regs, 1) != VFIO_GROUP_SET_CONTAINER ||
-	    !try_module_get(THIS_MODULE))
+	    (unsigned int)regs_get_kernel_argument(regs, 1) != VFIO_GROUP_SET_CONTAINER)
 		return;
+	if (!try_module_get(THIS_MODULE)) {
+		instruction_pointer_set(regs, (unsigned long)bg_busy_ioctl);
+		return;
+	}
 	WRITE_ONCE(bg_vfio_ioctl_ip, ip);
 	instruction_pointer_set(regs, (unsigned long)bg_set_container);
 }
@@ -403,7 +465,10 @@ static void bg_vfio_disarm(void)
 	bg_vfio_device_put = NULL;
 }
 
-/* Arm the hooks in vfio.ko, if it is loaded. Caller holds bg_vfio_mutex. */
+/*
+ * Arm the hooks in vfio.ko. Caller holds bg_vfio_mutex. Return: 0, -ESRCH
+ * if vfio is not loaded, or the error of a hook (nothing left armed).
+ */
 static int bg_vfio_arm(void)
 {
 	int ret;
@@ -426,7 +491,7 @@ static int bg_vfio_arm(void)
 		symbol_put(vfio_device_put);
 	if (!bg_vfio_group_id || !bg_vfio_device_get || !bg_vfio_device_put) {
 		bg_vfio_disarm();
-		return -ENOENT;
+		return -ESRCH;	/* vfio is not loaded */
 	}
 	ret = bg_ftrace_arm(&bg_vfio_ioctl_ops, "vfio_group_fops_unl_ioctl");
 	bg_vfio_ioctl_armed = !ret;
@@ -446,12 +511,19 @@ static int bg_module_notify(struct notifier_block *nb, unsigned long action,
 		return NOTIFY_DONE;
 	mutex_lock(&bg_vfio_mutex);
 	if (action == MODULE_STATE_LIVE) {
-		if (bg_vfio_arm())
+		if (bg_vfio_arm()) {
 			pr_err("vfio loaded, but its container hooks cannot be armed: ownership is not followed\n");
-		else
+		} else {
 			pr_info("vfio loaded: following its containers\n");
+			/* a group claimed before the hooks were armed */
+			bg_rescan();
+		}
 	} else if (action == MODULE_STATE_GOING) {
 		bg_vfio_disarm();
+		mutex_unlock(&bg_vfio_mutex);
+		/* no container outlives vfio */
+		bg_table_forget_presumed();
+		return NOTIFY_DONE;
 	}
 	mutex_unlock(&bg_vfio_mutex);
 	return NOTIFY_DONE;
@@ -479,7 +551,7 @@ int bg_claim_init(void)
 	mutex_lock(&bg_vfio_mutex);
 	ret = bg_vfio_arm();
 	mutex_unlock(&bg_vfio_mutex);
-	if (ret == -ENOENT) {
+	if (ret == -ESRCH) {
 		pr_info("vfio is not loaded: its containers are followed once it loads\n");
 		ret = 0;
 	}

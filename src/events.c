@@ -85,7 +85,13 @@ void bg_seq_name(struct seq_file *m, const char *name)
 	}
 }
 
-#define BG_ESC_LEN	(4 * BG_NAME_LEN + 1)
+/*
+ * In log lines a name is escaped up to about BG_LOG_NAME bytes, then cut
+ * with "..." (a printk line holds about 1000 bytes); debugfs keeps names
+ * whole.
+ */
+#define BG_LOG_NAME	160
+#define BG_ESC_LEN	(BG_LOG_NAME + 4)
 
 /* Escape @name into @buf (BG_ESC_LEN bytes) as bg_seq_name(); returns @buf. */
 static char *bg_escape(char *buf, const char *name)
@@ -99,7 +105,11 @@ static char *bg_escape(char *buf, const char *name)
 	}
 	if (!*p)
 		*o++ = '-';
-	for (; *p && o < buf + BG_ESC_LEN - 5; p++) {
+	for (; *p; p++) {
+		if (o > buf + BG_LOG_NAME - 4) {
+			strscpy(o, "...", 4);
+			return buf;
+		}
 		if (bg_name_plain(*p))
 			*o++ = *p;
 		else
@@ -143,10 +153,11 @@ void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
 }
 
 /**
- * bg_log_claim_refused() - log a claim refused while probes are in flight
+ * bg_log_claim_refused() - log a claim refused (before 5.19)
  * @group:   IOMMU group id
- * @probing: kernel-driver probes in flight in the group
- * @dev:     the device of the last one
+ * @probing: kernel-driver probes in flight in the group, 0 if the claim was
+ *           refused for a bound driver instead
+ * @dev:     the device probed (the last one) or bound
  * @driver:  its driver
  *
  * Names the current process as the claimer. The caller ratelimits.
@@ -161,9 +172,15 @@ void bg_log_claim_refused(int group, int probing, const char *dev,
 
 	get_task_comm(comm, current->group_leader);
 	spin_lock_irqsave(&bg_esc_lock, flags);
-	pr_warn("refused claim of iommu group %d by pid %d %s: %d kernel-driver probe(s) in flight, last %s on %s\n",
-		group, task_tgid_nr(current), bg_escape(bg_esc[0], comm),
-		probing, bg_escape(bg_esc[1], driver), bg_escape(bg_esc[2], dev));
+	if (probing)
+		pr_warn("refused claim of iommu group %d by pid %d %s: %s is probing %s (%d kernel-driver probe(s) in flight)\n",
+			group, task_tgid_nr(current), bg_escape(bg_esc[0], comm),
+			bg_escape(bg_esc[1], driver), bg_escape(bg_esc[2], dev),
+			probing);
+	else
+		pr_warn("refused claim of iommu group %d by pid %d %s: %s is bound to %s\n",
+			group, task_tgid_nr(current), bg_escape(bg_esc[0], comm),
+			bg_escape(bg_esc[2], dev), bg_escape(bg_esc[1], driver));
 	spin_unlock_irqrestore(&bg_esc_lock, flags);
 }
 

@@ -8,8 +8,9 @@
  * decides. To refuse, it points the saved instruction pointer at
  * bg_refuse_probe(), a function with really_probe()'s signature that records
  * the refusal and returns -EBUSY, so the driver's probe never runs; otherwise
- * really_probe() runs untouched. Every bus is covered: 5.10's vfio hits its
- * BUG_ON for a driver bound to any device of a held group, PCI or not.
+ * really_probe() runs untouched. Every bus is covered in the groups
+ * bindguard tracks (those with a PCI member): 5.10's vfio hits its BUG_ON
+ * for a driver bound to any device of a held group, PCI or not.
  *
  * Since 5.19 really_probe() -> pci_dma_configure() ->
  * iommu_device_use_default_domain() refuses such a bind by itself, silently;
@@ -39,6 +40,16 @@ static noinline int bg_refuse_probe(struct device *dev,
 				    const struct device_driver *drv)
 {
 	bg_record_refusal(dev, drv, false);
+	return -EBUSY;
+}
+
+/*
+ * Before 5.19, while bindguard is being unloaded and its hook is still
+ * armed: a kernel-driver probe it can no longer count fails closed.
+ */
+static noinline int bg_busy_probe(struct device *dev,
+				  const struct device_driver *drv)
+{
 	return -EBUSY;
 }
 
@@ -101,6 +112,7 @@ static void notrace bg_really_probe_hook(unsigned long ip,
 	case BG_ADMIT_COUNTED:
 		if (!try_module_get(THIS_MODULE)) {	/* being unloaded */
 			bg_table_probe_done(id);
+			instruction_pointer_set(regs, (unsigned long)bg_busy_probe);
 			break;
 		}
 		WRITE_ONCE(bg_really_probe_ip, ip);
@@ -148,7 +160,7 @@ int bg_ftrace_arm(struct ftrace_ops *ops, const char *sym)
 	}
 	ret = register_ftrace_function(ops);
 	if (ret == -EBUSY)
-		pr_err("cannot hook %s(): another ftrace user (a livepatch?) modifies its IP\n",
+		pr_err("cannot hook %s(): another ftrace user (a livepatch?) modifies its IP, or ftrace is disabled (kernel.ftrace_enabled=0)\n",
 		       sym);
 	else if (ret)
 		pr_err("cannot hook %s(): %d\n", sym, ret);
@@ -161,10 +173,10 @@ int bg_ftrace_arm(struct ftrace_ops *ops, const char *sym)
  * bg_ftrace_disarm() - undo bg_ftrace_arm()
  * @ops: the ftrace_ops
  *
- * unregister_ftrace_function() waits for running callbacks and, through
- * tasks RCU, for tasks redirected into this module's stubs that have not
- * slept since. The filter hash is freed afterwards (kmemleak reports it
- * otherwise).
+ * unregister_ftrace_function() waits for running callbacks, and for tasks
+ * redirected into this module's stubs that have not slept since (tasks RCU
+ * on preemptible kernels; elsewhere the stubs cannot be preempted). The
+ * filter hash is freed afterwards (kmemleak reports it otherwise).
  *
  * Context: process; sleeps.
  */

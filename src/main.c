@@ -28,15 +28,19 @@ static int __init bg_init(void)
 	bg_debugfs_init();
 	ret = bg_hook_init();
 	if (ret)
-		goto err_debugfs;
+		goto err_hook;
 	pr_info("loaded, mode %s\n", bg_mode_name());
 	return 0;
 
-err_debugfs:
+err_hook:
 	bg_debugfs_exit();
+	bg_claim_exit();	/* before the notifier: its handlers queue rescans */
 	bg_notifier_exit();
+	bg_table_exit();
+	return ret;
 err_claim:
 	bg_claim_exit();
+	bg_notifier_exit();	/* a rescan queued by the claim hooks */
 	bg_table_exit();
 	return ret;
 }

@@ -78,12 +78,19 @@ static bool bg_claimed_by_user(struct device *dev)
  * 5.10 has no query for a group's container: vfio_group_get_external_user
  * _from_dev() fails for a container without an IOMMU driver yet, and
  * raises and drops container_users (which can unset the owner's container
- * under it). A member on a vfio driver is what can be asked: its group is
- * presumed owned until a claim or release of it is seen.
+ * under it). What can be asked without side effects: is a member a vfio
+ * device, and is the group attached to an unmanaged domain (a container
+ * with its IOMMU set: vfio type1 allocates one; kernel drivers on x86 use
+ * the default DMA or identity domain)? Either presumes the group owned until
+ * a claim or release of it is seen. Left out: a container set without an
+ * IOMMU yet and without a vfio device in the group.
  */
 static bool bg_claimed_by_user(struct device *dev)
 {
-	return bg_vfio_bound(dev);
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	return bg_vfio_bound(dev) ||
+	       (domain && domain->type == IOMMU_DOMAIN_UNMANAGED);
 }
 #endif
 

@@ -98,6 +98,17 @@ static bool bg_valid_driver_name(const char *s, size_t len)
 	return true;
 }
 
+/*
+ * Before 5.19 vfio itself decides what may stay bound in a group it holds
+ * (vfio_dev_viable(): vfio drivers, pci-stub, any driver of a bridge); any
+ * other driver bound there hits its BUG_ON. allow= cannot name one.
+ */
+static bool bg_vfio_accepts(const char *name)
+{
+	return !strncmp(name, "vfio", 4) || !strcmp(name, "pci-stub") ||
+	       !strcmp(name, "pcieport");
+}
+
 /* allow= is only set at load time (0444), before any reader runs. */
 static int bg_allow_set(const char *val, const struct kernel_param *kp)
 {
@@ -115,7 +126,13 @@ static int bg_allow_set(const char *val, const struct kernel_param *kp)
 			return -EINVAL;
 		}
 		memcpy(names[count], p, len);
-		names[count++][len] = '\0';
+		names[count][len] = '\0';
+		if (!BG_NATIVE_DMA_OWNER && !bg_vfio_accepts(names[count])) {
+			pr_err("invalid allow list: '%s' would end in vfio's BUG_ON on this kernel (before 5.19 only vfio drivers, pci-stub and pcieport may be bound in a held group)\n",
+			       names[count]);
+			return -EINVAL;
+		}
+		count++;
 		p += len;
 		if (*p == ',')
 			p++;

@@ -432,6 +432,23 @@ void bg_table_probe_done(int id)
 	rcu_read_unlock();
 }
 
+/* The current process owns (is claiming) the group. g->lock held. */
+static void bg_set_owner(struct bg_state *st)
+{
+	st->owner_pid = task_tgid_nr(current);
+	get_task_comm(st->owner_comm, current->group_leader);
+}
+
+/* Record and log (ratelimited) a refused claim. g->lock held. */
+static void bg_claim_refused(struct bg_group *g, int probing, const char *dev,
+			     const char *driver)
+{
+	bg_event_add(BG_EV_CLAIM_REFUSED, g->id, task_tgid_nr(current),
+		     current->group_leader->comm, dev, driver);
+	if (__ratelimit(&g->rs))
+		bg_log_claim_refused(g->id, probing, dev, driver);
+}
+
 /**
  * bg_claim_begin() - userspace is claiming DMA ownership of group @id
  * @id:          the IOMMU group's id
@@ -459,25 +476,97 @@ int bg_claim_begin(int id, bool wait_probes)
 	}
 	spin_lock_irqsave(&g->lock, flags);
 	if (wait_probes && g->st.probing) {
-		bg_event_add(BG_EV_CLAIM_REFUSED, id, task_tgid_nr(current),
-			     current->group_leader->comm, g->st.probe_dev,
-			     g->st.probe_driver);
-		if (__ratelimit(&g->rs))
-			bg_log_claim_refused(id, g->st.probing,
-					     g->st.probe_dev, g->st.probe_driver);
+		bg_claim_refused(g, g->st.probing, g->st.probe_dev,
+				 g->st.probe_driver);
 		ret = -EBUSY;
 	} else {
 		/* a presumed owner is unknown: the first seen claim names it */
-		if (!g->st.claims && !g->st.pending) {
-			g->st.owner_pid = task_tgid_nr(current);
-			get_task_comm(g->st.owner_comm, current->group_leader);
-		}
+		if (!g->st.claims && !g->st.pending)
+			bg_set_owner(&g->st);
 		g->st.pending++;
 		g->st.gen++;
 	}
 	spin_unlock_irqrestore(&g->lock, flags);
 	rcu_read_unlock();
 	return ret;
+}
+
+/**
+ * bg_claim_refuse_bound() - record a claim refused for a bound driver
+ * @id:     the IOMMU group's id
+ * @dev:    the member's name
+ * @driver: the driver bound to it, which vfio does not accept
+ *
+ * Context: process (the claim wrapper, before 5.19).
+ */
+void bg_claim_refuse_bound(int id, const char *dev, const char *driver)
+{
+	unsigned long flags;
+	struct bg_group *g;
+
+	rcu_read_lock();
+	g = xa_load(&bg_groups, id);
+	if (g) {
+		spin_lock_irqsave(&g->lock, flags);
+		bg_claim_refused(g, 0, dev, driver);
+		spin_unlock_irqrestore(&g->lock, flags);
+	}
+	rcu_read_unlock();
+}
+
+/**
+ * bg_table_walk_members() - call @fn for each member of group @id
+ * @id:   the IOMMU group's id
+ * @data: passed to @fn
+ * @fn:   called with each member device (PCI) until it returns non-zero
+ *
+ * Context: process; takes bg_table_mutex (@fn may sleep, must not take it).
+ * Return: the first non-zero value @fn returned, or 0.
+ */
+int bg_table_walk_members(int id, void *data,
+			  int (*fn)(struct device *dev, void *data))
+{
+	struct bg_member *m;
+	struct bg_group *g;
+	int ret = 0;
+
+	mutex_lock(&bg_table_mutex);
+	g = xa_load(&bg_groups, id);
+	if (g) {
+		list_for_each_entry(m, &g->members, node) {
+			ret = fn(m->dev, data);
+			if (ret)
+				break;
+		}
+	}
+	mutex_unlock(&bg_table_mutex);
+	return ret;
+}
+
+/**
+ * bg_table_forget_presumed() - end every presumption (vfio was unloaded)
+ *
+ * Before 5.19 a presumption ends only with a seen claim or release; once
+ * vfio is gone no container exists, so none stands.
+ *
+ * Context: process; takes bg_table_mutex.
+ */
+void bg_table_forget_presumed(void)
+{
+	struct bg_group *g;
+	unsigned long id;
+	bool was;
+
+	mutex_lock(&bg_table_mutex);
+	xa_for_each(&bg_groups, id, g) {
+		spin_lock_irq(&g->lock);
+		was = bg_held(&g->st);
+		g->st.presumed = false;
+		g->st.gen++;
+		bg_held_changed(g, was);
+		spin_unlock_irq(&g->lock);
+	}
+	mutex_unlock(&bg_table_mutex);
 }
 
 /**
@@ -508,6 +597,9 @@ void bg_claim_end(int id, bool success)
 		if (success) {
 			g->st.claims++;
 			g->st.presumed = false;
+			/* an owner cleared by a release racing this claim */
+			if (!g->st.owner_pid)
+				bg_set_owner(&g->st);
 			bg_held_changed(g, was);
 		} else if (!g->st.claims && !g->st.pending) {
 			g->st.owner_pid = 0;
