@@ -215,6 +215,83 @@ t_probe_in_flight() {
 	unload
 }
 
+# A client that skips the viability check claims a group in which a kernel
+# driver is bound (not probing): 5.10 would put that device into the
+# client's IOMMU domain under the driver; bindguard refuses the claim there,
+# the kernel itself since 5.19.
+t_claim_with_bound_driver() {
+	load
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	vfio-hold -f "$GROUP" "$HELD" >/tmp/force.log 2>&1 &
+	wait_for "! kill -0 $! 2>/dev/null" 20 || fail "the client holds the group with e1000 bound"
+	kill -9 $! 2>/dev/null
+	diag "client: $(cat /tmp/force.log)"
+	grep -q '^vfio-hold: VFIO_GROUP_SET_CONTAINER: ' /tmp/force.log ||
+		fail "the claim did not fail: $(cat /tmp/force.log)"
+	if [ $NATIVE = 0 ]; then
+		expect_eq "$(dmesg | grep -c "bindguard: refused claim of iommu group $GROUP by pid [0-9]* vfio-hold: $SIB is bound to e1000$")" 1 "claim refusal log line"
+		expect_eq "$(events_count "group=$GROUP claim-refused dev=$SIB driver=e1000 pid=[0-9]+ comm=vfio-hold$")" 1 "claim-refused event"
+	fi
+	expect_driver "$SIB" e1000
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
+	unbind "$SIB"
+	unload
+}
+
+# The VM holds the group without a device fd, and its device was then
+# unbound from vfio-pci: no member is a vfio device when bindguard loads.
+# 5.10: the group's unmanaged IOMMU domain gives the container away.
+t_late_load_no_vfio_member() {
+	local holder
+	prepare
+	: >/tmp/hold.log
+	vfio-hold "$GROUP" >/tmp/hold.log 2>&1 &
+	holder=$!
+	wait_for 'grep -q "^holding" /tmp/hold.log' 30 || fail "holder: $(cat /tmp/hold.log)"
+	unbind "$HELD"
+	expect_driver "$HELD" none
+	modprobe bindguard || fail "modprobe bindguard"
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind"
+	expect_driver "$SIB" none
+	kill -9 $holder
+	wait $holder 2>/dev/null
+	wait_kernel
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind once the VM is gone"
+	unbind "$SIB"
+	unload
+}
+
+# vfio unloaded: no container can exist, so no presumption stands; vfio
+# loaded again after bindguard: its hooks are armed again.
+t_vfio_reload() {
+	local m
+	prepare
+	modprobe bindguard || fail "modprobe bindguard"
+	unbind "$HELD"
+	for m in vfio_pci vfio_pci_core vfio_iommu_type1 vfio; do
+		rmmod $m 2>/dev/null
+	done
+	[ -d /sys/module/vfio ] && fail "vfio still loaded: $(grep vfio /proc/modules)"
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state once vfio is gone"
+	expect_eq "$(grep -c '^vfio' $BG_DEBUGFS/hooks)" 0 "hooks in vfio while it is gone"
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind without vfio"
+	unbind "$SIB"
+	modprobe vfio-pci || fail "modprobe vfio-pci"
+	modprobe vfio_iommu_type1
+	if [ $NATIVE = 0 ]; then
+		grep -qx 'vfio_group_fops_unl_ioctl claim -' $BG_DEBUGFS/hooks ||
+			fail "hooks after vfio came back: $(cat $BG_DEBUGFS/hooks)"
+	fi
+	prepare
+	hold_start
+	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner after vfio came back"
+	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind"
+	hold_stop
+	wait_kernel
+	unload
+}
+
 # A probe that fails is counted down too.
 t_failed_probe_counted_down() {
 	load
@@ -258,6 +335,7 @@ hostile_name() {	# NAME ESCAPED
 	local lines_g lines_e
 	prepare
 	lines_g=$(grep -c . $BG_DEBUGFS/groups)
+	: >/tmp/hold.log	# (the child truncates it only later)
 	vfio-hold -n "$1" "$GROUP" "$HELD" >/tmp/hold.log 2>&1 &
 	HOLDER=$!
 	wait_for 'grep -q "^holding" /tmp/hold.log' 30 || fail "holder: $(cat /tmp/hold.log)"
@@ -327,6 +405,7 @@ t_ratelimit_per_group() {
 	unbind "$p0"
 	unbind "$p1"
 	expect_eq "$(bind_to "$p0" vfio-pci)" OK "vfio-pci bind of $p0"
+	: >/tmp/hold2.log	# (the child truncates it only later)
 	vfio-hold "$pgroup" "$p0" >/tmp/hold2.log 2>&1 &
 	holder2=$!
 	wait_for 'grep -q "^holding" /tmp/hold2.log' 30 || fail "second holder: $(cat /tmp/hold2.log)"

@@ -19,7 +19,11 @@ run_test() {
 	SKIP_REASON=
 	shift
 	KTAP_N=$((KTAP_N + 1))
-	"$@"
+	if type "$1" >/dev/null 2>&1; then
+		"$@"
+	else
+		fail "no such test function: $1"
+	fi
 	if [ "$TEST_OK" != 1 ]; then
 		echo "not ok $KTAP_N $TEST_NAME"
 	elif [ -n "$SKIP_REASON" ]; then

@@ -58,6 +58,7 @@ hold_start() {
 		unbind "$HELD"
 		[ "$(bind_to "$HELD" vfio-pci)" = OK ] || diag "vfio-pci bind of $HELD failed"
 	fi
+	: >/tmp/hold.log	# (the child truncates it only later)
 	vfio-hold "$GROUP" "$HELD" >/tmp/hold.log 2>&1 &
 	HOLDER=$!
 	wait_for 'grep -q "^holding" /tmp/hold.log' 30
