@@ -28,22 +28,6 @@ kprobes_left() {	# registered kprobes/kretprobes (only bindguard uses any)
 	cat /sys/kernel/debug/kprobes/list 2>/dev/null
 }
 
-# prepare: the group ready for an owner (HELD on vfio-pci, the rest unbound)
-prepare() {
-	local d bdf
-	for d in /sys/kernel/iommu_groups/"$GROUP"/devices/*; do
-		bdf=$(basename "$d")
-		case $(driver_of "$bdf") in
-		none | vfio-pci | pcieport) ;;
-		*) unbind "$bdf" ;;
-		esac
-	done
-	[ "$(driver_of "$HELD")" = vfio-pci ] || {
-		unbind "$HELD"
-		bind_to "$HELD" vfio-pci >/dev/null
-	}
-}
-
 # --- tests -----------------------------------------------------------------
 
 t_kill_during_setup() {
@@ -99,15 +83,7 @@ t_rmmod_under_load() {
 		echo $n >/tmp/binds
 	) &
 	binder=$!
-	(
-		while [ ! -e /tmp/stop ]; do
-			vfio-hold "$GROUP" "$HELD" >/dev/null 2>&1 &
-			p=$!
-			usleep $((RANDOM % 100000))
-			kill -9 $p 2>/dev/null
-			wait $p 2>/dev/null
-		done
-	) &
+	owner_churn "$GROUP" "$HELD" 100000 &
 	holder=$!
 	sleep 2
 	rmmod bindguard || fail "rmmod bindguard under load"

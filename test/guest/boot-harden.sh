@@ -18,26 +18,35 @@
 . /tests/lib.sh
 . /tests/scenario.sh
 
+# bg.miss_seconds=N, bg.load_cycles=N on the kernel command line
+MISS_SECONDS=8
+LOAD_CYCLES=6
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	bg.miss_seconds=*) MISS_SECONDS=${arg#bg.miss_seconds=} ;;
+	bg.load_cycles=*) LOAD_CYCLES=${arg#bg.load_cycles=} ;;
+	esac
+done
+
 PARAMS=/sys/module/bindguard/parameters
 BGTEST=/sys/module/bgtest/parameters
 LONG=bgtest-with-a-driver-name-longer-than-thirty-two-characters
 REFUSAL="owned by userspace"
 MODE_WARNING="this kernel has no DMA-ownership check of its own"
 
-# prepare: the group ready for an owner (HELD on vfio-pci, the rest unbound)
-prepare() {
-	local d bdf
-	for d in /sys/kernel/iommu_groups/"$GROUP"/devices/*; do
-		bdf=$(basename "$d")
-		case $(driver_of "$bdf") in
-		none | vfio-pci | pcieport) ;;
-		*) unbind "$bdf" ;;
-		esac
-	done
-	[ "$(driver_of "$HELD")" = vfio-pci ] || {
-		unbind "$HELD"
-		bind_to "$HELD" vfio-pci >/dev/null
-	}
+# forced_claim_fails: a client that skips the viability check
+# (vfio-hold -f) must fail at VFIO_GROUP_SET_CONTAINER; its output in
+# /tmp/force.log.
+forced_claim_fails() {
+	local client
+	vfio-hold -f "$GROUP" "$HELD" >/tmp/force.log 2>&1 &
+	client=$!
+	wait_for "! kill -0 $client 2>/dev/null" 20 || fail "the client holds the group"
+	kill -9 $client 2>/dev/null
+	wait $client 2>/dev/null
+	diag "client: $(cat /tmp/force.log)"
+	grep -q '^vfio-hold: VFIO_GROUP_SET_CONTAINER: ' /tmp/force.log ||
+		fail "the claim did not fail: $(cat /tmp/force.log)"
 }
 
 # wait until bindguard says the group is back to the kernel
@@ -190,12 +199,7 @@ t_probe_in_flight() {
 	(bind_to "$SIB" bgtest >/tmp/slowbind) &
 	binder=$!
 	wait_for "[ \$(dmesg_count 'bgtest probing') -gt $n ]" 10 || fail "bgtest probe did not start"
-	vfio-hold -f "$GROUP" "$HELD" >/tmp/force.log 2>&1 &
-	wait_for "! kill -0 $! 2>/dev/null" 20 || fail "the client holds the group during a probe"
-	kill -9 $! 2>/dev/null
-	diag "client: $(cat /tmp/force.log)"
-	grep -q '^vfio-hold: VFIO_GROUP_SET_CONTAINER: ' /tmp/force.log ||
-		fail "the claim did not fail: $(cat /tmp/force.log)"
+	forced_claim_fails
 	if [ $NATIVE = 0 ]; then
 		grep -q 'Device or resource busy' /tmp/force.log || fail "claim errno: $(cat /tmp/force.log)"
 		expect_eq "$(dmesg | grep -c "bindguard: refused claim of iommu group $GROUP by pid [0-9]* vfio-hold: bgtest is probing $SIB (1 kernel-driver probe(s) in flight)")" 1 "claim refusal log line"
@@ -222,12 +226,7 @@ t_probe_in_flight() {
 t_claim_with_bound_driver() {
 	load
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
-	vfio-hold -f "$GROUP" "$HELD" >/tmp/force.log 2>&1 &
-	wait_for "! kill -0 $! 2>/dev/null" 20 || fail "the client holds the group with e1000 bound"
-	kill -9 $! 2>/dev/null
-	diag "client: $(cat /tmp/force.log)"
-	grep -q '^vfio-hold: VFIO_GROUP_SET_CONTAINER: ' /tmp/force.log ||
-		fail "the claim did not fail: $(cat /tmp/force.log)"
+	forced_claim_fails
 	if [ $NATIVE = 0 ]; then
 		expect_eq "$(dmesg | grep -c "bindguard: refused claim of iommu group $GROUP by pid [0-9]* vfio-hold: $SIB is bound to e1000$")" 1 "claim refusal log line"
 		expect_eq "$(events_count "group=$GROUP claim-refused dev=$SIB driver=e1000 pid=[0-9]+ comm=vfio-hold$")" 1 "claim-refused event"
@@ -443,18 +442,10 @@ t_load_during_claims() {
 	local i churn state
 	unbind "$HELD"
 	i=0
-	while [ $i -lt 10 ]; do
+	while [ $i -lt $LOAD_CYCLES ]; do
 		prepare
 		rm -f /tmp/stop
-		(
-			while [ ! -e /tmp/stop ]; do
-				vfio-hold "$GROUP" "$HELD" >/dev/null 2>&1 &
-				p=$!
-				usleep $((RANDOM % 30000))
-				kill -9 $p 2>/dev/null
-				wait $p 2>/dev/null
-			done
-		) &
+		owner_churn "$GROUP" "$HELD" 30000 &
 		churn=$!
 		usleep $((RANDOM % 200000))
 		modprobe bindguard || fail "modprobe #$i"
@@ -495,27 +486,18 @@ t_misses() {
 	unbind "$2"
 	bind_to "$p0" vfio-pci >/dev/null
 	rm -f /tmp/stop
-	churn() {	# GROUP BDF
-		while [ ! -e /tmp/stop ]; do
-			vfio-hold "$1" "$2" >/dev/null 2>&1 &
-			p=$!
-			usleep $((RANDOM % 20000))
-			kill -9 $p 2>/dev/null
-			wait $p 2>/dev/null
-		done
-	}
-	churn "$GROUP" "$HELD" &
+	owner_churn "$GROUP" "$HELD" 20000 &
 	c1=$!
-	churn "$pgroup" "$p0" &
+	owner_churn "$pgroup" "$p0" 20000 &
 	c2=$!
-	sleep ${MISS_SECONDS:-20}
+	sleep $MISS_SECONDS
 	touch /tmp/stop
 	wait $c1
 	wait $c2
 	missed=$(awk '!/^#/ && $3 != "-" { n += $3 } END { print n + 0 }' $BG_DEBUGFS/hooks)
 	diag "missed calls: $missed ($(grep -v '^#' $BG_DEBUGFS/hooks | tr '\n' ';'))"
 	if [ "$missed" = 0 ]; then
-		SKIP_REASON="no kretprobe call was missed in ${MISS_SECONDS:-20} s with maxactive=1"
+		SKIP_REASON="no kretprobe call was missed in $MISS_SECONDS s with maxactive=1"
 	else
 		[ "$(dmesg | grep -c 'bindguard: .* calls missed (maxactive=1): re-reading DMA ownership')" -ge 1 ] ||
 			fail "no log line for the misses"
@@ -563,5 +545,5 @@ run_test "rmmod during a slow probe" t_rmmod_during_probe
 run_test "hostile owner names are escaped, forge nothing" t_hostile_names
 run_test "driver names longer than 32 characters are kept whole" t_long_driver_name
 run_test "refusals storming one group hide none in another" t_ratelimit_per_group
-run_test "loaded while owners come and go: no claim counted twice" t_load_during_claims
+run_test "loaded $LOAD_CYCLES times while owners come and go: no claim counted twice" t_load_during_claims
 run_test "maxactive=1: missed calls are logged and the table re-read" t_misses

@@ -42,10 +42,9 @@ scenario_init() {
 	done
 }
 
-# hold_start: give the group to a VFIO user, as QEMU would: every member
-# unbound or on a driver that manages DMA itself, HELD on vfio-pci, then
-# vfio-hold attaches the group to a container. Sets HOLDER to its pid.
-hold_start() {
+# prepare: the group ready for an owner, as QEMU wants it: every member
+# unbound or on a driver that manages DMA itself, HELD on vfio-pci.
+prepare() {
 	local d bdf
 	for d in /sys/kernel/iommu_groups/"$GROUP"/devices/*; do
 		bdf=$(basename "$d")
@@ -58,6 +57,12 @@ hold_start() {
 		unbind "$HELD"
 		[ "$(bind_to "$HELD" vfio-pci)" = OK ] || diag "vfio-pci bind of $HELD failed"
 	fi
+}
+
+# hold_start: give the group to a VFIO user, as QEMU would: prepare, then
+# vfio-hold attaches the group to a container. Sets HOLDER to its pid.
+hold_start() {
+	prepare
 	: >/tmp/hold.log	# (the child truncates it only later)
 	vfio-hold "$GROUP" "$HELD" >/tmp/hold.log 2>&1 &
 	HOLDER=$!
@@ -70,4 +75,18 @@ hold_stop() {
 	kill -9 "$HOLDER" 2>/dev/null
 	wait "$HOLDER" 2>/dev/null
 	HOLDER=
+}
+
+# owner_churn GROUP BDF MAX_US: owners that take GROUP (BDF on vfio-pci)
+# and are SIGKILLed after a random delay below MAX_US microseconds, one
+# after the other, until /tmp/stop exists. Run it in the background.
+owner_churn() {
+	local p
+	while [ ! -e /tmp/stop ]; do
+		vfio-hold "$1" "$2" >/dev/null 2>&1 &
+		p=$!
+		usleep $((RANDOM % $3))
+		kill -9 $p 2>/dev/null
+		wait $p 2>/dev/null
+	done
 }
