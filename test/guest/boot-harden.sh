@@ -35,11 +35,12 @@ REFUSAL="owned by userspace"
 MODE_WARNING="this kernel has no DMA-ownership check of its own"
 
 # forced_claim_fails: a client that skips the viability check
-# (vfio-hold -f) must fail at VFIO_GROUP_SET_CONTAINER; its output in
-# /tmp/force.log.
+# (vfio-hold -f) and asks for no device fd, so that nothing else fails
+# after its claim (it would hold the group), must fail at
+# VFIO_GROUP_SET_CONTAINER; its output in /tmp/force.log.
 forced_claim_fails() {
 	local client
-	vfio-hold -f "$GROUP" "$HELD" >/tmp/force.log 2>&1 &
+	vfio-hold -f "$GROUP" >/tmp/force.log 2>&1 &
 	client=$!
 	wait_for "! kill -0 $client 2>/dev/null" 20 || fail "the client holds the group"
 	kill -9 $client 2>/dev/null
