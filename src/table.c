@@ -594,8 +594,14 @@ void bg_claim_end(int id, bool success)
 		if (g->st.pending > 0)
 			g->st.pending--;
 		g->st.gen++;
-		if (success) {
+		/*
+		 * Before 5.19 a vfio group has one container at a time
+		 * (SET_CONTAINER wants container_users == 0): a claim on a
+		 * held group means its release was missed. Count it once.
+		 */
+		if (success && (BG_NATIVE_DMA_OWNER || !g->st.claims))
 			g->st.claims++;
+		if (success) {
 			g->st.presumed = false;
 			/* an owner cleared by a release racing this claim */
 			if (!g->st.owner_pid)

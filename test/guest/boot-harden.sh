@@ -503,19 +503,22 @@ t_misses() {
 		[ "$(dmesg | grep -c 'bindguard: .* calls missed (maxactive=1): re-reading DMA ownership')" -ge 1 ] ||
 			fail "no log line for the misses"
 	fi
-	for g in "$GROUP" "$pgroup"; do
-		wait_for "[ \"\$(group_field $g 2)\" = kernel ]" 5
-		state="$(group_field "$g" 2) $(group_field "$g" 3)"
-		[ "$state" = "kernel -" ] && continue
-		if [ $NATIVE = 1 ] || [ "$state" != "user -" ]; then
-			fail "group $g after the owners left: $(grep "^$g " $BG_DEBUGFS/groups)"
-		fi
+	# 5.19+: the table is exact again. 5.10: a missed release keeps its
+	# group user (fail safe) until a claim and a release of it are seen.
+	for g in "$GROUP:$HELD" "$pgroup:$p0"; do
+		set -- ${g%:*} ${g#*:}
+		wait_for "[ \"\$(group_field $1 2)\" = kernel ]" 5 && continue
+		[ $NATIVE = 1 ] && fail "group $1 after the owners left: $(grep "^$1 " $BG_DEBUGFS/groups)"
+		diag "group $1 stayed user (a release missed): $(grep "^$1 " $BG_DEBUGFS/groups)"
+		: >/tmp/hold3.log
+		vfio-hold "$1" "$2" >/tmp/hold3.log 2>&1 &
+		c1=$!
+		wait_for 'grep -q "^holding" /tmp/hold3.log' 30 || fail "holder of group $1: $(cat /tmp/hold3.log)"
+		kill -9 $c1
+		wait $c1 2>/dev/null
+		wait_for "[ \"\$(group_field $1 2)\" = kernel ]" 5 ||
+			fail "group $1 after a seen claim and release: $(grep "^$1 " $BG_DEBUGFS/groups)"
 	done
-	if [ $NATIVE = 0 ]; then	# a seen claim and release end a presumption
-		hold_start
-		hold_stop
-		wait_kernel
-	fi
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind once the owners are gone"
 	unbind "$SIB"
 	unbind "$p0"
