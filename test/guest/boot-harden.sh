@@ -505,8 +505,8 @@ t_misses() {
 	fi
 	# 5.19+: the table is exact again. 5.10: a missed release keeps its
 	# group user (fail safe) until a claim and a release of it are seen.
-	for g in "$GROUP:$HELD" "$pgroup:$p0"; do
-		set -- ${g%:*} ${g#*:}
+	for g in "$GROUP/$HELD" "$pgroup/$p0"; do
+		set -- "${g%%/*}" "${g#*/}"
 		wait_for "[ \"\$(group_field $1 2)\" = kernel ]" 5 && continue
 		[ $NATIVE = 1 ] && fail "group $1 after the owners left: $(grep "^$1 " $BG_DEBUGFS/groups)"
 		diag "group $1 stayed user (a release missed): $(grep "^$1 " $BG_DEBUGFS/groups)"
