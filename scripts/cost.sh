@@ -11,7 +11,10 @@
 # of every round and the ratio with/without of their sums.
 #
 # Environment: BG_COST_PAIRS (pairs per round, default 100) and
-# BG_COST_ROUNDS (default 3) are passed on the guest's command line.
+# BG_COST_ROUNDS (default 3) are passed on the guest's command line;
+# BG_ICOUNT= (empty) boots plain TCG instead (then ratios drift 5-15 %: read
+# the spread of the rounds). Seen here on 2026-11-26: with icount the 5.10
+# guest printed nothing in 5 min (not understood yet).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
@@ -20,7 +23,7 @@ file=$(mktemp)
 trap 'rm -f "$file"' EXIT
 echo "cost bg.cost_pairs=${BG_COST_PAIRS:-100} bg.cost_rounds=${BG_COST_ROUNDS:-3}" >"$file"
 for s in "$@"; do
-	out=$(BG_ICOUNT=1 BG_BOOTS_FILE=$file BG_SKIP_HOST_DEPS=${BG_SKIP_HOST_DEPS:-} \
+	out=$(BG_ICOUNT=${BG_ICOUNT-1} BG_BOOTS_FILE=$file BG_SKIP_HOST_DEPS=${BG_SKIP_HOST_DEPS:-} \
 		"$REPO/test/run.sh" "$s" 2>/dev/null) || true
 	kver=$(sed -n 's/^[^ ]* ok - \([^:]*\): W=1.*/\1/p' <<<"$out" | head -n1)
 	log=$BG_CACHE/logs/$kver/cost/ktap.log
