@@ -110,7 +110,6 @@ void bg_table_exit(void);
 struct bg_group *bg_table_lookup(struct iommu_group *group);
 bool bg_user_owned(const struct bg_state *st);
 bool bg_dev_user_owned(struct device *dev);
-bool bg_table_any_user(void);
 void bg_table_add_device(struct device *dev);
 void bg_table_del_device(struct device *dev);
 void bg_table_set_driver(struct device *dev, const char *driver);

@@ -4,11 +4,13 @@
  *
  * The parts, in the order they are armed:
  *   table.c     the per-IOMMU-group ownership table
- *   claim.c     kretprobes following userspace's DMA-ownership claims
- *   notifier.c  PCI bus notifier and the load-time scan
+ *   claim.c     hooks following userspace's DMA-ownership claims (and,
+ *               before 5.19, refusing a claim while a probe runs)
+ *   notifier.c  PCI bus notifier, the load-time scan and rescans
  *   debugfs.c   /sys/kernel/debug/bindguard/
  *   hook.c      the ftrace hook on really_probe() that refuses binds
- * (params.c holds mode=, allow=, strict=; events.c the event ring.)
+ * (params.c holds mode=, allow=, strict=, maxactive=; events.c the event
+ * ring, the log lines and the escaping of names.)
  * Exit undoes them in reverse; the table goes last.
  */
 #include <linux/module.h>

@@ -24,8 +24,6 @@
 
 static DEFINE_MUTEX(bg_table_mutex);
 static DEFINE_XARRAY(bg_groups);
-/* Groups in state user; before 5.19 each holds a reference on this module. */
-static atomic_t bg_nr_user = ATOMIC_INIT(0);
 
 /**
  * bg_table_lookup() - find the entry of an IOMMU group
@@ -87,17 +85,6 @@ bool bg_dev_user_owned(struct device *dev)
 	return owned;
 }
 
-/**
- * bg_table_any_user() - is any group owned by userspace?
- *
- * Context: any.
- * Return: true if at least one group is in state user.
- */
-bool bg_table_any_user(void)
-{
-	return atomic_read(&bg_nr_user) > 0;
-}
-
 static struct bg_member *bg_find_member(struct bg_group *g, struct device *dev)
 {
 	struct bg_member *m;
@@ -145,12 +132,11 @@ fail:
 }
 
 /*
- * Count a group entering (+1) or leaving (-1) state user. Before 5.19
- * nothing stands behind bindguard, so each user group pins the module.
+ * A group enters (+1) or leaves (-1) state user. Before 5.19 nothing stands
+ * behind bindguard, so each user group holds a reference on this module.
  */
 static void bg_count_user(int delta)
 {
-	atomic_add(delta, &bg_nr_user);
 	if (BG_NATIVE_DMA_OWNER)
 		return;
 	if (delta > 0)
