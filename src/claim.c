@@ -529,8 +529,18 @@ static int bg_module_notify(struct notifier_block *nb, unsigned long action,
 	return NOTIFY_DONE;
 }
 
+/*
+ * Runs before kprobes' own module notifier (priority 0): at vfio's
+ * MODULE_STATE_GOING the release kretprobe must be unregistered while it is
+ * still live. Once kprobes has marked it gone, unregister_kretprobe() skips
+ * the ftrace disarm, and 5.10's kill_kprobe() does not disarm it either (it
+ * sets KPROBE_FLAG_GONE before testing kprobe_disabled(); upstream "kprobes:
+ * Fix check for probe enabled in kill_kprobe()"): vfio's address would stay
+ * in kprobes' ftrace filter, and the next module loaded there would be traced.
+ */
 static struct notifier_block bg_module_nb = {
 	.notifier_call = bg_module_notify,
+	.priority = 1,
 };
 
 /**

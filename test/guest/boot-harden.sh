@@ -269,17 +269,21 @@ t_late_load_during_unbind() {
 	unload
 }
 
-# vfio unloaded: no container can exist, so no presumption stands; vfio
-# loaded again after bindguard: its hooks are armed again.
-t_vfio_reload() {
+vfio_unload() {
 	local m
-	prepare
-	modprobe bindguard || fail "modprobe bindguard"
-	unbind "$HELD"
 	for m in vfio_pci vfio_pci_core vfio_iommu_type1 vfio; do
 		rmmod $m 2>/dev/null
 	done
 	[ -d /sys/module/vfio ] && fail "vfio still loaded: $(grep vfio /proc/modules)"
+}
+
+# vfio unloaded: no container can exist, so no presumption stands; vfio
+# loaded again after bindguard: its hooks are armed again.
+t_vfio_reload() {
+	prepare
+	modprobe bindguard || fail "modprobe bindguard"
+	unbind "$HELD"
+	vfio_unload
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state once vfio is gone"
 	expect_eq "$(grep -c '^vfio' $BG_DEBUGFS/hooks)" 0 "hooks in vfio while it is gone"
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind without vfio"
@@ -297,6 +301,10 @@ t_vfio_reload() {
 	hold_stop
 	wait_kernel
 	unload
+	# vfio loaded once more, likely where it was when it went away with
+	# bindguard's kretprobe in it: run_test checks nothing is traced.
+	vfio_unload
+	modprobe vfio-pci && modprobe vfio_iommu_type1 || fail "modprobe vfio-pci"
 }
 
 # A probe that fails is counted down too.

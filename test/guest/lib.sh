@@ -24,12 +24,23 @@ run_test() {
 	else
 		fail "no such test function: $1"
 	fi
+	hooks_left_check
 	if [ "$TEST_OK" != 1 ]; then
 		echo "not ok $KTAP_N $TEST_NAME"
 	elif [ -n "$SKIP_REASON" ]; then
 		echo "ok $KTAP_N $TEST_NAME # SKIP $SKIP_REASON"
 	else
 		echo "ok $KTAP_N $TEST_NAME"
+	fi
+}
+
+# With bindguard unloaded, no function may stay traced: not its own hooks,
+# and not a stale kprobe address left in ftrace (a probe in a module that
+# went away, traced again in the next module loaded there).
+hooks_left_check() {
+	local f=/sys/kernel/tracing/enabled_functions
+	if [ ! -d /sys/module/bindguard ] && [ -r $f ] && [ -n "$(cat $f)" ]; then
+		fail "functions still traced with bindguard unloaded: $(cat $f)"
 	fi
 }
 
