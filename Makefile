@@ -35,24 +35,24 @@ clean:
 	rm -rf .probes
 
 deps:
-	scripts/host-deps.sh
+	test/host-deps.sh
 
 check:
 	test/run.sh $(KERNEL)
 
 check-debug:
-	scripts/host-deps.sh
-	scripts/build-debug-kernel.sh >/dev/null
+	test/host-deps.sh
+	test/build-debug-kernel.sh >/dev/null
 	test/run.sh debug
 
 demo:
-	scripts/demo.sh $(KERNEL)
+	test/demo.sh $(KERNEL)
 
 checkstyle:
-	scripts/checkstyle.sh
+	test/checkstyle.sh
 
 matrix:
-	scripts/matrix.sh >.matrix.md
+	test/matrix.sh >.matrix.md
 	awk 'FNR == NR { m = m $$0 "\n"; next } \
 	     /<!-- matrix:end -->/ { printf "%s", m; skip = 0 } \
 	     !skip { print } \

@@ -9,23 +9,23 @@
 # SERIES: 5.10 (bullseye-security), 6.1, 6.12 (bookworm-security) or sid
 # (the newest kernel in sid, resolved at run time; its numeric series, e.g.
 # 7.2, is accepted as an alias while it is sid's). See
-# scripts/fetch-kernel.sh.
+# test/fetch-kernel.sh.
 #
 # For each kernel series:
-#   1. scripts/fetch-kernel.sh SERIES        -> KVER (cached)
-#   2. scripts/dkms-install.sh KVER          -> BG_KO (bindguard.ko)
-#      in the kernel's build environment (scripts/kbuild-env.sh: 5.10 with
+#   1. test/fetch-kernel.sh SERIES        -> KVER (cached)
+#   2. test/dkms-install.sh KVER          -> BG_KO (bindguard.ko)
+#      in the kernel's build environment (test/kbuild-env.sh: 5.10 with
 #      bullseye's gcc-10 on PATH, sid inside a sid chroot). 5.10 is also
 #      built and installed by bullseye's own dkms in a bullseye chroot
-#      (scripts/mkchroot.sh bullseye; one more result line), and that module,
+#      (test/mkchroot.sh bullseye; one more result line), and that module,
 #      the one a 5.10 user gets, is the one booted.
 #   3. test/bgtest/ (if it has a Makefile or Kbuild) built with
 #      `make -C <headers> M=<per-kernel copy in $BG_CACHE/build/KVER/bgtest>`
 #      in the same build environment    -> BG_TESTKO (bgtest.ko)
 #   4. test/vfio-hold.c (if present) built once with gcc -static
 #                                            -> BG_VFIO_HOLD
-#   5. scripts/mkinitramfs.sh KVER           (one initramfs per kernel)
-#   6. for each boot in test/guest/boots, scripts/boot-guest.sh with
+#   5. test/mkinitramfs.sh KVER           (one initramfs per kernel)
+#   6. for each boot in test/guest/boots, test/boot-guest.sh with
 #      "bg.boot=<name> <extra cmdline>" appended to the kernel command line.
 #      BG_BOOTS="name ..." chooses which boots to run (their keys and
 #      cmdline still come from the file); BG_BOOTS_FILE replaces the file.
@@ -35,8 +35,8 @@
 #
 #   <name> [only=SERIES,...] [qmp] [expect=crash:STRING] [extra kernel cmdline...]
 #
-#   qmp             run scripts/qmp-agent.py next to QEMU (BG_QMP_AGENT=1 for
-#                   scripts/boot-guest.sh): the guest's host_cmd (lib.sh)
+#   qmp             run test/qmp-agent.py next to QEMU (BG_QMP_AGENT=1 for
+#                   test/boot-guest.sh): the guest's host_cmd (lib.sh)
 #                   can then hot-add/delete devices and wait for QMP events.
 #   only=5.10,sid   run this boot only on these series (names as on the
 #                   command line, "sid" or sid's numeric series, or a
@@ -88,12 +88,12 @@
 #
 # Series debug (make check-debug; not a default series: its boots take as
 # long as the four stock series together, past the CI budget) is the
-# KASAN/lockdep/kmemleak kernel that scripts/build-debug-kernel.sh leaves
+# KASAN/lockdep/kmemleak kernel that test/build-debug-kernel.sh leaves
 # in the cache: run when it is there, one "# SKIP" line when it is not. Its boots get a longer
 # timeout (1800 s), and each boot's kmemleak report may show only leaks that
 # the boot named "baseline" (the same story without bindguard, run first)
-# shows too (scripts/kmemleak-diff.sh). Every series also gets one result for
-# `make W=1 C=1 KCFLAGS=-Werror` (scripts/check-build.sh).
+# shows too (test/kmemleak-diff.sh). Every series also gets one result for
+# `make W=1 C=1 KCFLAGS=-Werror` (test/check-build.sh).
 #
 # Logs: $BG_CACHE/logs/<kver>/<boot>/ (console.log, ktap.log, qemu.cmd ...),
 # printed on failure. Phase timings go to stderr and to
@@ -105,14 +105,15 @@
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_BOOTS,
 # BG_BOOTS_FILE, BG_BOOT_TIMEOUT (seconds per boot, default 300),
 # BG_BOOT_RETRIES (default 3), BG_SKIP_HOST_DEPS=1, BG_TCG_THREAD
-# (scripts/boot-guest.sh).
+# (test/boot-guest.sh).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 # fetch-kernel.sh refreshes sid's kernel at most once per run
 export BG_RUN_START=${BG_RUN_START:-$(date +%s)}
-SCRIPTS=$REPO/scripts
+# the harness's scripts, beside this one
+HERE=$REPO/test
 
 log() { echo "run: $*" >&2; }
 
@@ -293,7 +294,7 @@ applies() {
 
 # --- host ---------------------------------------------------------------------
 if [[ -z ${BG_SKIP_HOST_DEPS:-} ]]; then
-	"$SCRIPTS/host-deps.sh"
+	"$HERE/host-deps.sh"
 fi
 mkdir -p "$BG_CACHE/build"
 
@@ -313,7 +314,7 @@ run_series() {
 	local s=$1 kver t0 ko testko= logs initrd name extra ld rc why
 	t0=$(now)
 	rc=0
-	kver=$("$SCRIPTS/fetch-kernel.sh" "$s") || rc=$?
+	kver=$("$HERE/fetch-kernel.sh" "$s") || rc=$?
 	if ((rc == 3)) && [[ $s == debug ]]; then
 		result "$s" "ok - sanitizer kernel suite # SKIP no debug kernel in $BG_CACHE (make check-debug builds it, ~18 min)"
 		return
@@ -328,7 +329,7 @@ run_series() {
 	timing fetch "$(since "$t0")"
 
 	t0=$(now)
-	if ! ko=$("$SCRIPTS/dkms-install.sh" "$kver" 2>"$logs/dkms.log"); then
+	if ! ko=$("$HERE/dkms-install.sh" "$kver" 2>"$logs/dkms.log"); then
 		cat "$logs/dkms.log" >&2
 		result "$s" "not ok - $kver: dkms build/install failed (log: $logs/dkms.log)"
 		return
@@ -338,7 +339,7 @@ run_series() {
 	# The module builds warning-free with W=1 and sparse (C=1).
 	t0=$(now)
 	local cb
-	cb=$("$SCRIPTS/check-build.sh" "$kver") || true
+	cb=$("$HERE/check-build.sh" "$kver") || true
 	while IFS= read -r line; do
 		case $line in
 		ok* | not\ ok*) result "$s" "$line" ;;
@@ -347,7 +348,7 @@ run_series() {
 	done <<<"$cb"
 	timing check-build "$(since "$t0")"
 
-	# A sanitizer kernel (scripts/build-debug-kernel.sh) is slower under TCG.
+	# A sanitizer kernel (test/build-debug-kernel.sh) is slower under TCG.
 	local timeout=${BG_BOOT_TIMEOUT:-300} kmemleak=
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		timeout=${BG_BOOT_TIMEOUT:-1800}
@@ -358,8 +359,8 @@ run_series() {
 	if [[ $kver == 5.10.* ]]; then
 		local ch bko
 		t0=$(now)
-		if ch=$("$SCRIPTS/mkchroot.sh" bullseye 2>"$logs/chroot-bullseye.log") &&
-			bko=$("$SCRIPTS/dkms-install.sh" --chroot "$ch" "$kver" 2>"$logs/dkms-bullseye.log"); then
+		if ch=$("$HERE/mkchroot.sh" bullseye 2>"$logs/chroot-bullseye.log") &&
+			bko=$("$HERE/dkms-install.sh" --chroot "$ch" "$kver" 2>"$logs/dkms-bullseye.log"); then
 			result "$s" "ok - $kver: built and installed by bullseye's dkms in a bullseye chroot"
 			ko=$bko
 		else
@@ -375,7 +376,7 @@ run_series() {
 		rm -rf "$bdir"
 		mkdir -p "$bdir"
 		cp -a "$REPO/test/bgtest/." "$bdir/"
-		if "$SCRIPTS/kbuild-env.sh" "$kver" make -C "$("$SCRIPTS/kbuild-env.sh" --headers "$kver")" \
+		if "$HERE/kbuild-env.sh" "$kver" make -C "$("$HERE/kbuild-env.sh" --headers "$kver")" \
 			M="$bdir" modules >"$logs/bgtest-build.log" 2>&1 &&
 			[[ -f $bdir/bgtest.ko ]]; then
 			testko=$bdir/bgtest.ko
@@ -391,7 +392,7 @@ run_series() {
 	t0=$(now)
 	initrd=$BG_CACHE/build/$kver/initramfs.cpio.gz
 	if ! BG_KO=$ko BG_TESTKO=$testko BG_VFIO_HOLD=$vfio_hold \
-		"$SCRIPTS/mkinitramfs.sh" "$kver" "$initrd"; then
+		"$HERE/mkinitramfs.sh" "$kver" "$initrd"; then
 		result "$s" "not ok - $kver: mkinitramfs failed"
 		return
 	fi
@@ -416,7 +417,7 @@ run_series() {
 			t0=$(now)
 			rc=0
 			BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
-				"$SCRIPTS/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
+				"$HERE/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
 			secs=$(since "$t0")
 			# died before its test began: boot it again, once
 			if [[ -z $b_expect ]] && ((try == 1)) && died_early "$ld"; then
@@ -475,7 +476,7 @@ run_series() {
 		if [[ -n $kmemleak && $name != baseline ]]; then
 			if [[ ! -f $logs/baseline/ktap.log ]]; then
 				why+=("kmemleak: no baseline boot to compare with (test/guest/boots)")
-			elif ! "$SCRIPTS/kmemleak-diff.sh" "$ld/ktap.log" "$logs/baseline/ktap.log" >"$ld/kmemleak-new" 2>&1; then
+			elif ! "$HERE/kmemleak-diff.sh" "$ld/ktap.log" "$logs/baseline/ktap.log" >"$ld/kmemleak-new" 2>&1; then
 				why+=("kmemleak: $(head -n1 "$ld/kmemleak-new")")
 			fi
 		fi

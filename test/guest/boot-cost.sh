@@ -1,6 +1,6 @@
 # boot-cost.sh - what bindguard adds to a bind + unbind in a group nobody
 # owns, measured side by side in one boot. Not one of the default boots
-# (timings are no test): run it with scripts/cost.sh, which boots with
+# (timings are no test): run it with test/cost.sh, which boots with
 # QEMU's -icount shift=0,sleep=off so that guest time counts instructions
 # and the ratio repeats run to run.
 #

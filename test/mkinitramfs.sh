@@ -1,7 +1,7 @@
 #!/bin/bash
 # mkinitramfs.sh - build the busybox initramfs the test guest boots.
 #
-# Usage: scripts/mkinitramfs.sh KVER OUT.cpio.gz [SRC:DEST ...]
+# Usage: test/mkinitramfs.sh KVER OUT.cpio.gz [SRC:DEST ...]
 #
 # Contents (each part only if its source exists; a missing one is noted on
 # stderr and skipped):
@@ -20,7 +20,7 @@
 #   /bin/vfio-hold         from $BG_VFIO_HOLD (a static binary)
 #   DEST                   for each extra SRC:DEST argument (DEST absolute)
 #
-# The kernel comes from $BG_CACHE/kernels/KVER (scripts/fetch-kernel.sh).
+# The kernel comes from $BG_CACHE/kernels/KVER (test/fetch-kernel.sh).
 # The output is rebuilt on every run (it takes about a second).
 set -euo pipefail
 
@@ -35,7 +35,7 @@ BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KROOT=$BG_CACHE/kernels/$KVER/root
 KMODS=$KROOT/lib/modules/$KVER
-[[ -f $KMODS/modules.dep ]] || die "no unpacked kernel $KVER under $BG_CACHE/kernels (run scripts/fetch-kernel.sh)"
+[[ -f $KMODS/modules.dep ]] || die "no unpacked kernel $KVER under $BG_CACHE/kernels (run test/fetch-kernel.sh)"
 BUSYBOX=${BG_BUSYBOX:-/bin/busybox}
 file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
 	ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' || die "$BUSYBOX is not static (install busybox-static)"

@@ -2,11 +2,11 @@
 # fetch-kernel.sh - fetch and unpack a stock Debian kernel (image, modules and
 # headers) into a private cache, ready to boot in QEMU and to build against.
 #
-# Usage: scripts/fetch-kernel.sh SERIES
+# Usage: test/fetch-kernel.sh SERIES
 #        SERIES: 5.10, 6.1, 6.12 or sid (the numeric series of sid's newest
 #        kernel, e.g. 7.2, is accepted as an alias for sid while it matches),
 #        or debug: the KASAN/lockdep/kmemleak 6.12 kernel that
-#        scripts/build-debug-kernel.sh built into the cache (never built
+#        test/build-debug-kernel.sh built into the cache (never built
 #        here: exit status 3 when it is not there)
 #
 # Prints on stdout only the kernel release (e.g. 6.12.57+deb12-amd64);
@@ -47,12 +47,12 @@
 #         the bookworm host), with a `gcc-10` wrapper in
 #         $BG_CACHE/toolchains/gcc-10/bin (GCC finds cc1 and libgcc relative
 #         to its own location). The kernel dir's `buildenv` says
-#         path=<that bin dir> (see scripts/kbuild-env.sh).
+#         path=<that bin dir> (see test/kbuild-env.sh).
 #   6.1   bookworm + bookworm-security.
 #   6.12  bookworm + bookworm-security (+debNN ABIs).
 #   sid   sid's kbuild tools need sid's libc, so the kernel is installed with
 #         apt (linux-image-amd64, linux-headers-amd64: the newest) into the
-#         chroot of scripts/mkchroot.sh sid, and laid out in the same cache
+#         chroot of test/mkchroot.sh sid, and laid out in the same cache
 #         structure: vmlinuz and lib/modules/<kver> are copied (hard links)
 #         into kernels/<kver>/root, .ko.xz decompressed, depmod run; headers
 #         -> the chroot's /usr/src/linux-headers-<kver>. `buildenv` says
@@ -76,7 +76,7 @@ BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 if [[ $SERIES == debug ]]; then
 	kver=$(cat "$BG_CACHE/debug-kernel/kver" 2>/dev/null) || kver=
 	if [[ -z $kver || ! -e $BG_CACHE/kernels/$kver/.complete ]]; then
-		log "no debug kernel in $BG_CACHE (scripts/build-debug-kernel.sh builds one, ~18 min)"
+		log "no debug kernel in $BG_CACHE (test/build-debug-kernel.sh builds one, ~18 min)"
 		exit 3
 	fi
 	log "series debug -> $kver"
@@ -192,7 +192,7 @@ if [[ $DIST == sid ]]; then
 		mv "$tmp" "$KDIR"
 		log "laid out $KVER from the sid chroot in $KDIR"
 	fi
-	# Every build for this kernel runs in the chroot (scripts/kbuild-env.sh).
+	# Every build for this kernel runs in the chroot (test/kbuild-env.sh).
 	printf 'chroot=%s\nheaders=%s\n' "$CH" "/usr/src/linux-headers-$KVER" >"$KDIR/buildenv"
 	echo "$KVER"
 	exit 0
@@ -210,7 +210,7 @@ SRC
 mv -f "$APTDIR/etc/sources.list.tmp" "$APTDIR/etc/sources.list"
 
 cat >"$APTDIR/apt.conf" <<CONF
-// Private apt configuration of scripts/fetch-kernel.sh: never the host's.
+// Private apt configuration of test/fetch-kernel.sh: never the host's.
 Dir::State "$APTDIR/state";
 Dir::State::status "$APTDIR/state/status";
 Dir::Cache "$APTDIR/cache";
@@ -242,7 +242,7 @@ gcc10_toolchain() {
 			dpkg -x "$deb" "$tc/root"
 		done
 		for p in gcc-10 x86_64-linux-gnu-gcc-10 cpp-10 x86_64-linux-gnu-cpp-10; do
-			printf '#!/bin/sh\n# bullseye gcc-10 unpacked by scripts/fetch-kernel.sh\nexec %q "$@"\n' \
+			printf '#!/bin/sh\n# bullseye gcc-10 unpacked by test/fetch-kernel.sh\nexec %q "$@"\n' \
 				"$tc/root/usr/bin/x86_64-linux-gnu-${p#x86_64-linux-gnu-}" >"$tc/bin/$p"
 			chmod 0755 "$tc/bin/$p"
 		done
@@ -254,7 +254,7 @@ gcc10_toolchain() {
 }
 
 # finish KVER: write the kernel's build environment (kernels/KVER/buildenv,
-# read by scripts/kbuild-env.sh), print KVER, exit.
+# read by test/kbuild-env.sh), print KVER, exit.
 finish() {
 	local tc
 	if [[ $SERIES == 5.10 ]]; then

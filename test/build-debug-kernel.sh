@@ -4,7 +4,7 @@
 # guests, and lay it out in the cache like fetch-kernel.sh lays out a stock
 # kernel, so mkinitramfs.sh, boot-guest.sh and dkms-install.sh take it as is.
 #
-# Usage: scripts/build-debug-kernel.sh [--rebuild]
+# Usage: test/build-debug-kernel.sh [--rebuild]
 #
 # Prints on stdout only the kernel release (e.g. 6.12.117-bgdebug);
 # everything else goes to stderr, the build's own output to

@@ -9,5 +9,5 @@
 # the events. The guest powers off at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/host-deps.sh
+test/host-deps.sh
 BG_SKIP_HOST_DEPS=1 exec test/run.sh --demo "${1:-6.12}"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # in-chroot.sh - run a command inside one of the harness's chroots (made by
-# scripts/mkchroot.sh), with the bindguard cache visible at the same path.
+# test/mkchroot.sh), with the bindguard cache visible at the same path.
 #
-# Usage: scripts/in-chroot.sh DIR CMD [ARG...]
+# Usage: test/in-chroot.sh DIR CMD [ARG...]
 #
 # The command runs in a private mount namespace (unshare --mount, propagation
 # private) in which /proc, /dev and $BG_CACHE are bind-mounted into DIR

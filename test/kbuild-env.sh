@@ -1,15 +1,15 @@
 #!/bin/bash
 # kbuild-env.sh - run a command in the build environment of a kernel unpacked
-# by scripts/fetch-kernel.sh, or print where its headers are in there.
+# by test/fetch-kernel.sh, or print where its headers are in there.
 #
-# Usage: scripts/kbuild-env.sh KVER CMD [ARG...]
-#        scripts/kbuild-env.sh --headers KVER
+# Usage: test/kbuild-env.sh KVER CMD [ARG...]
+#        test/kbuild-env.sh --headers KVER
 #
 # The environment comes from $BG_CACHE/kernels/KVER/buildenv (written by
 # fetch-kernel.sh; key=value lines; no file: the host as it is):
 #   path=DIR      DIR is put first on PATH (5.10: bullseye's gcc-10, which
 #                 its headers name as CC)
-#   chroot=DIR    the command runs inside that chroot (scripts/in-chroot.sh;
+#   chroot=DIR    the command runs inside that chroot (test/in-chroot.sh;
 #                 sid: its kbuild tools need sid's libc). The cache is
 #                 mounted at the same path inside, so paths under $BG_CACHE
 #                 can be passed as they are.

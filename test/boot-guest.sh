@@ -1,7 +1,7 @@
 #!/bin/bash
 # boot-guest.sh - boot a kernel and initramfs in QEMU with the test topology.
 #
-# Usage: scripts/boot-guest.sh KVER INITRAMFS LOGDIR [extra kernel cmdline...]
+# Usage: test/boot-guest.sh KVER INITRAMFS LOGDIR [extra kernel cmdline...]
 #
 # Topology (q35 + emulated Intel IOMMU with interrupt remapping):
 #   rp1 pcie-root-port (chassis 1)
@@ -20,7 +20,7 @@
 # the guest). QMP socket at LOGDIR/qmp.sock (server, no wait).
 #
 # BG_QMP_AGENT=1 (test/run.sh sets it for boots with the `qmp` key): also
-# run scripts/qmp-agent.py LOGDIR alongside QEMU. It negotiates QMP, logs
+# run test/qmp-agent.py LOGDIR alongside QEMU. It negotiates QMP, logs
 # QMP events to LOGDIR/qmp-events.log and executes the requests the guest
 # prints on ttyS1 ("# host: SEQ VERB ARGS", lib.sh's host_cmd), answering on
 # ttyS2. It stops when QEMU exits (its log: LOGDIR/qmp-agent.log).
@@ -59,7 +59,7 @@ shift 3
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 TIMEOUT=${BG_BOOT_TIMEOUT:-300}
 KERNEL=$BG_CACHE/kernels/$KVER/vmlinuz
-[[ -f $KERNEL ]] || die "no kernel $KERNEL (run scripts/fetch-kernel.sh)"
+[[ -f $KERNEL ]] || die "no kernel $KERNEL (run test/fetch-kernel.sh)"
 [[ -f $INITRAMFS ]] || die "no initramfs $INITRAMFS"
 
 case ${BG_ACCEL:-tcg} in
@@ -103,7 +103,7 @@ qemu=(
 	-device e1000e,id=nic5,bus=rp3,addr=0.0,romfile=
 )
 # BG_ICOUNT=1: guest time counts instructions (one per ns), so that timings
-# taken inside the guest repeat run to run (scripts/cost.sh).
+# taken inside the guest repeat run to run (test/cost.sh).
 [[ -n ${BG_ICOUNT:-} ]] && qemu+=(-icount shift=0,sleep=off)
 printf '%q ' "${qemu[@]}" >"$LOGDIR/qemu.cmd"
 echo >>"$LOGDIR/qemu.cmd"

@@ -2,14 +2,14 @@
 # mkchroot.sh - create (once) a minimal Debian chroot in the cache for building
 # kernel modules with that release's own userland and tools.
 #
-# Usage: scripts/mkchroot.sh SUITE        (SUITE: sid or bullseye)
+# Usage: test/mkchroot.sh SUITE        (SUITE: sid or bullseye)
 #
 # Prints on stdout only the chroot's directory, $BG_CACHE/chroots/SUITE.
 #
 #   sid:      debootstrap --variant=minbase --include=gcc,make,libc6-dev,bc,
 #             kmod,pahole,libelf-dev,openssl, then dkms. sid's kbuild tools
 #             (linux-kbuild-7.x) are linked against sid's libc, so sid
-#             kernels are built in here; scripts/fetch-kernel.sh installs the
+#             kernels are built in here; test/fetch-kernel.sh installs the
 #             kernel packages into it.
 #   bullseye: the same with bullseye's names (gcc is gcc-10 there; no pahole:
 #             5.10's headers ship no vmlinux, so no BTF), then dkms: the
@@ -55,7 +55,7 @@ if [[ -e $DIR/.complete ]]; then
 	exit 0
 fi
 
-command -v debootstrap >/dev/null || die "debootstrap is not installed (scripts/host-deps.sh)"
+command -v debootstrap >/dev/null || die "debootstrap is not installed (test/host-deps.sh)"
 mkdir -p "$BG_CACHE/chroots"
 exec 8>"$BG_CACHE/chroots/.$SUITE.lock"
 flock 8
@@ -73,7 +73,7 @@ debootstrap --variant=minbase --include="$include" \
 
 # apt inside the chroot
 {
-	echo '// scripts/mkchroot.sh'
+	echo '// test/mkchroot.sh'
 	echo 'APT::Install-Recommends "false";'
 	echo 'Acquire::Languages "none";'
 	[[ $SUITE == sid ]] && echo 'Acquire::Check-Valid-Until "false";'

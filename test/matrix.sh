@@ -1,7 +1,7 @@
 #!/bin/bash
 # matrix.sh - the README's bind-path matrix from the last test run's logs.
 #
-# Usage: scripts/matrix.sh [KVER...]      (default: every stock Debian kernel
+# Usage: test/matrix.sh [KVER...]      (default: every stock Debian kernel
 #                                          with logs, <kver> ending in -amd64)
 #
 # Reads $BG_CACHE/logs/<kver>/main/ktap.log (test lines "bind path <name>:

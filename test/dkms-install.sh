@@ -2,7 +2,7 @@
 # dkms-install.sh - build and install bindguard with DKMS, as a user would,
 # but against a kernel unpacked by fetch-kernel.sh and into private trees.
 #
-# Usage: scripts/dkms-install.sh [--chroot DIR] KVER
+# Usage: test/dkms-install.sh [--chroot DIR] KVER
 #
 # Prints on stdout only the path of the installed bindguard.ko; DKMS output
 # goes to stderr (and the make log, on failure).
@@ -26,12 +26,12 @@
 # kernel's sign-file is borrowed. (bullseye's dkms 2.8, --chroot bullseye,
 # signs nothing at all: neither does it for a 5.10 user.)
 #
-# Build environment: the dkms commands run through scripts/kbuild-env.sh,
+# Build environment: the dkms commands run through test/kbuild-env.sh,
 # so with the kernel's own toolchain (5.10: bullseye's gcc-10 on PATH; DKMS
 # passes PATH through to make) or inside its chroot (sid: the chroot's own
 # dkms, gcc and kbuild tools; the sources and private trees are in the cache,
 # which the chroot sees at the same path). --chroot DIR runs them in DIR
-# instead (scripts/mkchroot.sh bullseye: bullseye's dkms, as a 5.10 user
+# instead (test/mkchroot.sh bullseye: bullseye's dkms, as a 5.10 user
 # has it); its private trees are then $BG_CACHE/dkms/<kver>@<chroot name>.
 #
 # Idempotent: a previous add/build/install of the same version for KVER is
@@ -53,13 +53,13 @@ KVER=$1
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 [[ -f $BG_CACHE/kernels/$KVER/headers/Makefile ]] ||
-	die "no headers for $KVER in $BG_CACHE/kernels/$KVER/headers (run scripts/fetch-kernel.sh first)"
+	die "no headers for $KVER in $BG_CACHE/kernels/$KVER/headers (run test/fetch-kernel.sh first)"
 if [[ -n $CHROOT ]]; then
 	export BG_BUILD_CHROOT=$CHROOT
 fi
 # in the build environment: run a command there; the headers as seen there
-inenv() { "$REPO/scripts/kbuild-env.sh" "$KVER" "$@"; }
-HEADERS=$("$REPO/scripts/kbuild-env.sh" --headers "$KVER")
+inenv() { "$REPO/test/kbuild-env.sh" "$KVER" "$@"; }
+HEADERS=$("$REPO/test/kbuild-env.sh" --headers "$KVER")
 
 conf=$REPO/dkms.conf
 [[ -f $conf ]] || die "no dkms.conf in $REPO"
