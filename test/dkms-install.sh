@@ -7,8 +7,9 @@
 # Prints on stdout only the path of the installed bindguard.ko; DKMS output
 # goes to stderr (and the make log, on failure).
 #
-# The module sources (every file git tracks or would track, except test/ and
-# .ci/) are copied to a private DKMS source tree, then
+# What a DKMS build needs, Kbuild, Makefile, dkms.conf, src/, include/ and
+# scripts/ (never the harness in test/), is copied to a private DKMS source
+# tree, then
 #   dkms add / build / install -m bindguard -v <PACKAGE_VERSION> -k KVER
 # run with private trees for everything DKMS writes:
 #   --sourcetree       $BG_CACHE/dkms/<kver>/source   (bindguard-<ver>/)
@@ -93,11 +94,14 @@ fi
 rm -rf "$SRC" "$TREE" "$INST"
 mkdir -p "$SRC/$NAME-$VERSION" "$TREE" "$INST/$KVER"
 
-# 2. Copy the module sources: tracked files plus new, not ignored ones (so a
-# local run sees work in progress), minus the test harness.
+# 2. Copy what the build needs: tracked files plus new, not ignored ones (so
+# a local run sees work in progress). scripts/ holds only what a user or
+# DKMS runs (check-kernel.sh, probe-kernel.sh: the Makefile's `supported`
+# and `probes`). check-build.sh copies the same but dkms.conf.
 (
 	cd "$REPO"
-	git ls-files -z --cached --others --exclude-standard -- . ':!test' ':!.ci' |
+	git ls-files -z --cached --others --exclude-standard -- \
+		Kbuild Makefile dkms.conf src include scripts |
 		while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
 		cpio -0 -pdm --quiet "$SRC/$NAME-$VERSION"
 )
