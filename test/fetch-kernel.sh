@@ -31,6 +31,10 @@
 # are decompressed to .ko with modules.dep regenerated (busybox modprobe in
 # the guest cannot read compressed modules).
 #
+# Packages come from the Debian mirror and security mirror that the host's
+# apt sources name (apt-mirror.sh; BG_DEBIAN_MIRROR and
+# BG_DEBIAN_SECURITY_MIRROR override them). Only their URIs are taken.
+#
 # Idempotent: a kernel already unpacked is not downloaded again; the package
 # lists are refreshed at most every BG_APT_MAX_AGE seconds (default 6 h). If
 # the mirror cannot be reached, the newest kernel of the series already in
@@ -85,8 +89,6 @@ if [[ $SERIES == debug ]]; then
 fi
 BG_APT_MAX_AGE=${BG_APT_MAX_AGE:-21600}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-MIRROR=${BG_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${BG_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
 # SERIES -> apt "distribution set" (a private apt tree each) and ABI regex.
 case $SERIES in
@@ -112,6 +114,7 @@ sid)
 	;;
 esac
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/apt-mirror.sh"
 
 mkdir -p "$BG_CACHE/kernels"
 exec 9>"$BG_CACHE/.fetch-kernel.lock"
@@ -199,6 +202,8 @@ if [[ $DIST == sid ]]; then
 fi
 
 # --- private apt tree -------------------------------------------------------
+MIRROR=$(apt_mirror) || exit 1
+SECURITY_MIRROR=$(apt_mirror security) || exit 1
 APTDIR=$BG_CACHE/apt/$DIST
 mkdir -p "$APTDIR"/{state/lists/partial,cache/archives/partial,etc/sources.list.d,etc/preferences.d,debs}
 : >>"$APTDIR/state/status"

@@ -14,8 +14,10 @@
 #   bullseye: the same with bullseye's names (gcc is gcc-10 there; no pahole:
 #             5.10's headers ship no vmlinux, so no BTF), then dkms: the
 #             bullseye dkms a 5.10 user runs.
-# Packages come from Debian's mirror (BG_DEBIAN_MIRROR), checked with the
-# host's debian-archive-keyring. The mirror's sid Release is past its
+# Packages come from the Debian mirror (and, for bullseye, the security
+# mirror) that the host's apt sources name (apt-mirror.sh; BG_DEBIAN_MIRROR
+# and BG_DEBIAN_SECURITY_MIRROR override them), checked with the host's
+# debian-archive-keyring. The mirror's sid Release is past its
 # Valid-Until date, so apt inside the sid chroot runs with
 # Acquire::Check-Valid-Until=false (debootstrap itself does not check it).
 # Extra packages are installed with --no-install-recommends.
@@ -24,7 +26,8 @@
 # packages is the caller's business, e.g. fetch-kernel.sh for sid's kernel);
 # a half-made one is removed and made again. Needs root and debootstrap.
 #
-# Environment: BG_CACHE (default /var/cache/bindguard), BG_DEBIAN_MIRROR.
+# Environment: BG_CACHE (default /var/cache/bindguard), BG_DEBIAN_MIRROR,
+# BG_DEBIAN_SECURITY_MIRROR.
 set -euo pipefail
 
 log() { echo "mkchroot: $*" >&2; }
@@ -33,9 +36,8 @@ die() { log "error: $*"; exit 1; }
 [[ $# -eq 1 ]] || { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
 SUITE=$1
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
-MIRROR=${BG_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${BG_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/apt-mirror.sh"
 
 case $SUITE in
 sid)
@@ -62,6 +64,11 @@ flock 8
 if [[ -e $DIR/.complete ]]; then
 	echo "$DIR"
 	exit 0
+fi
+
+MIRROR=$(apt_mirror) || exit 1
+if [[ $SUITE == bullseye ]]; then
+	SECURITY_MIRROR=$(apt_mirror security) || exit 1
 fi
 
 t0=$(date +%s)
