@@ -13,8 +13,8 @@
 # Environment: BG_COST_PAIRS (pairs per round, default 100) and
 # BG_COST_ROUNDS (default 3) are passed on the guest's command line;
 # BG_ICOUNT= (empty) boots plain TCG instead (then ratios drift 5-15 %: read
-# the spread of the rounds). Seen here on 2026-11-26: with icount the 5.10
-# guest printed nothing in 5 min (not understood yet).
+# the spread of the rounds). Under icount the guest has one vCPU
+# (test/boot-guest.sh says why).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
