@@ -18,7 +18,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
-[[ $# -gt 0 ]] || set -- 5.10 6.1 6.12 sid
+[[ $# -gt 0 ]] || set -- 5.10 6.1 trixie sid
 file=$(mktemp)
 trap 'rm -f "$file"' EXIT
 echo "cost bg.cost_pairs=${BG_COST_PAIRS:-100} bg.cost_rounds=${BG_COST_ROUNDS:-3}" >"$file"

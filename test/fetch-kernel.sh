@@ -3,8 +3,9 @@
 # headers) into a private cache, ready to boot in QEMU and to build against.
 #
 # Usage: test/fetch-kernel.sh SERIES
-#        SERIES: 5.10, 6.1, 6.12 or sid (the numeric series of sid's newest
-#        kernel, e.g. 7.2, is accepted as an alias for sid while it matches),
+#        SERIES: 5.10, 6.1, 6.12, trixie or sid (the numeric series of
+#        sid's newest kernel, e.g. 7.2, is accepted as an alias for sid
+#        while it matches),
 #        or debug: the KASAN/lockdep/kmemleak 6.12 kernel that
 #        test/build-debug-kernel.sh built into the cache (never built
 #        here: exit status 3 when it is not there)
@@ -54,6 +55,9 @@
 #         path=<that bin dir> (see test/kbuild-env.sh).
 #   6.1   bookworm + bookworm-security.
 #   6.12  bookworm + bookworm-security (+debNN ABIs).
+#   trixie Debian 13's own kernel (6.12+deb13), trixie + trixie-security:
+#         laid out from a trixie chroot exactly like sid (below), so that it
+#         is built with trixie's gcc-14 and dkms.
 #   sid   sid's kbuild tools need sid's libc, so the kernel is installed with
 #         apt (linux-image-amd64, linux-headers-amd64: the newest) into the
 #         chroot of test/mkchroot.sh sid, and laid out in the same cache
@@ -104,12 +108,12 @@ case $SERIES in
 	DIST=bullseye
 	ABI_RE='5\.10\.0-[0-9]+'
 	;;
-sid)
-	DIST=sid
+sid | trixie)
+	DIST=$SERIES
 	;;
 *)
 	# "7.2": sid's series, checked once sid's kernel is resolved.
-	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "unknown series '$SERIES' (want 5.10, 6.1, 6.12 or sid)"
+	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "unknown series '$SERIES' (want 5.10, 6.1, 6.12, trixie or sid)"
 	DIST=sid
 	;;
 esac
@@ -140,9 +144,9 @@ fix_modules() {
 	depmod -b "$1" "$2"
 }
 
-# --- sid: the kernel lives in a sid chroot ------------------------------------
-if [[ $DIST == sid ]]; then
-	CH=$("$HERE/mkchroot.sh" sid) || die "cannot make the sid chroot"
+# --- sid, trixie: the kernel lives in a chroot of its suite -------------------
+if [[ $DIST == sid || $DIST == trixie ]]; then
+	CH=$("$HERE/mkchroot.sh" "$DIST") || die "cannot make the $DIST chroot"
 	admin=(--admindir="$CH/var/lib/dpkg")
 	installed() { dpkg-query "${admin[@]}" -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
 	stamp=$CH/.kernel-updated
@@ -154,21 +158,21 @@ if [[ $DIST == sid ]]; then
 		stale=$(($(date +%s) - mtime > BG_APT_MAX_AGE))
 	fi
 	if ((stale)) || ! installed linux-headers-amd64 || ! installed linux-image-amd64; then
-		log "refreshing the sid chroot's kernel (apt-get update; install linux-image-amd64 linux-headers-amd64)"
+		log "refreshing the $DIST chroot's kernel (apt-get update; install linux-image-amd64 linux-headers-amd64)"
 		if "$HERE/in-chroot.sh" "$CH" env DEBIAN_FRONTEND=noninteractive INITRD=No sh -c \
 			'apt-get -q update && apt-get install -y -q --no-install-recommends linux-image-amd64 linux-headers-amd64 dkms' >&2; then
 			touch "$stamp"
 		elif installed linux-headers-amd64 && installed linux-image-amd64; then
 			log "refresh failed; using the kernel already in the chroot"
 		else
-			die "cannot install sid's kernel in $CH"
+			die "cannot install $DIST's kernel in $CH"
 		fi
 	fi
 	KVER=$(dpkg-query "${admin[@]}" -W -f='${Depends}' linux-headers-amd64 |
 		sed -nE 's/.*linux-headers-([^ ,]+-amd64).*/\1/p')
 	[[ -n $KVER ]] || die "cannot tell which kernel linux-headers-amd64 depends on in $CH"
 	log "series $SERIES -> $KVER"
-	if [[ $SERIES != sid && $KVER != "$SERIES".* ]]; then
+	if [[ $SERIES != "$DIST" && $KVER != "$SERIES".* ]]; then
 		die "series $SERIES is not sid's: sid's newest kernel is $KVER"
 	fi
 	KDIR=$BG_CACHE/kernels/$KVER
@@ -193,7 +197,7 @@ if [[ $DIST == sid ]]; then
 		touch "$tmp/.complete"
 		rm -rf "$KDIR"
 		mv "$tmp" "$KDIR"
-		log "laid out $KVER from the sid chroot in $KDIR"
+		log "laid out $KVER from the $DIST chroot in $KDIR"
 	fi
 	# Every build for this kernel runs in the chroot (test/kbuild-env.sh).
 	printf 'chroot=%s\nheaders=%s\n' "$CH" "/usr/src/linux-headers-$KVER" >"$KDIR/buildenv"

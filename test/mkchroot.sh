@@ -2,7 +2,7 @@
 # mkchroot.sh - create (once) a minimal Debian chroot in the cache for building
 # kernel modules with that release's own userland and tools.
 #
-# Usage: test/mkchroot.sh SUITE        (SUITE: sid or bullseye)
+# Usage: test/mkchroot.sh SUITE        (SUITE: sid, trixie or bullseye)
 #
 # Prints on stdout only the chroot's directory, $BG_CACHE/chroots/SUITE.
 #
@@ -11,6 +11,9 @@
 #             (linux-kbuild-7.x) are linked against sid's libc, so sid
 #             kernels are built in here; test/fetch-kernel.sh installs the
 #             kernel packages into it.
+#   trixie:   the same as sid, from trixie and trixie-security: Debian 13's
+#             kernel (6.12+deb13) is built with trixie's gcc-14 and dkms 3.2
+#             in here.
 #   bullseye: the same with bullseye's names (gcc is gcc-10 there; no pahole:
 #             5.10's headers ship no vmlinux, so no BTF), then dkms: the
 #             bullseye dkms a 5.10 user runs.
@@ -40,7 +43,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/apt-mirror.sh"
 
 case $SUITE in
-sid)
+sid | trixie)
 	include=gcc,make,libc6-dev,bc,kmod,pahole,libelf-dev,openssl
 	extra=(dkms sparse)
 	;;
@@ -48,7 +51,7 @@ bullseye)
 	include=gcc,make,libc6-dev,bc,kmod,libelf-dev,openssl
 	extra=(dkms sparse)
 	;;
-*) die "unknown suite '$SUITE' (want sid or bullseye)" ;;
+*) die "unknown suite '$SUITE' (want sid, trixie or bullseye)" ;;
 esac
 
 DIR=$BG_CACHE/chroots/$SUITE
@@ -67,7 +70,7 @@ if [[ -e $DIR/.complete ]]; then
 fi
 
 MIRROR=$(apt_mirror) || exit 1
-if [[ $SUITE == bullseye ]]; then
+if [[ $SUITE != sid ]]; then
 	SECURITY_MIRROR=$(apt_mirror security) || exit 1
 fi
 
@@ -85,10 +88,10 @@ debootstrap --variant=minbase --include="$include" \
 	echo 'Acquire::Languages "none";'
 	[[ $SUITE == sid ]] && echo 'Acquire::Check-Valid-Until "false";'
 } >"$DIR/etc/apt/apt.conf.d/99bindguard"
-if [[ $SUITE == bullseye ]]; then
+if [[ $SUITE != sid ]]; then
 	cat >"$DIR/etc/apt/sources.list" <<-SRC
-	deb $MIRROR bullseye main
-	deb $SECURITY_MIRROR bullseye-security main
+	deb $MIRROR $SUITE main
+	deb $SECURITY_MIRROR $SUITE-security main
 	SRC
 fi
 # no daemons may start inside the chroot

@@ -2,22 +2,24 @@
 # run.sh - bindguard's test suite: boot stock Debian kernels in QEMU with the
 # module installed through DKMS and collect the guest's KTAP results.
 #
-# Usage: test/run.sh [SERIES...]        (default: 5.10 6.1 6.12 sid)
+# Usage: test/run.sh [SERIES...]        (default: 5.10 6.1 trixie sid)
 #        test/run.sh --demo SERIES      (run only the "demo" boot and print
 #                                        its guest output)
 #
-# SERIES: 5.10 (bullseye-security), 6.1, 6.12 (bookworm-security) or sid
-# (the newest kernel in sid, resolved at run time; its numeric series, e.g.
-# 7.2, is accepted as an alias while it is sid's). See
-# test/fetch-kernel.sh.
+# SERIES: 5.10 (bullseye-security), 6.1 (bookworm), trixie (Debian 13's
+# 6.12+deb13), sid (the newest kernel in sid, resolved at run time; its
+# numeric series, e.g. 7.2, is accepted as an alias while it is sid's), or
+# 6.12 (bookworm-security's 6.12+deb12: no longer a default series, trixie's
+# 6.12 covers it). See test/fetch-kernel.sh.
 #
 # For each kernel series:
 #   1. test/fetch-kernel.sh SERIES        -> KVER (cached)
 #   2. test/dkms-install.sh KVER          -> BG_KO (bindguard.ko)
 #      in the kernel's build environment (test/kbuild-env.sh: 5.10 with
-#      bullseye's gcc-10 on PATH, sid inside a sid chroot). 5.10 is also
-#      built and installed by bullseye's own dkms in a bullseye chroot
-#      (test/mkchroot.sh bullseye; one more result line), and that module,
+#      bullseye's gcc-10 on PATH, trixie and sid inside a chroot of their
+#      suite). 5.10 is also built and installed by bullseye's own dkms in a
+#      bullseye chroot (test/mkchroot.sh bullseye; one more result line), and
+#      that module,
 #      the one a 5.10 user gets, is the one booted.
 #   3. test/bgtest/ (if it has a Makefile or Kbuild) built with
 #      `make -C <headers> M=<per-kernel copy in $BG_CACHE/build/KVER/bgtest>`
@@ -124,7 +126,7 @@ if [[ ${1:-} == --demo ]]; then
 	[[ $# -ge 1 ]] || { echo "usage: test/run.sh --demo SERIES" >&2; exit 2; }
 	BG_BOOTS=${BG_BOOTS:-demo}
 fi
-if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 6.12 sid); fi
+if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 trixie sid); fi
 
 passed=0 failed=0 skipped=0 retried=0
 max_retries=${BG_BOOT_RETRIES:-3}
@@ -285,7 +287,7 @@ applies() {
 	[[ -z $only ]] && return 0
 	names=" $s ${kver%%-*} "
 	[[ $kver =~ ^([0-9]+\.[0-9]+) ]] && names+=" ${BASH_REMATCH[1]} "
-	case $s in 5.10 | 6.1 | 6.12 | debug) ;; *) names+=" sid " ;; esac
+	case $s in 5.10 | 6.1 | 6.12 | trixie | debug) ;; *) names+=" sid " ;; esac
 	for item in ${only//,/ }; do
 		[[ $names == *" $item "* ]] && return 0
 	done
