@@ -227,7 +227,8 @@ for s in "${SUITES[@]}"; do
 	status=$(in_chroot "$dir" dkms status 2>&1 || true)
 	echo "$status" | sed "s/^/# $s: dkms status: /"
 	check "$s: dkms status: bindguard/$MODVER installed for $kver" \
-		grep -qE "^bindguard[/,] ?$MODVER, $kver, x86_64: installed" <<<"$status"
+		grep -qxF -e "bindguard/$MODVER, $kver, x86_64: installed" \
+			-e "bindguard, $MODVER, $kver, x86_64: installed" <<<"$status"
 	ko=$(cd "$dir" && ls lib/modules/"$kver"/updates/dkms/bindguard.ko* 2>/dev/null | head -n1 || true)
 	check "$s: /${ko:-lib/modules/$kver/updates/dkms/bindguard.ko} is there" test -n "$ko"
 	modver=$( [[ -z $ko ]] || in_chroot "$dir" modinfo -F version "/$ko" 2>/dev/null || true)
