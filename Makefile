@@ -77,11 +77,11 @@ deb:
 		echo "make deb: installing$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
-	set -e; v=$$(dpkg-parsechangelog -S Version); d=$(DEB_OUT)/bindguard-$${v#*:}; \
-	rm -rf $(DEB_OUT); mkdir -p $$d; \
+	set -e; v=$$(dpkg-parsechangelog -S Version); v=$${v#*:}; d=$(DEB_OUT)/bindguard-$$v; \
+	rm -rf $$d $(DEB_OUT)/bindguard_$$v[._]* $(DEB_OUT)/bindguard-dkms_$$v[._]*; mkdir -p $$d; \
 	git ls-files -z --cached --others --exclude-standard | \
 		xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || printf "%s\0" "$$f"; done' sh | \
 		cpio -0 -pdm --quiet $$d; \
-	cd $$d && nice -n 10 dpkg-buildpackage -us -uc
-	lintian --fail-on error,warning --info --display-info $(DEB_OUT)/*.changes
-	@ls -l $(DEB_OUT)/*.deb
+	(cd $$d && nice -n 10 dpkg-buildpackage -us -uc); \
+	lintian --fail-on error,warning --info --display-info $(DEB_OUT)/bindguard_$${v}_*.changes; \
+	ls -l $(DEB_OUT)/bindguard-dkms_$${v}_all.deb
