@@ -22,7 +22,9 @@
 # `modinfo -F version` is the package's version; dkms 3 signed it with its
 # MOK key, `modinfo -F signer`, since the package pulls in openssl), the DKMS tree
 # /usr/src/bindguard-VER holds only the module's sources, the boot and
-# modprobe files are in place, the postinst loaded nothing (inside a chroot
+# modprobe files are in place; `apt-get install --reinstall` (the upgrade
+# path: prerm upgrade removes it from DKMS, postinst builds it again) leaves it
+# installed; the maintainer scripts loaded or unloaded nothing (inside a chroot
 # `uname -r` is the host's kernel: modprobe/insmod/rmmod are wrapped in
 # /usr/local/sbin to log and refuse any bindguard call, and the host's
 # /proc/modules has no bindguard before or after); then
@@ -257,6 +259,17 @@ for s in "${SUITES[@]}"; do
 		sh -c "grep -q 'bindguard: in a chroot' '$ilog' && test -z '$calls'"
 	check "$s: no dkms deprecation warning while installing" \
 		sh -c "! grep -i deprecat '$ilog'"
+
+	# the upgrade path (prerm upgrade: dkms remove; postinst: build again)
+	rlog=$LOGS/$s-reinstall.log
+	check "$s: apt-get install --reinstall (the upgrade path; log: $rlog)" \
+		to_log "$rlog" in_chroot "$dir" apt-get -q -y install --reinstall "/tmp/$(basename "$DEB")"
+	status=$(in_chroot "$dir" dkms status 2>&1 || true)
+	check "$s: after the upgrade path bindguard/$MODVER is installed again for $kver, no deprecation warning" \
+		sh -c "grep -qxF -e 'bindguard/$MODVER, $kver, x86_64: installed' \
+			-e 'bindguard, $MODVER, $kver, x86_64: installed' <<EOS && ! grep -i deprecat '$rlog'
+$status
+EOS"
 
 	check "$s: apt-get purge bindguard-dkms (log: $plog)" \
 		to_log "$plog" in_chroot "$dir" apt-get -q -y purge bindguard-dkms
