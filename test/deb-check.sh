@@ -24,7 +24,13 @@
 # /usr/src/bindguard-VER holds only the module's sources, the boot and
 # modprobe files are in place; `apt-get install --reinstall` (the upgrade
 # path: prerm upgrade removes it from DKMS, postinst builds it again) leaves it
-# installed; the maintainer scripts loaded or unloaded nothing (inside a chroot
+# installed; the postinst's own part (after dh_dkms's), played on a "host" with
+# stand-ins for ischroot,
+# systemd-detect-virt and `uname -r` (the headers' kernel): it calls
+# `modprobe bindguard` (refused by the wrapper below: the postinst warns and
+# succeeds), not when /etc/modules-load.d/bindguard.conf is /dev/null, and
+# not when a bindguard is loaded (a fake /sys/module/bindguard in the chroot);
+# the maintainer scripts loaded or unloaded nothing (inside a chroot
 # `uname -r` is the host's kernel: modprobe/insmod/rmmod are wrapped in
 # /usr/local/sbin to log and refuse any bindguard call, and the host's
 # /proc/modules has no bindguard before or after); then
@@ -219,7 +225,12 @@ for s in "${SUITES[@]}"; do
 		sed -nE 's/^linux-headers-([^ ,]+).*/\1/p')
 	echo "# $s: $(in_chroot "$dir" cat /etc/debian_version), kernel headers $kver"
 
-	rm -f "$dir"/tmp/bindguard-dkms_*.deb "$dir/var/log/deb-check.modcalls"
+	# what an interrupted run may have left
+	in_chroot "$dir" sh -c 'if dpkg -s bindguard-dkms >/dev/null 2>&1; then apt-get -q -y purge bindguard-dkms; fi' \
+		>"$LOGS/$s-leftover.log" 2>&1 || true
+	rm -f "$dir"/tmp/bindguard-dkms_*.deb "$dir"/var/log/deb-check.modcalls* \
+		"$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname} "$dir/etc/modules-load.d/bindguard.conf"
+	rm -rf "$dir/sys/module/bindguard"
 	cp "$DEB" "$dir/tmp/"
 	ilog=$LOGS/$s-install.log plog=$LOGS/$s-purge.log
 	check "$s: apt-get install ./$(basename "$DEB") (log: $ilog)" \
@@ -270,6 +281,46 @@ for s in "${SUITES[@]}"; do
 			-e 'bindguard, $MODVER, $kver, x86_64: installed' <<EOS && ! grep -i deprecat '$rlog'
 $status
 EOS"
+
+	# The postinst's host branches, played in the chroot with stand-ins in
+	# /usr/local/bin: ischroot and systemd-detect-virt say "no chroot",
+	# `uname -r` says the headers' kernel; modprobe/insmod/rmmod still only
+	# log and refuse (their calls go to a log of their own here).
+	# The postinst's own part only (after dh_dkms's: DKMS already built it).
+	{
+		printf '#!/bin/sh\nset -e\n'
+		sed '1,/^# End automatically added section/d' "$dir/var/lib/dpkg/info/bindguard-dkms.postinst"
+	} >"$dir/tmp/bindguard-postinst"
+	simulate() { # simulate NAME: run the postinst's part as on a host
+		mv -f "$dir/var/log/deb-check.modcalls" "$dir/var/log/deb-check.modcalls.real" 2>/dev/null || true
+		to_log "$LOGS/$s-host-$1.log" in_chroot "$dir" sh /tmp/bindguard-postinst configure "$DEBVER"
+		local rc=$?
+		simcalls=$(grep bindguard "$dir/var/log/deb-check.modcalls" 2>/dev/null || true)
+		rm -f "$dir/var/log/deb-check.modcalls"
+		mv -f "$dir/var/log/deb-check.modcalls.real" "$dir/var/log/deb-check.modcalls" 2>/dev/null || true
+		return $rc
+	}
+	printf '#!/bin/sh\nexit 1\n' >"$dir/usr/local/bin/ischroot"
+	printf '#!/bin/sh\nexit 1\n' >"$dir/usr/local/bin/systemd-detect-virt"
+	printf '#!/bin/sh\n[ "$1" = -r ] && [ $# = 1 ] && { echo %s; exit 0; }\nexec /bin/uname "$@"\n' "$kver" >"$dir/usr/local/bin/uname"
+	chmod 0755 "$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname}
+	simulate load && rc=0 || rc=$?
+	check "$s: on a host running $kver the postinst loads bindguard (modprobe called: '$(echo $simcalls)'; refused here, the postinst warns and still succeeds: $rc)" \
+		sh -c "test $rc = 0 && test 'modprobe bindguard' = '$(echo $simcalls)' && grep -q 'could not load' '$LOGS/$s-host-load.log'"
+	mkdir -p "$dir/etc/modules-load.d"
+	ln -sfn /dev/null "$dir/etc/modules-load.d/bindguard.conf"
+	simulate optout && rc=0 || rc=$?
+	rm -f "$dir/etc/modules-load.d/bindguard.conf"
+	rmdir --ignore-fail-on-non-empty "$dir/etc/modules-load.d"
+	check "$s: ... not when /etc/modules-load.d/bindguard.conf -> /dev/null opts out${simcalls:+ (called: $(echo $simcalls))}" \
+		sh -c "test $rc = 0 -a -z '$simcalls' && grep -q 'opts out' '$LOGS/$s-host-optout.log'"
+	mkdir -p "$dir/sys/module/bindguard"
+	echo 0.0.9 >"$dir/sys/module/bindguard/version"
+	simulate upgrade && rc=0 || rc=$?
+	rm -rf "$dir/sys/module/bindguard"
+	check "$s: ... and on upgrade leaves a loaded bindguard loaded${simcalls:+ (called: $(echo $simcalls))}" \
+		sh -c "test $rc = 0 -a -z '$simcalls' && grep -q '0.0.9 stays loaded' '$LOGS/$s-host-upgrade.log'"
+	rm -f "$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname} "$dir/tmp/bindguard-postinst"
 
 	check "$s: apt-get purge bindguard-dkms (log: $plog)" \
 		to_log "$plog" in_chroot "$dir" apt-get -q -y purge bindguard-dkms
