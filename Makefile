@@ -8,6 +8,8 @@
 # make checkstyle        checkpatch.pl --strict and kernel-doc
 # make matrix            rewrite README.md's bind-path matrix from the last run
 # make deps              install the host packages the harness needs
+# make deb               build the bindguard-dkms package (debian/) from a clean
+#                        copy of the tree into $(DEB_OUT), and run lintian
 #
 # DKMS calls plain `make KDIR=...` (see dkms.conf).
 
@@ -16,8 +18,11 @@ KDIR ?= /lib/modules/$(KVER)/build
 KERNEL ?=
 
 M_DIR := $(CURDIR)
+# where make deb copies the tree (bindguard-VERSION/) and dpkg-buildpackage
+# leaves the packages, as in ../ (ignored by git: /build/)
+DEB_OUT ?= build/deb
 
-.PHONY: all modules supported probes clean check check-debug demo deps checkstyle matrix
+.PHONY: all modules supported probes clean check check-debug demo deps checkstyle matrix deb
 
 all: modules
 
@@ -59,3 +64,24 @@ matrix:
 	     /<!-- matrix:begin -->/ { skip = 1 }' .matrix.md README.md >README.md.new
 	mv README.md.new README.md
 	rm -f .matrix.md
+
+# The tree as git sees it (tracked and new files, not ignored ones: no build
+# output), copied to $(DEB_OUT)/bindguard-VERSION; Debian's own tools build
+# the source and binary packages there (host build dependencies from the
+# host's apt sources if missing), then lintian checks them.
+deb:
+	@missing=; for p in dpkg-dev debhelper dh-dkms lintian; do \
+		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deb: installing$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	set -e; v=$$(dpkg-parsechangelog -S Version); v=$${v#*:}; d=$(DEB_OUT)/bindguard-$$v; \
+	rm -rf $$d $(DEB_OUT)/bindguard_$$v[._]* $(DEB_OUT)/bindguard-dkms_$$v[._]*; mkdir -p $$d; \
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || printf "%s\0" "$$f"; done' sh | \
+		cpio -0 -pdm --quiet $$d; \
+	(cd $$d && nice -n 10 dpkg-buildpackage -us -uc); \
+	lintian --fail-on error,warning --info --display-info $(DEB_OUT)/bindguard_$${v}_*.changes; \
+	ls -l $(DEB_OUT)/bindguard-dkms_$${v}_all.deb

@@ -63,4 +63,4 @@ module_exit(bg_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Refuse kernel-driver binds into IOMMU groups owned by userspace (VFIO)");
 MODULE_AUTHOR("The bindguard developers");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(BINDGUARD_VERSION);	/* from dkms.conf or debian/changelog: Kbuild */

@@ -24,7 +24,7 @@ for kver in "$@"; do
 	dir=$BG_CACHE/build/$kver/wbuild
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	git -C "$REPO" ls-files -z -- Kbuild Makefile src include scripts |
+	git -C "$REPO" ls-files -z -- Kbuild Makefile src include scripts dkms.conf debian/changelog |
 		(cd "$REPO" && xargs -0 cp --parents -t "$dir")
 	if ! headers=$("$REPO/test/kbuild-env.sh" --headers "$kver"); then
 		echo "not ok - $kver: no build environment (test/fetch-kernel.sh)"

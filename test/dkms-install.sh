@@ -66,7 +66,13 @@ conf=$REPO/dkms.conf
 [[ -f $conf ]] || die "no dkms.conf in $REPO"
 NAME=$(sed -nE 's/^PACKAGE_NAME="?([^"]*)"?.*/\1/p' "$conf")
 VERSION=$(sed -nE 's/^PACKAGE_VERSION="?([^"]*)"?.*/\1/p' "$conf")
-[[ -n $NAME && -n $VERSION ]] || die "cannot read PACKAGE_NAME/PACKAGE_VERSION from dkms.conf"
+# "#MODULE_VERSION#" (dh_dkms -V fills it in for the package): the version of
+# debian/changelog's first entry, without epoch and Debian revision, as
+# dh_dkms -V takes it; written into the copied dkms.conf below.
+if [[ $VERSION == "#MODULE_VERSION#" ]]; then
+	VERSION=$(sed -n '1{s/^[^(]*(\([^)]*\)).*/\1/;s/^[0-9]*://;s/-[^-]*$//;p;}' "$REPO/debian/changelog" 2>/dev/null || true)
+fi
+[[ -n $NAME && -n $VERSION ]] || die "cannot read PACKAGE_NAME/PACKAGE_VERSION from dkms.conf (or the version from debian/changelog)"
 
 D=$BG_CACHE/dkms/$KVER${CHROOT:+@${CHROOT##*/}}
 SRC=$D/source
@@ -105,6 +111,7 @@ mkdir -p "$SRC/$NAME-$VERSION" "$TREE" "$INST/$KVER"
 		while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
 		cpio -0 -pdm --quiet "$SRC/$NAME-$VERSION"
 )
+sed -i "s/#MODULE_VERSION#/$VERSION/g" "$SRC/$NAME-$VERSION/dkms.conf"
 
 # 3. Signing the Debian way, with private key material.
 export sign_file=$HEADERS/scripts/sign-file

@@ -1,0 +1,350 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# deb-check.sh - install the bindguard-dkms package, as a user would, in a
+# minimal chroot of each Debian release it supports, and purge it again.
+#
+# Usage: test/deb-check.sh [--chroots-only] [SUITE...]
+#                                    (SUITE: bullseye bookworm trixie; all by default)
+#
+# The package is the newest bindguard-dkms_*_all.deb in $BG_DEB_DIR (default
+# build/deb, where `make deb` leaves it); BG_DEB=FILE names one instead.
+#
+# For each suite, a chroot is made once and cached in
+# $BG_CACHE/deb-chroots/SUITE: debootstrap --variant=minbase, then apt-get
+# install --no-install-recommends linux-headers-amd64 gcc make libc6-dev kmod
+# from the suite, its -updates and -security (what a DKMS build needs; dkms
+# itself and openssl are NOT there: the package must pull them in). Then:
+#   apt-get install ./bindguard-dkms_*.deb   (recommends as apt's default)
+# and the checks: the package's own maintainer scripts made DKMS build and
+# install bindguard for the suite's kernel (the headers' kernel release:
+# `dkms status` says installed, the .ko is in /lib/modules/KVER/updates/dkms,
+# `modinfo -F version` is the package's version; dkms 3 signed it with its
+# MOK key, `modinfo -F signer`, since the package pulls in openssl), the DKMS tree
+# /usr/src/bindguard-VER holds only the module's sources, the boot and
+# modprobe files are in place; `apt-get install --reinstall` (the upgrade
+# path: prerm upgrade removes it from DKMS, postinst builds it again) leaves it
+# installed; the postinst's own part (after dh_dkms's), played on a "host" with
+# stand-ins for ischroot,
+# systemd-detect-virt and `uname -r` (the headers' kernel): it calls
+# `modprobe bindguard` (refused by the wrapper below: the postinst warns and
+# succeeds), not when /etc/modules-load.d/bindguard.conf is /dev/null, and
+# not when a bindguard is loaded (a fake /sys/module/bindguard in the chroot);
+# the maintainer scripts loaded or unloaded nothing (inside a chroot
+# `uname -r` is the host's kernel: modprobe/insmod/rmmod are wrapped in
+# /usr/local/sbin to log and refuse any bindguard call, and the host's
+# /proc/modules has no bindguard before or after); then
+#   apt-get purge bindguard-dkms
+# leaves no bindguard.ko under any /lib/modules, an empty `dkms status`, no
+# /usr/src/bindguard-* and no /etc/modprobe.d/bindguard.conf. dkms must print
+# no deprecation warning in either step. `apt-get autoremove --purge` then
+# removes dkms and what only it needed (the chroot is reused as it is).
+#
+# One line per check, numbered across suites: "ok N - trixie: ..." or
+# "not ok N - trixie: ...", "# ..." comments (times: each suite's chroot
+# creation when it was made, cold, and each suite's checks), and at the end
+# "N passed, N failed". Exit status 1 if any check failed. Logs in
+# $BG_CACHE/logs/deb-check/SUITE-{install,purge}.log.
+#
+# --chroots-only makes the chroots (if not cached) and stops.
+#
+# Runs its commands under `nice -n ${BG_NICE:-10}`. Needs root, debootstrap,
+# unshare (util-linux) and network access to Debian's mirror
+# (BG_DEBIAN_MIRROR, BG_DEBIAN_SECURITY_MIRROR). Never boots or loads anything.
+#
+# Environment: BG_CACHE (default /var/cache/bindguard), BG_DEB, BG_DEB_DIR,
+# BG_NICE.
+set -euo pipefail
+
+if [[ -z ${BG_DEB_CHECK_NICED:-} ]]; then
+	export BG_DEB_CHECK_NICED=1
+	exec nice -n "${BG_NICE:-10}" "$0" "$@"
+fi
+
+log() { echo "deb-check: $*" >&2; }
+die() { log "error: $*"; exit 2; }
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+
+CHROOTS_ONLY=0
+if [[ ${1:-} == --chroots-only ]]; then
+	CHROOTS_ONLY=1
+	shift
+fi
+[[ ${1:-} == -* ]] && usage
+SUITES=("$@")
+((${#SUITES[@]})) || SUITES=(bullseye bookworm trixie)
+for s in "${SUITES[@]}"; do
+	case $s in
+	bullseye | bookworm | trixie) ;;
+	*) die "unknown suite '$s' (want bullseye, bookworm or trixie)" ;;
+	esac
+done
+
+BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+MIRROR=${BG_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${BG_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+LOGS=$BG_CACHE/logs/deb-check
+mkdir -p "$LOGS" "$BG_CACHE/deb-chroots"
+
+# in_chroot DIR CMD...: CMD in DIR, with /proc and /dev mounted in a private
+# mount namespace (gone when CMD exits).
+in_chroot() {
+	local dir=$1
+	shift
+	unshare --mount --propagation private -- /bin/bash -c '
+		set -e
+		r=$1
+		shift
+		mount -t proc proc "$r/proc"
+		mount --bind /dev "$r/dev"
+		mount --bind /dev/pts "$r/dev/pts"
+		exec chroot "$r" /usr/bin/env -i \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+	' deb-check "$dir" "$@"
+}
+
+# make_chroot SUITE: the cached chroot's directory in $chroot, made if needed
+# (its creation time in seconds in $made_in, empty when cached).
+chroot= made_in=
+make_chroot() {
+	local suite=$1 dir=$BG_CACHE/deb-chroots/$1 t0
+	chroot=$dir made_in=
+	exec 8>"$BG_CACHE/deb-chroots/.$suite.lock"
+	flock 8
+	if [[ ! -e $dir/.complete ]]; then
+		command -v debootstrap >/dev/null || { log "debootstrap is not installed (apt-get install debootstrap)"; return 1; }
+		t0=$(date +%s)
+		rm -rf "$dir"
+		log "debootstrap $suite into $dir"
+		debootstrap --variant=minbase \
+			--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
+			"$suite" "$dir" "$MIRROR" >"$LOGS/$suite-debootstrap.log" 2>&1 ||
+			{ log "debootstrap $suite failed (log: $LOGS/$suite-debootstrap.log)"; return 1; }
+		cat >"$dir/etc/apt/sources.list" <<-SRC
+		deb $MIRROR $suite main
+		deb $MIRROR $suite-updates main
+		deb $SECURITY_MIRROR $suite-security main
+		SRC
+		echo 'Acquire::Languages "none";' >"$dir/etc/apt/apt.conf.d/99deb-check"
+		# no daemons may start inside the chroot
+		printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+		chmod 0755 "$dir/usr/sbin/policy-rc.d"
+		cp -fL /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+		log "installing the $suite kernel headers and compiler"
+		in_chroot "$dir" sh -c 'apt-get -q update && apt-get -q -y --no-install-recommends install linux-headers-amd64 gcc make libc6-dev kmod && apt-get clean' \
+			>>"$LOGS/$suite-debootstrap.log" 2>&1 ||
+			{ log "installing the build packages failed in the $suite chroot (log: $LOGS/$suite-debootstrap.log)"; return 1; }
+		# modprobe, insmod and rmmod log every call; a bindguard one is
+		# refused (it would reach the host's kernel)
+		for t in modprobe insmod rmmod; do
+			cat >"$dir/usr/local/sbin/$t" <<-'WRAP'
+			#!/bin/sh
+			echo "${0##*/} $*" >>/var/log/deb-check.modcalls
+			case " $* " in *bindguard*) echo "deb-check: refused in the chroot: ${0##*/} $*" >&2; exit 1 ;; esac
+			exec "/sbin/${0##*/}" "$@"
+			WRAP
+			chmod 0755 "$dir/usr/local/sbin/$t"
+		done
+		made_in=$(($(date +%s) - t0))
+		touch "$dir/.complete"
+	fi
+	flock -u 8
+}
+
+passed=0 failed=0 n=0
+result() { # result OK|FAIL TEXT
+	n=$((n + 1))
+	if [[ $1 == OK ]]; then
+		passed=$((passed + 1))
+		echo "ok $n - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $2"
+	fi
+}
+to_log() { # to_log FILE CMD...: CMD with its output in FILE
+	local f=$1
+	shift
+	"$@" >"$f" 2>&1
+}
+check() { # check TEXT CMD...: one result for CMD's exit status
+	local text=$1
+	shift
+	if "$@"; then result OK "$text"; else result FAIL "$text"; fi
+}
+
+if ((CHROOTS_ONLY)); then
+	for s in "${SUITES[@]}"; do
+		make_chroot "$s" || exit 1
+		[[ -n $made_in ]] && echo "# $s: chroot made in ${made_in}s" || echo "# $s: chroot cached"
+	done
+	exit 0
+fi
+
+DEB=${BG_DEB:-}
+if [[ -z $DEB ]]; then
+	DEB_DIR=${BG_DEB_DIR:-$REPO/build/deb}
+	DEB=$(ls -t "$DEB_DIR"/bindguard-dkms_*_all.deb 2>/dev/null | head -n1 || true)
+	[[ -n $DEB ]] || die "no bindguard-dkms_*_all.deb in $DEB_DIR (make deb first)"
+fi
+[[ -f $DEB ]] || die "no such package: $DEB"
+DEB=$(readlink -f "$DEB")
+DEBVER=$(dpkg-deb -f "$DEB" Version)
+MODVER=${DEBVER#*:}
+MODVER=${MODVER%-*} # the upstream version: what dh_dkms -V puts in dkms.conf
+echo "# package $(basename "$DEB") (module version $MODVER)"
+
+# host_mods: bindguard lines of the host's /proc/modules ("-" if the host
+# kernel has no module support at all)
+host_mods() {
+	if [[ -r /proc/modules ]]; then
+		grep '^bindguard ' /proc/modules || true
+	else
+		echo -
+	fi
+}
+
+for s in "${SUITES[@]}"; do
+	t0=$(date +%s)
+	host_before=$(host_mods)
+	if ! make_chroot "$s"; then
+		result FAIL "$s: chroot (log: $LOGS/$s-debootstrap.log)"
+		continue
+	fi
+	dir=$chroot
+	if [[ -n $made_in ]]; then
+		temp="cold chroot: made in ${made_in}s"
+	else
+		temp="warm chroot"
+	fi
+	# the kernel the headers are for: linux-headers-amd64 depends on
+	# linux-headers-KVER
+	kver=$(in_chroot "$dir" dpkg-query -W -f '${Depends}' linux-headers-amd64 |
+		sed -nE 's/^linux-headers-([^ ,]+).*/\1/p')
+	echo "# $s: $(in_chroot "$dir" cat /etc/debian_version), kernel headers $kver"
+
+	# what an interrupted run may have left
+	in_chroot "$dir" sh -c 'if dpkg -s bindguard-dkms >/dev/null 2>&1; then apt-get -q -y purge bindguard-dkms; fi' \
+		>"$LOGS/$s-leftover.log" 2>&1 || true
+	rm -f "$dir"/tmp/bindguard-dkms_*.deb "$dir"/var/log/deb-check.modcalls* \
+		"$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname} "$dir/etc/modules-load.d/bindguard.conf"
+	rm -rf "$dir/sys/module/bindguard"
+	cp "$DEB" "$dir/tmp/"
+	ilog=$LOGS/$s-install.log plog=$LOGS/$s-purge.log
+	check "$s: apt-get install ./$(basename "$DEB") (log: $ilog)" \
+		to_log "$ilog" in_chroot "$dir" sh -c "apt-get -q update && apt-get -q -y install /tmp/$(basename "$DEB")"
+	dkmsver=$(in_chroot "$dir" dpkg-query -W -f '${Version}' dkms 2>/dev/null || echo none)
+	echo "# $s: dkms $dkmsver"
+	status=$(in_chroot "$dir" dkms status 2>&1 || true)
+	echo "$status" | sed "s/^/# $s: dkms status: /"
+	check "$s: dkms status: bindguard/$MODVER installed for $kver" \
+		grep -qxF -e "bindguard/$MODVER, $kver, x86_64: installed" \
+			-e "bindguard, $MODVER, $kver, x86_64: installed" <<<"$status"
+	ko=$(cd "$dir" && ls lib/modules/"$kver"/updates/dkms/bindguard.ko* 2>/dev/null | head -n1 || true)
+	check "$s: /${ko:-lib/modules/$kver/updates/dkms/bindguard.ko} is there" test -n "$ko"
+	modver=$( [[ -z $ko ]] || in_chroot "$dir" modinfo -F version "/$ko" 2>/dev/null || true)
+	check "$s: modinfo -F version: '$modver', the package's '$MODVER'" test "$modver" = "$MODVER"
+	signer=$( [[ -z $ko ]] || in_chroot "$dir" modinfo -F signer "/$ko" 2>/dev/null || true)
+	if [[ $s == bullseye ]]; then
+		echo "# $s: modinfo -F signer: '$signer' (dkms 2.8 signs nothing)"
+	else
+		check "$s: signed by DKMS's own key (modinfo -F signer: '$signer'): the package pulled in openssl" \
+			test -n "$signer"
+	fi
+	srcfiles=$(cd "$dir/usr/src" 2>/dev/null && find "bindguard-$MODVER" -type f | sort || true)
+	extra=$(grep -vE "^bindguard-$MODVER/(src/.*\.[ch]|src/compat/probes/exports|include/.*\.h|Kbuild|Makefile|dkms\.conf|scripts/(check|probe)-kernel\.sh)$" <<<"$srcfiles" || true)
+	check "$s: /usr/src/bindguard-$MODVER holds only the module's sources ($(wc -l <<<"$srcfiles") files)${extra:+; not: $(echo $extra)}" \
+		test -n "$srcfiles" -a -z "$extra"
+	check "$s: dkms.conf says PACKAGE_VERSION=\"$MODVER\"" \
+		grep -qx "PACKAGE_VERSION=\"$MODVER\"" "$dir/usr/src/bindguard-$MODVER/dkms.conf"
+	check "$s: /usr/lib/modules-load.d/bindguard.conf loads bindguard at boot" \
+		grep -qx bindguard "$dir/usr/lib/modules-load.d/bindguard.conf"
+	check "$s: /etc/modprobe.d/bindguard.conf is a conffile, every option commented out" \
+		sh -c "grep -q '^/etc/modprobe.d/bindguard.conf ' '$dir/var/lib/dpkg/info/bindguard-dkms.conffiles' 2>/dev/null ||
+			grep -qx '/etc/modprobe.d/bindguard.conf' '$dir/var/lib/dpkg/info/bindguard-dkms.conffiles' &&
+			! grep -qvE '^[[:space:]]*(#|$)' '$dir/etc/modprobe.d/bindguard.conf'"
+	calls=$(grep bindguard "$dir/var/log/deb-check.modcalls" 2>/dev/null || true)
+	check "$s: the postinst saw the chroot and loaded nothing${calls:+ (called: $(echo $calls))}" \
+		sh -c "grep -q 'bindguard: in a chroot' '$ilog' && test -z '$calls'"
+	check "$s: no dkms deprecation warning while installing" \
+		sh -c "! grep -i deprecat '$ilog'"
+
+	# the upgrade path (prerm upgrade: dkms remove; postinst: build again)
+	rlog=$LOGS/$s-reinstall.log
+	check "$s: apt-get install --reinstall (the upgrade path; log: $rlog)" \
+		to_log "$rlog" in_chroot "$dir" apt-get -q -y install --reinstall "/tmp/$(basename "$DEB")"
+	status=$(in_chroot "$dir" dkms status 2>&1 || true)
+	check "$s: after the upgrade path bindguard/$MODVER is installed again for $kver, no deprecation warning" \
+		sh -c "grep -qxF -e 'bindguard/$MODVER, $kver, x86_64: installed' \
+			-e 'bindguard, $MODVER, $kver, x86_64: installed' <<EOS && ! grep -i deprecat '$rlog'
+$status
+EOS"
+
+	# The postinst's host branches, played in the chroot with stand-ins in
+	# /usr/local/bin: ischroot and systemd-detect-virt say "no chroot",
+	# `uname -r` says the headers' kernel; modprobe/insmod/rmmod still only
+	# log and refuse (their calls go to a log of their own here).
+	# The postinst's own part only (after dh_dkms's: DKMS already built it).
+	{
+		printf '#!/bin/sh\nset -e\n'
+		sed '1,/^# End automatically added section/d' "$dir/var/lib/dpkg/info/bindguard-dkms.postinst"
+	} >"$dir/tmp/bindguard-postinst"
+	simulate() { # simulate NAME: run the postinst's part as on a host
+		mv -f "$dir/var/log/deb-check.modcalls" "$dir/var/log/deb-check.modcalls.real" 2>/dev/null || true
+		to_log "$LOGS/$s-host-$1.log" in_chroot "$dir" sh /tmp/bindguard-postinst configure "$DEBVER"
+		local rc=$?
+		simcalls=$(grep bindguard "$dir/var/log/deb-check.modcalls" 2>/dev/null || true)
+		rm -f "$dir/var/log/deb-check.modcalls"
+		mv -f "$dir/var/log/deb-check.modcalls.real" "$dir/var/log/deb-check.modcalls" 2>/dev/null || true
+		return $rc
+	}
+	printf '#!/bin/sh\nexit 1\n' >"$dir/usr/local/bin/ischroot"
+	printf '#!/bin/sh\nexit 1\n' >"$dir/usr/local/bin/systemd-detect-virt"
+	printf '#!/bin/sh\n[ "$1" = -r ] && [ $# = 1 ] && { echo %s; exit 0; }\nexec /bin/uname "$@"\n' "$kver" >"$dir/usr/local/bin/uname"
+	chmod 0755 "$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname}
+	simulate load && rc=0 || rc=$?
+	check "$s: on a host running $kver the postinst loads bindguard (modprobe called: '$(echo $simcalls)'; refused here, the postinst warns and still succeeds: $rc)" \
+		sh -c "test $rc = 0 && test 'modprobe bindguard' = '$(echo $simcalls)' && grep -q 'could not load' '$LOGS/$s-host-load.log'"
+	mkdir -p "$dir/etc/modules-load.d"
+	ln -sfn /dev/null "$dir/etc/modules-load.d/bindguard.conf"
+	simulate optout && rc=0 || rc=$?
+	rm -f "$dir/etc/modules-load.d/bindguard.conf"
+	rmdir --ignore-fail-on-non-empty "$dir/etc/modules-load.d"
+	check "$s: ... not when /etc/modules-load.d/bindguard.conf -> /dev/null opts out${simcalls:+ (called: $(echo $simcalls))}" \
+		sh -c "test $rc = 0 -a -z '$simcalls' && grep -q 'opts out' '$LOGS/$s-host-optout.log'"
+	mkdir -p "$dir/sys/module/bindguard"
+	echo 0.0.9 >"$dir/sys/module/bindguard/version"
+	simulate upgrade && rc=0 || rc=$?
+	rm -rf "$dir/sys/module/bindguard"
+	check "$s: ... and on upgrade leaves a loaded bindguard loaded${simcalls:+ (called: $(echo $simcalls))}" \
+		sh -c "test $rc = 0 -a -z '$simcalls' && grep -q '0.0.9 stays loaded' '$LOGS/$s-host-upgrade.log'"
+	rm -f "$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname} "$dir/tmp/bindguard-postinst"
+
+	check "$s: apt-get purge bindguard-dkms (log: $plog)" \
+		to_log "$plog" in_chroot "$dir" apt-get -q -y purge bindguard-dkms
+	left=$(cd "$dir" && ls -d usr/lib/modules/*/updates/dkms/bindguard.ko* lib/modules/*/updates/dkms/bindguard.ko* \
+		usr/src/bindguard-* var/lib/dkms/bindguard etc/modprobe.d/bindguard.conf \
+		usr/lib/modules-load.d/bindguard.conf 2>/dev/null || true)
+	check "$s: purge left no bindguard.ko, DKMS tree or config${left:+ (left: $(echo $left))}" test -z "$left"
+	status=$(in_chroot "$dir" dkms status 2>&1 || true)
+	check "$s: dkms status is empty after purge${status:+ ($status)}" test -z "$status"
+	check "$s: no dkms deprecation warning while purging" sh -c "! grep -i deprecat '$plog'"
+	calls=$(grep bindguard "$dir/var/log/deb-check.modcalls" 2>/dev/null || true)
+	host_after=$(host_mods)
+	if [[ $host_after == - ]]; then
+		hostnote="no /proc/modules: the host kernel loads no modules at all"
+	else
+		hostnote="/proc/modules has no bindguard"
+	fi
+	check "$s: nothing loaded or unloaded in the host's kernel ($hostnote)${calls:+; called: $(echo $calls)}" \
+		test -z "$calls" -a "$host_before" = "$host_after" -a \( "$host_after" = - -o -z "$host_after" \)
+
+	in_chroot "$dir" apt-get -q -y autoremove --purge >>"$plog" 2>&1 || true
+	rm -f "$dir"/tmp/bindguard-dkms_*.deb
+	echo "# $s: $(($(date +%s) - t0))s ($temp)"
+done
+
+echo "$passed passed, $failed failed"
+((failed == 0))
