@@ -49,8 +49,9 @@
 # --chroots-only makes the chroots (if not cached) and stops.
 #
 # Runs its commands under `nice -n ${BG_NICE:-10}`. Needs root, debootstrap,
-# unshare (util-linux) and network access to Debian's mirror
-# (BG_DEBIAN_MIRROR, BG_DEBIAN_SECURITY_MIRROR). Never boots or loads anything.
+# unshare (util-linux) and network access to the Debian mirror the host's
+# apt sources name (test/apt-mirror.sh; BG_DEBIAN_MIRROR and
+# BG_DEBIAN_SECURITY_MIRROR override it). Never boots or loads anything.
 #
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_DEB, BG_DEB_DIR,
 # BG_NICE.
@@ -81,9 +82,8 @@ for s in "${SUITES[@]}"; do
 done
 
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
-MIRROR=${BG_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${BG_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/test/apt-mirror.sh"
 LOGS=$BG_CACHE/logs/deb-check
 mkdir -p "$LOGS" "$BG_CACHE/deb-chroots"
 
@@ -115,6 +115,7 @@ make_chroot() {
 	flock 8
 	if [[ ! -e $dir/.complete ]]; then
 		command -v debootstrap >/dev/null || { log "debootstrap is not installed (apt-get install debootstrap)"; return 1; }
+		MIRROR=$(apt_mirror) && SECURITY_MIRROR=$(apt_mirror security) || return 1
 		t0=$(date +%s)
 		rm -rf "$dir"
 		log "debootstrap $suite into $dir"
