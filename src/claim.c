@@ -316,6 +316,7 @@ static DEFINE_MUTEX(bg_vfio_mutex);	/* arming and disarming */
 static struct vfio_device *(*bg_vfio_device_get)(struct device *dev);
 static void (*bg_vfio_device_put)(struct vfio_device *device);
 static bool bg_vfio_ioctl_armed;
+static bool bg_vfio_exiting;	/* bg_claim_exit() disarmed for good */
 /* vfio_group_fops_unl_ioctl()'s address, from the callback's @ip */
 static unsigned long bg_vfio_ioctl_ip;
 
@@ -510,6 +511,10 @@ static int bg_module_notify(struct notifier_block *nb, unsigned long action,
 	if (strcmp(mod->name, "vfio"))
 		return NOTIFY_DONE;
 	mutex_lock(&bg_vfio_mutex);
+	if (bg_vfio_exiting) {
+		mutex_unlock(&bg_vfio_mutex);
+		return NOTIFY_DONE;
+	}
 	if (action == MODULE_STATE_LIVE) {
 		if (bg_vfio_arm()) {
 			pr_err("vfio loaded, but its container hooks cannot be armed: ownership is not followed\n");
@@ -577,9 +582,14 @@ int bg_claim_init(void)
  */
 void bg_claim_exit(void)
 {
-	unregister_module_notifier(&bg_module_nb);
+	/*
+	 * Disarm before the notifier goes: a vfio unload in between would
+	 * otherwise reach kprobes' notifier with the kretprobe still armed.
+	 */
 	mutex_lock(&bg_vfio_mutex);
+	bg_vfio_exiting = true;
 	bg_vfio_disarm();
 	mutex_unlock(&bg_vfio_mutex);
+	unregister_module_notifier(&bg_module_nb);
 }
 #endif

@@ -23,9 +23,11 @@
 #      and deb822 stanzas (Types:, URIs:, Suites:; a stanza with `Enabled: no`
 #      is skipped; `#` lines and continuation lines are ignored). Only
 #      http, https, ftp and file URIs are taken (debootstrap cannot use
-#      cdrom: or mirror+ URIs).
-# The harness fetches bullseye, bookworm, their -security suites and sid from
-# these: any full Debian mirror (and its security mirror) carries them.
+#      cdrom: or mirror+ URIs); a mirror+file: URI (Debian's cloud images)
+#      stands for the first http(s) mirror its file lists.
+# The harness fetches bullseye, bookworm, trixie, their -security and
+# -updates suites and sid from these: any full Debian mirror (and its
+# security mirror) carries them.
 #
 # Environment: BG_DEBIAN_MIRROR, BG_DEBIAN_SECURITY_MIRROR, BG_APT_ETC
 # (default /etc/apt), BG_HOST_SUITE (default VERSION_CODENAME of
@@ -72,7 +74,15 @@ apt_mirror_entries() {
 				$1 == "deb" && NF >= 3 { print $2, $3 }' "$f"
 			;;
 		esac
-	done | awk '$1 ~ /^(https?|ftp|file):/ { sub(/\/+$/, "", $1); print }'
+	done | while read -r uri suites; do
+		# mirror+file:///etc/apt/mirrors/debian.list (Debian's cloud
+		# images): the first http(s) mirror that file lists
+		if [[ $uri == mirror+file://* ]]; then
+			uri=$(awk '$1 ~ /^https?:/ { print $1; exit }' "${uri#mirror+file://}" 2>/dev/null)
+		fi
+		while [[ $uri == */ ]]; do uri=${uri%/}; done
+		if [[ $uri =~ ^(https?|ftp|file): ]]; then echo "$uri $suites"; fi
+	done
 }
 
 # apt_mirror [security]: print the archive's (security archive's) URI.

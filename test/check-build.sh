@@ -7,7 +7,8 @@
 # sparse, and every compiler warning an error, as a CONFIG_WERROR=y kernel
 # builds out-of-tree code) against each kernel unpacked by
 # test/fetch-kernel.sh, in that kernel's build environment
-# (test/kbuild-env.sh: gcc-10 for 5.10, the sid chroot for sid), from a
+# (test/kbuild-env.sh: gcc-10 for 5.10, a chroot of its suite for trixie
+# and sid), from a
 # clean copy of the tracked sources, and prints one KTAP line per kernel:
 # "ok - KVER: W=1 C=1 KCFLAGS=-Werror clean" or "not ok - ..." followed by
 # the warnings. The feature probes (scripts/probe-kernel.sh, run by the

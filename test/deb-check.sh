@@ -151,7 +151,8 @@ make_chroot() {
 		made_in=$(($(date +%s) - t0))
 		touch "$dir/.complete"
 	fi
-	flock -u 8
+	# fd 8 stays locked while the caller uses the chroot (released by
+	# the next make_chroot's exec 8>, or at exit)
 }
 
 passed=0 failed=0 n=0
@@ -345,6 +346,7 @@ EOS"
 	in_chroot "$dir" apt-get -q -y autoremove --purge >>"$plog" 2>&1 || true
 	rm -f "$dir"/tmp/bindguard-dkms_*.deb
 	echo "# $s: $(($(date +%s) - t0))s ($temp)"
+	exec 8>&-	# the chroot is free for another run
 done
 
 echo "$passed passed, $failed failed"

@@ -103,12 +103,13 @@ mkdir -p "$SRC/$NAME-$VERSION" "$TREE" "$INST/$KVER"
 # 2. Copy what the build needs: tracked files plus new, not ignored ones (so
 # a local run sees work in progress). scripts/ holds only what a user or
 # DKMS runs (check-kernel.sh, probe-kernel.sh: the Makefile's `supported`
-# and `probes`). check-build.sh copies the same but dkms.conf.
+# and `probes`). check-build.sh copies the same (tracked files only) plus
+# debian/changelog, Kbuild's version when dkms.conf has none.
 (
 	cd "$REPO"
 	git ls-files -z --cached --others --exclude-standard -- \
 		Kbuild Makefile dkms.conf src include scripts |
-		while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
+		while IFS= read -r -d '' f; do if [[ -e $f ]]; then printf '%s\0' "$f"; fi; done |
 		cpio -0 -pdm --quiet "$SRC/$NAME-$VERSION"
 )
 sed -i "s/#MODULE_VERSION#/$VERSION/g" "$SRC/$NAME-$VERSION/dkms.conf"

@@ -13,7 +13,7 @@ set -euo pipefail
 PKGS=(
 	qemu-system-x86 busybox-static dkms gcc make libc6-dev bc kmod cpio
 	xz-utils zstd pahole sparse libelf-dev flex bison
-	debootstrap
+	debootstrap python3
 )
 
 missing=()

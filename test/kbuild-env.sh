@@ -10,7 +10,7 @@
 #   path=DIR      DIR is put first on PATH (5.10: bullseye's gcc-10, which
 #                 its headers name as CC)
 #   chroot=DIR    the command runs inside that chroot (test/in-chroot.sh;
-#                 sid: its kbuild tools need sid's libc). The cache is
+#                 trixie, sid: their kbuild tools need their libc). The cache is
 #                 mounted at the same path inside, so paths under $BG_CACHE
 #                 can be passed as they are.
 #   headers=DIR   the headers' path as seen by the command (default: the

@@ -186,7 +186,6 @@ t_bad_input() {
 
 # --- run -------------------------------------------------------------------
 
-mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub; do
 	modprobe $m || diag "modprobe $m failed"
 done

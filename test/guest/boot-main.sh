@@ -261,7 +261,6 @@ t_unload() {
 
 # --- run -------------------------------------------------------------------
 
-mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
 	modprobe $m || diag "modprobe $m failed"
 done
