@@ -14,6 +14,18 @@
 #     e1000e alone                      -> its own group
 # `-nic none`, so q35 adds no default NIC.
 #
+# BG_TOPOLOGY=wide (test/bench.sh; the default, "small", is the above alone)
+# adds BG_WIDE_PORTS (default 128, at most 128) more root ports on pcie.0,
+# multifunction, 8 to a slot from slot 0x08 on, each with one QEMU `edu`
+# device behind it (no driver in the guest binds it; one 1 MiB MMIO BAR, no
+# I/O BAR). Each root port and each edu is an IOMMU group of its own (the
+# root ports have ACS), so 128 ports make 256 more groups. The ports reserve
+# nothing for hotplug (hotplug=off, bus-reserve=0, io-reserve=0,
+# mem-reserve=1M for the BAR, pref64-reserve=0; QEMU refuses to set pref32
+# and pref64 both): q35 has 256 buses
+# and 64 KiB of I/O, a hotplug port's default reservation would exhaust
+# both.
+#
 # Serial ports: ttyS0 (console) -> LOGDIR/console.log, ttyS1 ->
 # LOGDIR/ktap.log (the guest writes its test output there), ttyS2 <->
 # LOGDIR/host.sock (a chardev socket server, no wait: the host's replies to
@@ -107,6 +119,21 @@ qemu=(
 	-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0
 	-device e1000e,id=nic5,bus=rp3,addr=0.0,romfile=
 )
+case ${BG_TOPOLOGY:-small} in
+small) ;;
+wide)
+	ports=${BG_WIDE_PORTS:-128}
+	((ports >= 1 && ports <= 128)) || die "BG_WIDE_PORTS must be 1..128"
+	for ((i = 0; i < ports; i++)); do
+		slot=$((0x08 + i / 8)) fn=$((i % 8))
+		mf=
+		((fn == 0)) && mf=,multifunction=on
+		qemu+=(-device "pcie-root-port,id=wrp$i,chassis=$((16 + i)),bus=pcie.0,addr=$(printf '%x.%x' "$slot" "$fn")$mf,hotplug=off,bus-reserve=0,io-reserve=0,mem-reserve=1M,pref64-reserve=0"
+			-device "edu,id=wedu$i,bus=wrp$i,addr=0.0")
+	done
+	;;
+*) die "BG_TOPOLOGY must be small or wide" ;;
+esac
 # BG_ICOUNT=1: guest time counts instructions (one per ns), so that timings
 # taken inside the guest repeat run to run (test/cost.sh).
 [[ -n ${BG_ICOUNT:-} ]] && qemu+=(-icount shift=0,sleep=off)
