@@ -20,11 +20,13 @@
 # device behind it (no driver in the guest binds it; one 1 MiB MMIO BAR, no
 # I/O BAR). Each root port and each edu is an IOMMU group of its own (the
 # root ports have ACS), so 128 ports make 256 more groups. The ports reserve
-# nothing for hotplug (hotplug=off, bus-reserve=0, io-reserve=0,
-# mem-reserve=1M for the BAR, pref64-reserve=0; QEMU refuses to set pref32
-# and pref64 both): q35 has 256 buses
-# and 64 KiB of I/O, a hotplug port's default reservation would exhaust
-# both.
+# nothing for hotplug (hotplug=off; io-reserve=0: q35 has 64 KiB of I/O,
+# 4 KiB a port would run out at 16). Left to SeaBIOS's defaults otherwise:
+# with bus-reserve=0 and mem/pref64-reserve set, SeaBIOS 1.16 numbered the
+# buses of the first port only (the rest "bus 01-00", the kernel renumbered
+# them over the seed's bridge and the e1000s read all-zero EEPROMs); QEMU
+# refuses pref32-reserve and pref64-reserve together. Without hotplug a port
+# takes one bus and a 1 MiB window for the edu's BAR.
 #
 # Serial ports: ttyS0 (console) -> LOGDIR/console.log, ttyS1 ->
 # LOGDIR/ktap.log (the guest writes its test output there), ttyS2 <->
@@ -128,7 +130,7 @@ wide)
 		slot=$((0x08 + i / 8)) fn=$((i % 8))
 		mf=
 		((fn == 0)) && mf=,multifunction=on
-		qemu+=(-device "pcie-root-port,id=wrp$i,chassis=$((16 + i)),bus=pcie.0,addr=$(printf '%x.%x' "$slot" "$fn")$mf,hotplug=off,bus-reserve=0,io-reserve=0,mem-reserve=1M,pref64-reserve=0"
+		qemu+=(-device "pcie-root-port,id=wrp$i,chassis=$((16 + i)),bus=pcie.0,addr=$(printf '%x.%x' "$slot" "$fn")$mf,hotplug=off,io-reserve=0"
 			-device "edu,id=wedu$i,bus=wrp$i,addr=0.0")
 	done
 	;;
