@@ -14,6 +14,9 @@
 #             kernel rR" (5.19+ only, the kernel's own refusal, bindguard not
 #             loaded) and "refuse bindguard rR" (before 5.19 bindguard stays
 #             loaded across the rounds: without it the bind would BUG)
+#             and "nomatch rR": SIB written to e1000e's bind, which does
+#             not match it (ENODEV): the kernel's lookup of the device by
+#             name and the match, without a probe
 #   claim     claim + release of GROUP by a VFIO client (bench claim):
 #             "claim without rR", "claim with rR"
 # and once, on the first load: "insmod rR" (3 loads), "groups read" (reads
@@ -118,6 +121,9 @@ t_refuse() {
 			load
 		fi
 		bench refuse "$CYCLES" "$SIB" e1000 "refuse bindguard r$r" || fail "a bind was not refused by bindguard"
+		# the same device to a driver that does not match it: the
+		# kernel's sysfs lookup and match alone, no probe (ENODEV)
+		bench refuse "$CYCLES" "$SIB" e1000e "nomatch r$r" || fail "e1000e took $SIB"
 		[ "$NATIVE" = 1 ] && unload
 	done
 	hold_stop
