@@ -136,6 +136,8 @@ def ratio_row(name, goal, num, den, how):
             + f' | {goal} |')
 
 def us(x):
+    if x < 1000:
+        return f'{x:.0f} ns'
     return f'{x / 1000:.1f} µs' if x < 10_000_000 else f'{x / 1e6:.1f} ms'
 
 qemu = subprocess.run(['qemu-system-x86_64', '--version'], capture_output=True, text=True).stdout.split('\n')[0]
