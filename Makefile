@@ -5,6 +5,8 @@
 # make check-debug       the suite on a KASAN/lockdep/kmemleak 6.12 kernel
 #                        (built into the cache first if needed: ~18 min)
 # make demo              boot one stock kernel and play the seed scenario
+# make bench [KERNEL=s]  what bindguard costs: ratios from interleaved rounds
+#                        in QEMU under -icount (default KERNEL=trixie)
 # make checkstyle        checkpatch.pl --strict and kernel-doc
 # make matrix            rewrite README.md's bind-path matrix from the last run
 # make deps              install the host packages the harness needs
@@ -22,7 +24,7 @@ M_DIR := $(CURDIR)
 # leaves the packages, as in ../ (ignored by git: /build/)
 DEB_OUT ?= build/deb
 
-.PHONY: all modules supported probes clean check check-debug demo deps checkstyle matrix deb
+.PHONY: all modules supported probes clean check check-debug demo bench deps checkstyle matrix deb
 
 all: modules
 
@@ -52,6 +54,9 @@ check-debug:
 
 demo:
 	test/demo.sh $(KERNEL)
+
+bench:
+	BG_BENCH_CMD="make bench$(if $(KERNEL), KERNEL=$(KERNEL))" test/bench.sh $(or $(KERNEL),trixie)
 
 checkstyle:
 	test/checkstyle.sh

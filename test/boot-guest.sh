@@ -14,6 +14,20 @@
 #     e1000e alone                      -> its own group
 # `-nic none`, so q35 adds no default NIC.
 #
+# BG_TOPOLOGY=wide (test/bench.sh; the default, "small", is the above alone)
+# adds BG_WIDE_PORTS (default 128, at most 128) more root ports on pcie.0,
+# multifunction, 8 to a slot from slot 0x08 on, each with one QEMU `edu`
+# device behind it (no driver in the guest binds it; one 1 MiB MMIO BAR, no
+# I/O BAR). Each root port and each edu is an IOMMU group of its own (the
+# root ports have ACS), so 128 ports make 256 more groups. The ports reserve
+# nothing for hotplug (hotplug=off; io-reserve=0: q35 has 64 KiB of I/O,
+# 4 KiB a port would run out at 16). Left to SeaBIOS's defaults otherwise:
+# with bus-reserve=0 and mem/pref64-reserve set, SeaBIOS 1.16 numbered the
+# buses of the first port only (the rest "bus 01-00", the kernel renumbered
+# them over the seed's bridge and the e1000s read all-zero EEPROMs); QEMU
+# refuses pref32-reserve and pref64-reserve together. Without hotplug a port
+# takes one bus and a 1 MiB window for the edu's BAR.
+#
 # Serial ports: ttyS0 (console) -> LOGDIR/console.log, ttyS1 ->
 # LOGDIR/ktap.log (the guest writes its test output there), ttyS2 <->
 # LOGDIR/host.sock (a chardev socket server, no wait: the host's replies to
@@ -107,6 +121,21 @@ qemu=(
 	-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0
 	-device e1000e,id=nic5,bus=rp3,addr=0.0,romfile=
 )
+case ${BG_TOPOLOGY:-small} in
+small) ;;
+wide)
+	ports=${BG_WIDE_PORTS:-128}
+	((ports >= 1 && ports <= 128)) || die "BG_WIDE_PORTS must be 1..128"
+	for ((i = 0; i < ports; i++)); do
+		slot=$((0x08 + i / 8)) fn=$((i % 8))
+		mf=
+		((fn == 0)) && mf=,multifunction=on
+		qemu+=(-device "pcie-root-port,id=wrp$i,chassis=$((16 + i)),bus=pcie.0,addr=$(printf '%x.%x' "$slot" "$fn")$mf,hotplug=off,io-reserve=0"
+			-device "edu,id=wedu$i,bus=wrp$i,addr=0.0")
+	done
+	;;
+*) die "BG_TOPOLOGY must be small or wide" ;;
+esac
 # BG_ICOUNT=1: guest time counts instructions (one per ns), so that timings
 # taken inside the guest repeat run to run (test/cost.sh).
 [[ -n ${BG_ICOUNT:-} ]] && qemu+=(-icount shift=0,sleep=off)

@@ -18,6 +18,7 @@
 #   .../extra/bgtest.ko             from $BG_TESTKO (the test driver)
 #   /tests/                all files in the repo's test/guest/
 #   /bin/vfio-hold         from $BG_VFIO_HOLD (a static binary)
+#   /bin/bench             from $BG_BENCH (test/bench.c, static)
 #   DEST                   for each extra SRC:DEST argument (DEST absolute)
 #
 # The kernel comes from $BG_CACHE/kernels/KVER (test/fetch-kernel.sh).
@@ -97,6 +98,7 @@ add_file() { # SRC DEST MODE what
 add_file "${BG_KO:-}" "/lib/modules/$KVER/updates/dkms/bindguard.ko" 0644 'bindguard.ko (BG_KO)'
 add_file "${BG_TESTKO:-}" "/lib/modules/$KVER/extra/bgtest.ko" 0644 'bgtest.ko (BG_TESTKO)'
 add_file "${BG_VFIO_HOLD:-}" /bin/vfio-hold 0755 'vfio-hold (BG_VFIO_HOLD)'
+[[ -z ${BG_BENCH:-} ]] || add_file "$BG_BENCH" /bin/bench 0755 'bench (BG_BENCH)'
 
 # the guest side of the tests
 if [[ -d $REPO/test/guest ]] && [[ -n $(ls -A "$REPO/test/guest") ]]; then

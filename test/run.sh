@@ -24,8 +24,8 @@
 #   3. test/bgtest/ (if it has a Makefile or Kbuild) built with
 #      `make -C <headers> M=<per-kernel copy in $BG_CACHE/build/KVER/bgtest>`
 #      in the same build environment    -> BG_TESTKO (bgtest.ko)
-#   4. test/vfio-hold.c (if present) built once with gcc -static
-#                                            -> BG_VFIO_HOLD
+#   4. test/vfio-hold.c and test/bench.c (if present) built once with
+#      gcc -static                           -> BG_VFIO_HOLD, BG_BENCH
 #   5. test/mkinitramfs.sh KVER           (one initramfs per kernel)
 #   6. for each boot in test/guest/boots, test/boot-guest.sh with
 #      "bg.boot=<name> <extra cmdline>" appended to the kernel command line.
@@ -310,6 +310,14 @@ if [[ -f $REPO/test/vfio-hold.c ]]; then
 else
 	log "note: no test/vfio-hold.c"
 fi
+bench=
+if [[ -f $REPO/test/bench.c ]]; then
+	bench=$BG_CACHE/build/bench
+	if ! gcc -static -O2 -Wall -o "$bench" "$REPO/test/bench.c" >&2; then
+		result host "not ok - bench.c does not build"
+		bench=
+	fi
+fi
 
 # --- per kernel ---------------------------------------------------------------
 run_series() {
@@ -393,7 +401,7 @@ run_series() {
 
 	t0=$(now)
 	initrd=$BG_CACHE/build/$kver/initramfs.cpio.gz
-	if ! BG_KO=$ko BG_TESTKO=$testko BG_VFIO_HOLD=$vfio_hold \
+	if ! BG_KO=$ko BG_TESTKO=$testko BG_VFIO_HOLD=$vfio_hold BG_BENCH=$bench \
 		"$HERE/mkinitramfs.sh" "$kver" "$initrd"; then
 		result "$s" "not ok - $kver: mkinitramfs failed"
 		return
