@@ -94,7 +94,7 @@ t_rmmod_under_load() {
 	diag "rmmod under load: $(cat /tmp/binds) bind/unbind rounds"
 	[ -d /sys/module/bindguard ] && fail "bindguard still loaded"
 	[ -e $BG_DEBUGFS ] && fail "debugfs directory left behind"
-	expect_eq "$(cat /sys/kernel/tracing/enabled_functions)" "" "hooks left"
+	expect_eq "$(hooks_left)" "" "hooks left"
 	expect_eq "$(kprobes_left)" "" "kprobes left"
 	# stock behaviour: the kernel's own check, silent
 	unbind "$SIB"
@@ -127,7 +127,7 @@ t_load_cycle_while_owned() {
 	diag "load cycles: $i, loads not finding group $GROUP user: $bad"
 	grep -q '^bindguard ' /proc/modules && fail "bindguard in /proc/modules"
 	[ -e $BG_DEBUGFS ] && fail "debugfs directory left behind"
-	expect_eq "$(cat /sys/kernel/tracing/enabled_functions)" "" "hooks left"
+	expect_eq "$(hooks_left)" "" "hooks left"
 	expect_eq "$(kprobes_left)" "" "kprobes left"
 	hold_stop
 	# every group reference was dropped: removing the group's devices (the

@@ -88,7 +88,7 @@ t_formats() {
 		grep -qx '__vfio_group_unset_container release 0' $BG_DEBUGFS/hooks ||
 			fail "hooks: $(cat $BG_DEBUGFS/hooks)"
 	fi
-	grep -q '^vfio_group_fops_unl_ioctl ' /sys/kernel/tracing/enabled_functions
+	grep -q '^vfio_group_fops_unl_ioctl ' $HOOKS
 	expect_eq $? $NATIVE "vfio's group ioctl hooked (before 5.19 only)"
 	unload
 }
@@ -341,7 +341,7 @@ t_rmmod_during_probe() {
 	expect_driver "$SIB" bgtest
 	unbind "$SIB"
 	[ -d /sys/module/bindguard ] && unload
-	expect_eq "$(cat /sys/kernel/tracing/enabled_functions)" "" "hooks left"
+	expect_eq "$(hooks_left)" "" "hooks left"
 }
 
 # Owners with names a user chooses. Each: the escaped form bindguard must

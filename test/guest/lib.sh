@@ -34,16 +34,22 @@ run_test() {
 	fi
 }
 
+# Functions still hooked (ftrace, or kprobes through ftrace) by anybody: in
+# the test guest only bindguard hooks anything.
+HOOKS=/sys/kernel/tracing/enabled_functions
+hooks_left() {
+	cat $HOOKS
+}
+
 # With bindguard unloaded, no function may stay traced: not its own hooks,
 # and not a stale kprobe address left in ftrace (a probe in a module that
 # went away, traced again in the next module loaded there).
 hooks_left_check() {
-	local f=/sys/kernel/tracing/enabled_functions
 	[ -d /sys/module/bindguard ] && return
-	if [ ! -r $f ]; then
-		fail "cannot read $f (tracefs not mounted?)"
-	elif [ -n "$(head -c1 $f)" ]; then
-		fail "functions still traced with bindguard unloaded: $(head -n3 $f)"
+	if [ ! -r $HOOKS ]; then
+		fail "cannot read $HOOKS (tracefs not mounted?)"
+	elif [ -n "$(head -c1 $HOOKS)" ]; then
+		fail "functions still traced with bindguard unloaded: $(head -n3 $HOOKS)"
 	fi
 }
 
