@@ -2,6 +2,9 @@
 #
 # make                   build bindguard.ko for the running kernel (or KDIR=...)
 # make check [KERNEL=s]  boot stock Debian kernels in QEMU and run the test suite
+# make check-host        build bindguard-dkms and boot real Debian hosts
+#                        (bullseye, trixie: systemd, DKMS, libvirt) from disk
+#                        images made with it; the tests run inside them
 # make check-debug       the suite on a KASAN/lockdep/kmemleak 6.12 kernel
 #                        (built into the cache first if needed: ~18 min)
 # make demo              boot one stock kernel and play the seed scenario
@@ -24,7 +27,7 @@ M_DIR := $(CURDIR)
 # leaves the packages, as in ../ (ignored by git: /build/)
 DEB_OUT ?= build/deb
 
-.PHONY: all modules supported probes clean check check-debug demo bench deps checkstyle matrix deb
+.PHONY: all modules supported probes clean check check-host check-debug demo bench deps checkstyle matrix deb
 
 all: modules
 
@@ -46,6 +49,9 @@ deps:
 
 check:
 	test/run.sh $(KERNEL)
+
+check-host: deb
+	test/run.sh host-bullseye host-trixie
 
 check-debug:
 	test/host-deps.sh

@@ -62,7 +62,11 @@
 #
 # Exit status: 0 when QEMU exits by itself (guest powered off or panicked),
 # 124 when BG_BOOT_TIMEOUT seconds (default 300) pass first, else QEMU's.
-# The kernel comes from $BG_CACHE/kernels/KVER/vmlinuz (fetch-kernel.sh).
+# The kernel comes from $BG_CACHE/kernels/KVER/vmlinuz (fetch-kernel.sh),
+# or BG_VMLINUZ=FILE. BG_DISK=IMAGE attaches a raw disk image as virtio-blk
+# (/dev/vda; writes go to the image: test/host-image.sh makes a new one each
+# run) for a host booted from disk, with root=/dev/vda on the command line.
+# BG_MEM: guest memory in MiB (default 1024).
 set -euo pipefail
 
 log() { echo "boot-guest: $*" >&2; }
@@ -75,8 +79,9 @@ LOGDIR=$3
 shift 3
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 TIMEOUT=${BG_BOOT_TIMEOUT:-300}
-KERNEL=$BG_CACHE/kernels/$KVER/vmlinuz
+KERNEL=${BG_VMLINUZ:-$BG_CACHE/kernels/$KVER/vmlinuz}
 [[ -f $KERNEL ]] || die "no kernel $KERNEL (run test/fetch-kernel.sh)"
+[[ -z ${BG_DISK:-} || -f $BG_DISK ]] || die "no disk image $BG_DISK"
 [[ -f $INITRAMFS ]] || die "no initramfs $INITRAMFS"
 
 case ${BG_ACCEL:-tcg} in
@@ -98,7 +103,7 @@ cmdline="console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 $*"
 
 qemu=(
 	qemu-system-x86_64
-	-M q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m 1024
+	-M q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "${BG_MEM:-1024}"
 	-nographic -no-reboot -nic none
 	-device intel-iommu,intremap=on
 	-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline"
@@ -136,6 +141,7 @@ wide)
 	;;
 *) die "BG_TOPOLOGY must be small or wide" ;;
 esac
+[[ -n ${BG_DISK:-} ]] && qemu+=(-drive "file=$BG_DISK,if=virtio,format=raw,cache=unsafe")
 # BG_ICOUNT=1: guest time counts instructions (one per ns), so that timings
 # taken inside the guest repeat run to run (test/cost.sh).
 [[ -n ${BG_ICOUNT:-} ]] && qemu+=(-icount shift=0,sleep=off)

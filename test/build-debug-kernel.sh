@@ -53,7 +53,10 @@
 # logs each at info level ("kobject: 'eth0' (...): kobject_release, parent
 # ... (delayed 2000)"); rmmod waits for its module's kobject, so each rmmod
 # takes seconds longer (rmmod e1000 with two NICs: ~11-13 s under TCG);
-# no debug info, no BTF, no module signing; LOCALVERSION=-bgdebug.
+# no debug info, no BTF, modules signed with the build's own key
+# (certs/signing_key.pem in the tree: headers/certs/; the test suite signs
+# bindguard with it for the lockdown boot), the lockdown LSM built in but off
+# unless the command line says lockdown=; LOCALVERSION=-bgdebug.
 #
 # Boot (boot-guest.sh as is, TCG): ~20 s to /init (stock 6.12: ~2-4 s);
 # loading vfio-pci, e1000, pci-stub and two kmemleak scans 5 s apart,
@@ -94,7 +97,14 @@ LOGF=$D/build.log
 # Wanted options: NAME=y|m|n or NAME="string" (scripts/config syntax).
 # Order matters only for readability; olddefconfig resolves the rest.
 WANT=(
-	MODULES=y MODULE_UNLOAD=y MODULE_SIG=n
+	MODULES=y MODULE_UNLOAD=y
+	# module signing with the build's own key (certs/signing_key.pem,
+	# made by the build), in-tree modules signed at modules_install;
+	# unsigned modules still load (and taint) unless locked down
+	MODULE_SIG=y MODULE_SIG_ALL=y MODULE_SIG_FORCE=n MODULE_SIG_SHA256=y
+	# the lockdown LSM, off unless the command line says lockdown=
+	SECURITY=y SECURITY_LOCKDOWN_LSM=y SECURITY_LOCKDOWN_LSM_EARLY=y
+	LOCK_DOWN_KERNEL_FORCE_NONE=y
 	LOCALVERSION='"-bgdebug"' LOCALVERSION_AUTO=n WERROR=n
 	# the guest: serial console, initramfs, devtmpfs
 	SERIAL_8250=y SERIAL_8250_CONSOLE=y DEVTMPFS=y BLK_DEV_INITRD=y
@@ -121,7 +131,8 @@ WANT=(
 	DEBUG_INFO_DWARF5=n DEBUG_INFO=n DEBUG_INFO_BTF=n
 )
 # Missing one of these is fatal; the others only warn.
-MUST=(KASAN PROVE_LOCKING DEBUG_KMEMLEAK VFIO_PCI E1000 INTEL_IOMMU DYNAMIC_FTRACE_WITH_REGS KPROBES)
+MUST=(KASAN PROVE_LOCKING DEBUG_KMEMLEAK VFIO_PCI E1000 INTEL_IOMMU DYNAMIC_FTRACE_WITH_REGS KPROBES
+	MODULE_SIG MODULE_SIG_ALL SECURITY_LOCKDOWN_LSM)
 FINGERPRINT=$(printf '%s\n' "$PKG" "${WANT[@]}" | sha256sum | cut -c1-16)
 
 # --- already built? ---------------------------------------------------------

@@ -220,9 +220,9 @@ early_reason() {
 	fi
 }
 
-# boots: the lines of the boots file for the boots to run
+# boots FILE: the lines of the boots file for the boots to run
 boots() {
-	local f=${BG_BOOTS_FILE:-$REPO/test/guest/boots} lines=
+	local f=$1 lines=
 	if [[ -f $f ]]; then
 		lines=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$f")
 	fi
@@ -287,7 +287,7 @@ applies() {
 	[[ -z $only ]] && return 0
 	names=" $s ${kver%%-*} "
 	[[ $kver =~ ^([0-9]+\.[0-9]+) ]] && names+=" ${BASH_REMATCH[1]} "
-	case $s in 5.10 | 6.1 | 6.12 | trixie | debug) ;; *) names+=" sid " ;; esac
+	case $s in 5.10 | 6.1 | 6.12 | trixie | debug | host-*) ;; *) names+=" sid " ;; esac
 	for item in ${only//,/ }; do
 		[[ $names == *" $item "* ]] && return 0
 	done
@@ -408,6 +408,40 @@ run_series() {
 	fi
 	timing initramfs "$(since "$t0")"
 
+	run_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "${BG_BOOTS_FILE:-$REPO/test/guest/boots}"
+}
+
+# run_host_series host-SUITE: a real Debian host (test/host-image.sh) booted
+# from its disk image with systemd as init, its kernel and initrd from the
+# image's /boot; the boots of test/host/boots (BG_BOOTS_FILE does not
+# apply; BG_BOOTS does), the tests test/host/run runs inside.
+run_host_series() {
+	local s=$1 suite=${1#host-} t0 line kver oldkver img dir logs
+	logs=$BG_CACHE/logs/$s
+	mkdir -p "$logs"
+	t0=$(now)
+	if ! line=$(BG_VFIO_HOLD=$vfio_hold "$HERE/host-image.sh" "$suite" 2> >(tee "$logs/host-image.err" >&2)); then
+		result "$s" "not ok - $s: the host image was not made (log: $logs/host-image.err)"
+		return
+	fi
+	read -r kver oldkver img dir <<<"$line"
+	: >"$logs/timings"
+	timing() { echo "$1 $2" >>"$logs/timings"; log "$s: $1 ${2}s"; }
+	timing image "$(since "$t0")"
+	log "$s: booting $kver (the image was made with $oldkver, upgraded to $kver)"
+	BG_VMLINUZ=$dir/boot/vmlinuz-$kver BG_DISK=$img BG_MEM=2048 \
+		run_boots "$s" "$kver" "$dir/boot/initrd.img-$kver" "$logs" \
+		"${BG_BOOT_TIMEOUT:-900}" "" "$REPO/test/host/boots" "root=/dev/vda rw"
+}
+
+# run_boots SERIES KVER INITRD LOGS TIMEOUT KMEMLEAK BOOTSFILE [CMDLINE]:
+# every boot of BOOTSFILE (BG_BOOTS_FILE replaces test/guest/boots) that
+# applies to this series, results counted; CMDLINE goes before each boot's
+# own arguments. BG_VMLINUZ/BG_DISK/BG_MEM, when the caller sets them,
+# reach test/boot-guest.sh.
+run_boots() {
+	local s=$1 kver=$2 initrd=$3 logs=$4 timeout=$5 kmemleak=$6 bootsfile=$7 pre=${8:-}
+	local name extra ld rc why t0 line
 	local bline
 	while IFS= read -r bline; do
 		parse_boot "$bline"
@@ -427,7 +461,7 @@ run_series() {
 			t0=$(now)
 			rc=0
 			BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
-				"$HERE/boot-guest.sh" "$kver" "$initrd" "$ld" "bg.boot=$name" $extra || rc=$?
+				"$HERE/boot-guest.sh" "$kver" "$initrd" "$ld" $pre "bg.boot=$name" $extra || rc=$?
 			secs=$(since "$t0")
 			# died before its test began: boot it again, once
 			if [[ -z $b_expect ]] && ((try == 1)) && died_early "$ld"; then
@@ -503,12 +537,15 @@ run_series() {
 			clean "$ld/ktap.log" | sed '/^# dmesg-begin$/,$d'
 			echo "# ---- end of guest output ----"
 		fi
-	done < <(boots)
-	return 0
+	done < <(boots "$bootsfile")
 }
 
 for s in "${SERIES[@]}"; do
-	run_series "$s"
+	case $s in
+	host-bullseye | host-trixie) run_host_series "$s" ;;
+	host-*) result "$s" "not ok - unknown host series $s (want host-bullseye or host-trixie)" ;;
+	*) run_series "$s" ;;
+	esac
 done
 
 echo "# $retried boots retried"

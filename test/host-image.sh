@@ -1,0 +1,221 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# host-image.sh - a real Debian host for the test suite: systemd, a stock
+# kernel, DKMS, libvirt and QEMU, with bindguard installed from the
+# bindguard-dkms package exactly as a user installs it; then a kernel
+# upgrade, so that Debian's DKMS kernel hooks build bindguard for the new
+# kernel. The result is an ext4 disk image that test/boot-guest.sh boots
+# with systemd as init (test/run.sh, series host-SUITE).
+#
+# Usage: test/host-image.sh [--base-only] SUITE   (SUITE: bullseye or trixie)
+#
+# Prints on stdout one line "KVER OLDKVER IMAGE DIR": the kernel the host
+# boots (the upgrade's), the kernel the image was made with, the disk image
+# and the root tree it was made from (DIR/boot/vmlinuz-KVER and
+# DIR/boot/initrd.img-KVER are what QEMU boots).
+#
+# 1. The base, made once and cached in $BG_CACHE/hosts/SUITE/base (3-5 min
+#    cold; marked complete with a fingerprint of what it holds):
+#    debootstrap --variant=minbase of SUITE from the suite itself only (no
+#    -security, no -updates), then apt-get install --no-install-recommends
+#    of systemd-sysv, udev, dbus, kmod, procps, pciutils, iproute2,
+#    linux-image-amd64 and linux-headers-amd64 (the suite's point-release
+#    kernel: bullseye 5.10.0-32, trixie 6.12.117+deb13 when written),
+#    libvirt-daemon-system, libvirt-clients and qemu-system-x86. Then SUITE-
+#    security is added to its apt sources and what the run step installs is
+#    downloaded into apt's archive (--download-only): the security kernel
+#    and headers, dkms and openssl, so the run step needs the mirror only
+#    for what changed since. Units a test host does not need (apt's and
+#    e2scrub's timers, getty on the console) are masked; a oneshot unit,
+#    bindguard-host-test.service, runs /usr/local/lib/bindguard-test/run
+#    (copied in at the run step) after multi-user.target's other units and
+#    powers the host off when it ends, whatever its result.
+# 2. The run, every time (the package and the tests change with the tree):
+#    the base copied to $BG_CACHE/hosts/SUITE/run, and in it (chroot, private
+#    mounts: test/in-chroot.sh)
+#      apt-get install ./bindguard-dkms_*_all.deb
+#    (the package's maintainer scripts build bindguard with DKMS for the
+#    image's kernel), then
+#      apt-get install linux-image-amd64 linux-headers-amd64
+#    the upgrade to SUITE-security's kernel: its postinst and the headers'
+#    run Debian's DKMS kernel hooks, which build bindguard for it. Nothing is
+#    checked here: the tests inside the booted host check the result. The
+#    test scripts (test/host/) and test/vfio-hold are copied in, and
+#    `mkfs.ext4 -d` makes $BG_CACHE/hosts/SUITE/root.img from the tree (no
+#    loop mount). Steps and times go to stderr; apt's output to
+#    $BG_CACHE/logs/host-SUITE/image.log.
+#
+# The package is the newest bindguard-dkms_*_all.deb in $BG_DEB_DIR (default
+# build/deb, where `make deb` leaves it); BG_DEB=FILE names one. Needs root,
+# debootstrap, unshare and e2fsprogs, and the Debian mirror the host's apt
+# sources name (test/apt-mirror.sh; BG_DEBIAN_MIRROR and
+# BG_DEBIAN_SECURITY_MIRROR override it). Runs under nice -n ${BG_NICE:-10}.
+#
+# --base-only makes the base (if not cached) and stops (.ci/run makes both
+# bases in the background while `make check` boots its kernels).
+#
+# Environment: BG_CACHE (default /var/cache/bindguard), BG_DEB, BG_DEB_DIR,
+# BG_VFIO_HOLD (a static vfio-hold binary to copy in), BG_NICE.
+set -euo pipefail
+
+if [[ -z ${BG_HOST_IMAGE_NICED:-} ]]; then
+	export BG_HOST_IMAGE_NICED=1
+	exec nice -n "${BG_NICE:-10}" "$0" "$@"
+fi
+
+log() { echo "host-image: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+BASE_ONLY=0
+if [[ ${1:-} == --base-only ]]; then
+	BASE_ONLY=1
+	shift
+fi
+[[ $# -eq 1 ]] || { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+SUITE=$1
+case $SUITE in
+bullseye | trixie) ;;
+*) die "unknown suite '$SUITE' (want bullseye or trixie)" ;;
+esac
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+. "$REPO/test/apt-mirror.sh"
+H=$BG_CACHE/hosts/$SUITE
+BASE=$H/base
+RUN=$H/run
+IMG=$H/root.img
+LOGS=$BG_CACHE/logs/host-$SUITE
+LOGF=$LOGS/image.log
+((BASE_ONLY)) && LOGF=$LOGS/base.log
+mkdir -p "$H" "$LOGS"
+: >"$LOGF"
+
+# in the image's tree, as root, apt non-interactive
+in_tree() {
+	"$REPO/test/in-chroot.sh" "$1" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
+		"${@:2}"
+}
+
+PACKAGES=(systemd-sysv udev dbus kmod procps pciutils iproute2
+	linux-image-amd64 linux-headers-amd64
+	libvirt-daemon-system libvirt-clients qemu-system-x86)
+# what the run step installs, downloaded into the base's apt archive
+RUN_PACKAGES=(linux-image-amd64 linux-headers-amd64 dkms openssl)
+FINGERPRINT=$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" "${RUN_PACKAGES[@]}" v1 | sha256sum | cut -c1-16)
+
+# --- 1. the base ----------------------------------------------------------------
+exec 8>"$H/.lock"
+flock 8
+if ! grep -qx "fingerprint $FINGERPRINT" "$BASE/.complete" 2>/dev/null; then
+	command -v debootstrap >/dev/null || die "debootstrap is not installed (test/host-deps.sh)"
+	MIRROR=$(apt_mirror) && SECURITY_MIRROR=$(apt_mirror security) || exit 1
+	t0=$(date +%s)
+	rm -rf "$BASE"
+	log "debootstrap $SUITE into $BASE"
+	debootstrap --variant=minbase \
+		--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
+		"$SUITE" "$BASE" "$MIRROR" >>"$LOGF" 2>&1 ||
+		die "debootstrap $SUITE failed (log: $LOGF)"
+	echo "deb $MIRROR $SUITE main" >"$BASE/etc/apt/sources.list"
+	cat >"$BASE/etc/apt/apt.conf.d/99bindguard-host" <<-'APT'
+	// test/host-image.sh: keep what was downloaded (the run step installs it)
+	APT::Install-Recommends "false";
+	APT::Keep-Downloaded-Packages "true";
+	Binary::apt::APT::Keep-Downloaded-Packages "true";
+	Acquire::Languages "none";
+	APT
+	rm -f "$BASE/etc/apt/apt.conf.d/docker-clean"
+	# no daemon may start while the tree is a chroot
+	printf '#!/bin/sh\nexit 101\n' >"$BASE/usr/sbin/policy-rc.d"
+	chmod 0755 "$BASE/usr/sbin/policy-rc.d"
+	log "installing ${PACKAGES[*]}"
+	in_tree "$BASE" sh -c 'apt-get -q update && apt-get -q -y install "$@"' sh "${PACKAGES[@]}" \
+		>>"$LOGF" 2>&1 || die "apt-get install failed in the $SUITE base (log: $LOGF)"
+	echo "deb $SECURITY_MIRROR $SUITE-security main" >"$BASE/etc/apt/sources.list.d/security.list"
+	log "downloading ${RUN_PACKAGES[*]} (with $SUITE-security)"
+	in_tree "$BASE" sh -c 'apt-get -q update && apt-get -q -y --download-only install "$@"' sh "${RUN_PACKAGES[@]}" \
+		>>"$LOGF" 2>&1 || die "apt-get --download-only failed in the $SUITE base (log: $LOGF)"
+
+	# the host's own configuration
+	echo "bindguard-$SUITE" >"$BASE/etc/hostname"
+	printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' >"$BASE/etc/fstab"
+	for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
+		fstrim.timer man-db.timer serial-getty@ttyS0.service getty@tty1.service \
+		systemd-timesyncd.service; do
+		ln -sf /dev/null "$BASE/etc/systemd/system/$u"
+	done
+	cat >"$BASE/etc/systemd/system/bindguard-host-test.service" <<-'UNIT'
+	# test/host-image.sh: the host tests, KTAP on ttyS1, then power off
+	[Unit]
+	Description=bindguard host tests (KTAP on ttyS1)
+	After=multi-user.target libvirtd.service systemd-modules-load.service
+	Wants=libvirtd.service
+	SuccessAction=poweroff-force
+	FailureAction=poweroff-force
+
+	[Service]
+	Type=oneshot
+	ExecStart=/usr/local/lib/bindguard-test/run
+	StandardOutput=tty
+	StandardError=journal
+	TTYPath=/dev/ttyS1
+	TimeoutStartSec=infinity
+
+	[Install]
+	WantedBy=multi-user.target
+	UNIT
+	mkdir -p "$BASE/etc/systemd/system/multi-user.target.wants"
+	ln -sf ../bindguard-host-test.service \
+		"$BASE/etc/systemd/system/multi-user.target.wants/bindguard-host-test.service"
+	# journald: keep the journal (the tests read systemd-modules-load's lines)
+	mkdir -p "$BASE/var/log/journal"
+	echo "fingerprint $FINGERPRINT" >"$BASE/.complete"
+	log "$SUITE base ready in $(($(date +%s) - t0))s ($(du -sm "$BASE" | cut -f1) MiB)"
+fi
+OLDKVER=$(ls "$BASE/lib/modules" | sort -V | tail -n1)
+[[ -n $OLDKVER ]] || die "no kernel in the $SUITE base"
+((BASE_ONLY)) && exit 0
+
+# --- 2. the run -----------------------------------------------------------------
+deb=${BG_DEB:-$(ls -t "${BG_DEB_DIR:-$REPO/build/deb}"/bindguard-dkms_*_all.deb 2>/dev/null | head -n1 || true)}
+[[ -n $deb && -f $deb ]] || die "no bindguard-dkms package (make deb)"
+t0=$(date +%s)
+rm -rf "$RUN" "$IMG"
+cp -a --reflink=auto "$BASE" "$RUN"
+log "$(date +%T) copied the base ($(($(date +%s) - t0))s)"
+cp "$deb" "$RUN/tmp/"
+t1=$(date +%s)
+log "apt-get install ./${deb##*/}"
+in_tree "$RUN" apt-get -q -y install "/tmp/${deb##*/}" >>"$LOGF" 2>&1 ||
+	die "apt-get install of ${deb##*/} failed in the $SUITE host (log: $LOGF)"
+rm -f "$RUN/tmp/${deb##*/}"
+log "  done in $(($(date +%s) - t1))s"
+t1=$(date +%s)
+log "kernel upgrade from $SUITE-security: apt-get install linux-image-amd64 linux-headers-amd64"
+in_tree "$RUN" apt-get -q -y install linux-image-amd64 linux-headers-amd64 >>"$LOGF" 2>&1 ||
+	die "the kernel upgrade failed in the $SUITE host (log: $LOGF)"
+log "  done in $(($(date +%s) - t1))s"
+KVER=$(ls "$RUN/lib/modules" | sort -V | tail -n1)
+[[ $KVER != "$OLDKVER" ]] || die "$SUITE-security has no newer kernel than $OLDKVER"
+[[ -f $RUN/boot/vmlinuz-$KVER && -f $RUN/boot/initrd.img-$KVER ]] ||
+	die "no /boot/vmlinuz-$KVER or initrd.img-$KVER in the $SUITE host"
+rm -f "$RUN/usr/sbin/policy-rc.d"
+in_tree "$RUN" apt-get clean >>"$LOGF" 2>&1
+
+# the tests
+mkdir -p "$RUN/usr/local/lib/bindguard-test"
+cp -a "$REPO/test/host/." "$RUN/usr/local/lib/bindguard-test/"
+cp "$REPO/test/guest/lib.sh" "$RUN/usr/local/lib/bindguard-test/"
+if [[ -n ${BG_VFIO_HOLD:-} ]]; then
+	cp "$BG_VFIO_HOLD" "$RUN/usr/local/lib/bindguard-test/vfio-hold"
+fi
+echo "$OLDKVER" >"$RUN/usr/local/lib/bindguard-test/old-kernel"
+
+t1=$(date +%s)
+mib=$(du -sm "$RUN" | cut -f1)
+mkfs.ext4 -q -F -L bgroot -d "$RUN" "$IMG" "$((mib + mib / 4 + 512))M" >>"$LOGF" 2>&1 ||
+	die "mkfs.ext4 -d failed (log: $LOGF)"
+log "mkfs.ext4 -d: $IMG ($((mib + mib / 4 + 512)) MiB) in $(($(date +%s) - t1))s"
+log "$SUITE host ready in $(($(date +%s) - t0))s: boots $KVER (made with $OLDKVER)"
+echo "$KVER $OLDKVER $IMG $RUN"
