@@ -148,6 +148,7 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 int bg_events_show(struct seq_file *m);
 void bg_seq_time(struct seq_file *m, u64 ns);
 void bg_seq_name(struct seq_file *m, const char *name);
+char *bg_escape_into(char *buf, size_t size, const char *name);
 void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
 		    pid_t pid, const char *comm);
 void bg_log_claim_refused(int group, int probing, const char *dev,

@@ -29,6 +29,9 @@
 
 #include "bindguard.h"
 
+#define CREATE_TRACE_POINTS
+#include "bindguard_trace.h"
+
 #define BG_EVENTS 256
 
 struct bg_event {
@@ -93,20 +96,34 @@ void bg_seq_name(struct seq_file *m, const char *name)
 #define BG_LOG_NAME	160
 #define BG_ESC_LEN	(BG_LOG_NAME + 4)
 
-/* Escape @name into @buf (BG_ESC_LEN bytes) as bg_seq_name(); returns @buf. */
-static char *bg_escape(char *buf, const char *name)
+/**
+ * bg_escape_into() - escape a name into a buffer, as bg_seq_name() prints it
+ * @buf:  where to write; at least 12 bytes
+ * @size: its size
+ * @name: a NUL-terminated name, or NULL (printed as "-")
+ *
+ * A name whose escaped form does not fit is cut with "...".
+ *
+ * Context: any; does not sleep.
+ * Return: @buf.
+ */
+char *bg_escape_into(char *buf, size_t size, const char *name)
 {
-	const unsigned char *p = name;
+	const unsigned char *p;
 	char *o = buf;
 
+	if (!name)
+		name = "";
+	p = name;
 	if (!strcmp(name, "-")) {
-		strscpy(buf, "\\055", BG_ESC_LEN);
+		strscpy(buf, "\\055", size);
 		return buf;
 	}
 	if (!*p)
 		*o++ = '-';
 	for (; *p; p++) {
-		if (o > buf + BG_LOG_NAME - 4) {
+		/* room for one escaped byte, "..." and the NUL */
+		if (o + 8 > buf + size) {
 			strscpy(o, "...", 4);
 			return buf;
 		}
@@ -117,6 +134,11 @@ static char *bg_escape(char *buf, const char *name)
 	}
 	*o = '\0';
 	return buf;
+}
+
+static char *bg_escape(char *buf, const char *name)
+{
+	return bg_escape_into(buf, BG_ESC_LEN, name);
 }
 
 /* Scratch for log lines: three escaped names (too large for the stack). */
@@ -193,7 +215,9 @@ void bg_log_claim_refused(int group, int probing, const char *dev,
  * @bdf:    device (refusals), or NULL
  * @driver: driver (refusals), or NULL
  *
- * Strings are copied.
+ * Strings are copied. Each event also fires its tracepoint
+ * (bindguard_trace.h): bindguard_owner, bindguard_refusal or
+ * bindguard_claim_refused.
  *
  * Context: any; takes bg_events_lock with interrupts disabled.
  */
@@ -218,6 +242,21 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	strscpy(ev->bdf, bdf ?: "", sizeof(ev->bdf));
 	strscpy(ev->driver, driver ?: "", sizeof(ev->driver));
 	spin_unlock_irqrestore(&bg_events_lock, flags);
+
+	switch (type) {
+	case BG_EV_USER:
+	case BG_EV_KERNEL:
+		trace_bindguard_owner(group, type == BG_EV_USER, pid, comm);
+		break;
+	case BG_EV_REFUSED:
+	case BG_EV_AUDIT:
+		trace_bindguard_refusal(group, bdf, driver, pid, comm, bg_mode(),
+					type == BG_EV_REFUSED);
+		break;
+	case BG_EV_CLAIM_REFUSED:
+		trace_bindguard_claim_refused(group, pid, comm, bdf, driver);
+		break;
+	}
 }
 
 /**

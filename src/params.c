@@ -10,6 +10,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pci.h>
 #include <linux/string.h>
+#include <linux/stringify.h>
 
 #include "bindguard.h"
 
@@ -84,7 +85,9 @@ static const struct kernel_param_ops bg_mode_ops = {
 };
 
 module_param_cb(mode, &bg_mode_ops, NULL, 0644);
-MODULE_PARM_DESC(mode, "enforce (refuse binds), audit (record only) or off; default enforce");
+MODULE_PARM_DESC(mode, "enforce (refuse binds), audit (record only) or off; "
+		 "before 5.19 audit and off still refuse (nothing else would); "
+		 "writable at runtime; default enforce");
 
 static bool bg_valid_driver_name(const char *s, size_t len)
 {
@@ -159,7 +162,10 @@ static const struct kernel_param_ops bg_allow_ops = {
 };
 
 module_param_cb(allow, &bg_allow_ops, NULL, 0444);
-MODULE_PARM_DESC(allow, "drivers admitted into user-owned groups, comma-separated; default vfio-pci,pci-stub,pcieport");
+MODULE_PARM_DESC(allow, "drivers admitted into user-owned groups, up to "
+		 __stringify(BG_ALLOW_MAX) " comma-separated names; "
+		 "before 5.19 only vfio drivers, pci-stub and pcieport (others end in vfio's BUG_ON); "
+		 "default vfio-pci,pci-stub,pcieport");
 
 module_param_named(strict, bg_strict, bool, 0444);
 MODULE_PARM_DESC(strict, "admit only the drivers in allow=, not every driver_managed_dma driver; default 0");
@@ -186,7 +192,9 @@ static const struct kernel_param_ops bg_maxactive_ops = {
 };
 
 module_param_cb(maxactive, &bg_maxactive_ops, &bg_maxactive_value, 0444);
-MODULE_PARM_DESC(maxactive, "calls each claim kretprobe follows at once (they sleep on the group's mutex); a miss is logged and ownership re-read; default 256");
+MODULE_PARM_DESC(maxactive, "1 to " __stringify(BG_MAXACTIVE_MAX)
+		 ": calls each claim kretprobe follows at once (they sleep on the group's mutex); "
+		 "a miss is logged and ownership re-read; default 256");
 
 /**
  * bg_maxactive() - kretprobe instances per claim hook (maxactive=)

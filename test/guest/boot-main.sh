@@ -247,6 +247,36 @@ t_new_id_probes_after_owner() {
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind"
 }
 
+# Tracepoints (bindguard_trace.h): every event "events" records also goes
+# to the trace, with the same escaped names.
+t_tracepoints() {
+	local T=/sys/kernel/tracing ev audit_refused=0 want
+	for ev in bindguard_refusal bindguard_owner bindguard_claim_refused; do
+		[ -f $T/events/bindguard/$ev/format ] || fail "no $T/events/bindguard/$ev"
+	done
+	echo 1 >$T/events/bindguard/enable || { fail "cannot enable events/bindguard"; return; }
+	echo >$T/trace
+	hold_start
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write $PARAMS/mode audit OK
+	sysfs_write /sys/bus/pci/drivers/e1000/bind "$SIB" >/dev/null
+	expect_write $PARAMS/mode enforce OK
+	hold_stop
+	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 || fail "group $GROUP still owned"
+	echo 0 >$T/events/bindguard/enable
+	grep bindguard_ $T/trace | sed 's/^ */# trace: /'
+	# before 5.19 audit still refuses
+	[ $NATIVE = 0 ] && audit_refused=1
+	for want in \
+		"bindguard_owner: group=$GROUP owner=user pid=$HOLDER comm=vfio-hold" \
+		"bindguard_refusal: group=$GROUP dev=$SIB driver=e1000 pid=$HOLDER comm=vfio-hold mode=enforce refused=1" \
+		"bindguard_refusal: group=$GROUP dev=$SIB driver=e1000 pid=$HOLDER comm=vfio-hold mode=audit refused=$audit_refused" \
+		"bindguard_owner: group=$GROUP owner=kernel pid=0 comm=-"; do
+		expect_eq "$(grep -cF ": $want" $T/trace)" 1 "trace lines '$want'"
+	done
+	echo >$T/trace
+}
+
 t_unload() {
 	rmmod bindguard || fail "rmmod bindguard"
 	expect_eq "$(hooks_left)" "" "hooks left"
@@ -260,7 +290,7 @@ for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
 done
 scenario_init
 
-ktap_plan $((18 + 2 * $(echo $BIND_PATHS | wc -w)))
+ktap_plan $((19 + 2 * $(echo $BIND_PATHS | wc -w)))
 run_test "bad params at insmod fail with EINVAL" t_bad_params_at_insmod
 run_test "modprobe bindguard hooks really_probe" t_load
 run_test "bad mode writes fail with EINVAL" t_bad_mode_write
@@ -286,4 +316,5 @@ fi
 run_test "strict=1 refuses pci-stub" t_strict_refuses_pci_stub
 run_test "owner SIGKILL returns group to kernel" t_owner_killed
 run_test "new_id driver probes once owner is gone" t_new_id_probes_after_owner
+run_test "tracepoints: owner changes and refusals, fields as in events" t_tracepoints
 run_test "rmmod leaves no hook" t_unload
