@@ -399,10 +399,32 @@ run_series() {
 		log "note: no test/bgtest/Makefile or Kbuild"
 	fi
 
+	# The debug kernel signs its modules with its build key and may run
+	# locked down (boot-lockdown.sh): bindguard re-signed with that key is
+	# the one installed; DKMS's module (signed with DKMS's key, which the
+	# kernel does not trust) and an unsigned copy go to /tests.
+	local extra_files=()
+	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
+		local hdr sdir=$BG_CACHE/build/$kver/signed
+		hdr=$("$HERE/kbuild-env.sh" --headers "$kver")
+		rm -rf "$sdir"
+		mkdir -p "$sdir"
+		if [[ -f $hdr/certs/signing_key.pem && -x $hdr/scripts/sign-file ]] &&
+			objcopy "$ko" "$sdir/bindguard-unsigned.ko" &&
+			cp "$sdir/bindguard-unsigned.ko" "$sdir/bindguard.ko" &&
+			"$hdr/scripts/sign-file" sha256 "$hdr/certs/signing_key.pem" \
+				"$hdr/certs/signing_key.x509" "$sdir/bindguard.ko"; then
+			extra_files=("$ko:/tests/bindguard-dkms.ko" "$sdir/bindguard-unsigned.ko:/tests/bindguard-unsigned.ko")
+			ko=$sdir/bindguard.ko
+		else
+			result "$s" "not ok - $kver: cannot sign bindguard with the kernel's build key ($hdr/certs/signing_key.pem, scripts/sign-file)"
+		fi
+	fi
+
 	t0=$(now)
 	initrd=$BG_CACHE/build/$kver/initramfs.cpio.gz
 	if ! BG_KO=$ko BG_TESTKO=$testko BG_VFIO_HOLD=$vfio_hold BG_BENCH=$bench \
-		"$HERE/mkinitramfs.sh" "$kver" "$initrd"; then
+		"$HERE/mkinitramfs.sh" "$kver" "$initrd" "${extra_files[@]}"; then
 		result "$s" "not ok - $kver: mkinitramfs failed"
 		return
 	fi

@@ -71,6 +71,23 @@ t_signed_by_dkms() {
 	diag "signer: $signer, $(modinfo -F sig_hashalgo bindguard)"
 }
 
+# modinfo of the installed module: what an admin reads before setting an
+# option in /etc/modprobe.d/bindguard.conf
+t_modinfo() {
+	local p desc
+	[ -n "$(modinfo -F description bindguard)" ] || fail "no description"
+	for p in mode allow strict maxactive; do
+		desc=$(modinfo -F parm bindguard | grep "^$p:")
+		case $desc in
+		*"default "*) ;;
+		*) fail "parameter $p: '$desc' (no default)" ;;
+		esac
+		grep -q "^#* *options bindguard .*$p=" /etc/modprobe.d/bindguard.conf ||
+			fail "$p is not in /etc/modprobe.d/bindguard.conf"
+	done
+	expect_eq "$(modinfo -F parm bindguard | wc -l)" 4 "parameters"
+}
+
 t_debugfs_readable() {
 	local f
 	for f in groups events hooks; do
@@ -82,11 +99,12 @@ t_debugfs_readable() {
 }
 
 libvirt_init
-ktap_plan $((6 + LIBVIRT_TESTS))
+ktap_plan $((7 + LIBVIRT_TESTS))
 run_test "booted the upgraded kernel" t_upgraded_kernel
 run_test "dkms status: installed for both kernels" t_dkms_status
 run_test "built for the running kernel by the DKMS kernel hook" t_built_for_running_kernel
 run_test "loaded at boot by systemd-modules-load" t_loaded_at_boot
 run_test "signed with DKMS's MOK key" t_signed_by_dkms
+run_test "modinfo: description, version, every parameter with its default" t_modinfo
 run_test "debugfs readable" t_debugfs_readable
 libvirt_story
