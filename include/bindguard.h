@@ -31,6 +31,7 @@ enum bg_mode { BG_MODE_ENFORCE, BG_MODE_AUDIT, BG_MODE_OFF };
 enum bg_mode bg_mode(void);
 const char *bg_mode_name(void);
 bool bg_driver_allowed(const struct device_driver *drv);
+bool bg_driver_managed_dma(const struct device_driver *drv);
 unsigned int bg_maxactive(void);
 
 /* table.c: the per-IOMMU-group ownership table */
@@ -41,12 +42,14 @@ unsigned int bg_maxactive(void);
  * @dev:    identity only, never dereferenced once the device is deleted
  * @bdf:    pci_name() of the device, copied
  * @driver: name of the bound driver, copied, "" when unbound
+ * @blocks: the driver keeps the group from being claimed (not viable)
  */
 struct bg_member {
 	struct list_head node;
 	struct device *dev;
 	char bdf[BG_NAME_LEN];
 	char driver[BG_NAME_LEN];
+	bool blocks;
 };
 
 /**
@@ -112,7 +115,7 @@ bool bg_user_owned(const struct bg_state *st);
 bool bg_dev_user_owned(struct device *dev);
 void bg_table_add_device(struct device *dev);
 void bg_table_del_device(struct device *dev);
-void bg_table_set_driver(struct device *dev, const char *driver);
+void bg_table_set_driver(struct device *dev, const struct device_driver *drv);
 unsigned int bg_table_gen(struct device *dev);
 void bg_table_found(struct device *dev, bool owned, unsigned int gen);
 
@@ -137,6 +140,7 @@ bool bg_claim_release(int id);
 void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 		       bool audit);
 void bg_table_show(struct seq_file *m);
+void bg_table_blockers_show(struct seq_file *m);
 
 /* events.c: a bounded ring of ownership changes and refusals */
 enum bg_event_type {

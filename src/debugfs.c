@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * debugfs.c - /sys/kernel/debug/bindguard/{groups,events,hooks}, root-only.
+ * debugfs.c - /sys/kernel/debug/bindguard/{groups,blockers,events,hooks},
+ * root-only.
  * The formats are documented in README.md.
  */
 #include <linux/debugfs.h>
@@ -16,6 +17,13 @@ static int groups_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(groups);
+
+static int blockers_show(struct seq_file *m, void *unused)
+{
+	bg_table_blockers_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(blockers);
 
 static int events_show(struct seq_file *m, void *unused)
 {
@@ -44,6 +52,7 @@ void bg_debugfs_init(void)
 {
 	bg_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &groups_fops);
+	debugfs_create_file("blockers", 0400, bg_debugfs_dir, NULL, &blockers_fops);
 	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &events_fops);
 	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &hooks_fops);
 }

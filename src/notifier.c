@@ -26,10 +26,10 @@ static int bg_bus_notify(struct notifier_block *nb, unsigned long action,
 		bg_table_add_device(dev);
 		break;
 	case BUS_NOTIFY_BOUND_DRIVER:
-		bg_table_set_driver(dev, dev->driver->name);
+		bg_table_set_driver(dev, dev->driver);
 		break;
 	case BUS_NOTIFY_UNBOUND_DRIVER:
-		bg_table_set_driver(dev, "");
+		bg_table_set_driver(dev, NULL);
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
 		/* By BUS_NOTIFY_REMOVED_DEVICE, dev->iommu_group is cleared. */

@@ -207,7 +207,14 @@ unsigned int bg_maxactive(void)
 	return bg_maxactive_value;
 }
 
-static bool bg_driver_managed_dma(const struct device_driver *drv)
+/**
+ * bg_driver_managed_dma() - does @drv manage DMA itself (driver_managed_dma)?
+ * @drv: a driver
+ *
+ * Context: any.
+ * Return: pci_driver.driver_managed_dma for a PCI driver since 5.19, else false.
+ */
+bool bg_driver_managed_dma(const struct device_driver *drv)
 {
 #ifdef HAVE_IOMMU_DMA_OWNER
 	if (drv->bus == &pci_bus_type)

@@ -157,6 +157,26 @@ static void bg_free_entry(struct bg_group *g)
 	kfree(g);
 }
 
+/*
+ * Does @dev, bound to @drv, keep its group from being claimed by userspace
+ * (VFIO_GROUP_GET_STATUS: not viable)? The kernel's rule: since 5.19 every
+ * driver without driver_managed_dma uses the kernel's DMA API
+ * (pci_dma_configure() -> iommu_device_use_default_domain()), which
+ * iommu_group_dma_owner_claimed() then reports; before 5.19 vfio's
+ * vfio_dev_viable() accepts pci-stub, any driver of a device that is not a
+ * normal-header function (bridges), and devices bound to a vfio driver.
+ */
+static bool bg_member_blocks(struct device *dev, const struct device_driver *drv)
+{
+	if (!drv)
+		return false;
+	if (BG_NATIVE_DMA_OWNER)
+		return !bg_driver_managed_dma(drv);
+	if (dev_is_pci(dev) && to_pci_dev(dev)->hdr_type != PCI_HEADER_TYPE_NORMAL)
+		return false;
+	return strcmp(drv->name, "pci-stub") && strncmp(drv->name, "vfio", 4);
+}
+
 /**
  * bg_table_add_device() - record @dev as a member of its IOMMU group
  * @dev: a PCI device
@@ -186,6 +206,7 @@ void bg_table_add_device(struct device *dev)
 	}
 	drv = READ_ONCE(dev->driver);
 	strscpy(m->driver, drv ? drv->name : "", sizeof(m->driver));
+	m->blocks = bg_member_blocks(dev, drv);
 out:
 	mutex_unlock(&bg_table_mutex);
 }
@@ -226,13 +247,14 @@ void bg_table_del_device(struct device *dev)
 }
 
 /**
- * bg_table_set_driver() - record the driver now bound to @dev
- * @dev:    a PCI device
- * @driver: the driver's name, or "" after an unbind
+ * bg_table_set_driver() - record the driver now bound to @dev, and whether it
+ *                         keeps the group from being claimed
+ * @dev: a PCI device
+ * @drv: the driver bound (BUS_NOTIFY_BOUND_DRIVER), or NULL after an unbind
  *
- * Context: process; takes bg_table_mutex.
+ * Context: process (the bus notifier, @dev's lock held); takes bg_table_mutex.
  */
-void bg_table_set_driver(struct device *dev, const char *driver)
+void bg_table_set_driver(struct device *dev, const struct device_driver *drv)
 {
 	struct bg_group *g;
 	struct bg_member *m;
@@ -240,8 +262,10 @@ void bg_table_set_driver(struct device *dev, const char *driver)
 	mutex_lock(&bg_table_mutex);
 	g = bg_table_lookup(dev->iommu_group);
 	m = g ? bg_find_member(g, dev) : NULL;
-	if (m)
-		strscpy(m->driver, driver, sizeof(m->driver));
+	if (m) {
+		strscpy(m->driver, drv ? drv->name : "", sizeof(m->driver));
+		m->blocks = bg_member_blocks(dev, drv);
+	}
 	mutex_unlock(&bg_table_mutex);
 	if (!m)
 		bg_table_add_device(dev);
@@ -742,6 +766,40 @@ void bg_table_show(struct seq_file *m)
 			bg_seq_name(m, mem->driver);
 		}
 		seq_putc(m, '\n');
+	}
+	mutex_unlock(&bg_table_mutex);
+}
+
+/**
+ * bg_table_blockers_show() - print debugfs "blockers": every member that keeps
+ *                            its group from being claimed, with its driver
+ * @m: the seq_file
+ *
+ * Format "bindguard-blockers 1": "group dev driver", names escaped as in
+ * "groups". A group with no line here is viable: VFIO_GROUP_GET_STATUS
+ * reports VFIO_GROUP_FLAGS_VIABLE for it (bg_member_blocks() mirrors the
+ * kernel's rule), as the guest tests check against the kernel.
+ *
+ * Context: process; takes bg_table_mutex.
+ */
+void bg_table_blockers_show(struct seq_file *m)
+{
+	struct bg_member *mem;
+	struct bg_group *g;
+	unsigned long id;
+
+	seq_puts(m, "# bindguard-blockers 1\n# group dev driver\n");
+	mutex_lock(&bg_table_mutex);
+	xa_for_each(&bg_groups, id, g) {
+		list_for_each_entry(mem, &g->members, node) {
+			if (!mem->blocks)
+				continue;
+			seq_printf(m, "%d ", g->id);
+			bg_seq_name(m, mem->bdf);
+			seq_putc(m, ' ');
+			bg_seq_name(m, mem->driver);
+			seq_putc(m, '\n');
+		}
 	}
 	mutex_unlock(&bg_table_mutex);
 }

@@ -4,6 +4,7 @@
  * way QEMU does with a legacy VFIO container, then holds it until killed.
  *
  *   vfio-hold [-f] [-n NAME] GROUP [BDF]
+ *   vfio-hold -s GROUP
  *
  * Opens /dev/vfio/vfio and /dev/vfio/GROUP, attaches the group to the
  * container (VFIO_GROUP_SET_CONTAINER: the kernel claims DMA ownership of the
@@ -15,6 +16,10 @@
  *            makes first: a client that sets its container anyway
  *   -n NAME  set the process's comm to NAME first (prctl(PR_SET_NAME)), as
  *            any VFIO user may
+ *   -s       only ask: open /dev/vfio/GROUP, print "viable" or "not-viable"
+ *            (VFIO_GROUP_GET_STATUS's VFIO_GROUP_FLAGS_VIABLE, the kernel's
+ *            own verdict) and exit 0; the group is never attached to a
+ *            container, so nothing is claimed
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,10 +41,13 @@ int main(int argc, char **argv)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	char path[64];
-	int container, group, device, opt, force = 0;
+	int container, group, device, opt, force = 0, ask = 0;
 
-	while ((opt = getopt(argc, argv, "fn:")) != -1) {
+	while ((opt = getopt(argc, argv, "fn:s")) != -1) {
 		switch (opt) {
+		case 's':
+			ask = 1;
+			break;
 		case 'f':
 			force = 1;
 			break;
@@ -54,10 +62,21 @@ int main(int argc, char **argv)
 	argc -= optind - 1;
 	argv += optind - 1;
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: vfio-hold [-f] [-n NAME] GROUP [BDF]\n");
+		fprintf(stderr, "usage: vfio-hold [-f] [-n NAME] GROUP [BDF] | vfio-hold -s GROUP\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
+
+	if (ask) {
+		snprintf(path, sizeof(path), "/dev/vfio/%s", argv[1]);
+		group = open(path, O_RDWR);
+		if (group < 0)
+			return fail(path);
+		if (ioctl(group, VFIO_GROUP_GET_STATUS, &status))
+			return fail("VFIO_GROUP_GET_STATUS");
+		puts(status.flags & VFIO_GROUP_FLAGS_VIABLE ? "viable" : "not-viable");
+		return 0;
+	}
 
 	container = open("/dev/vfio/vfio", O_RDWR);
 	if (container < 0)

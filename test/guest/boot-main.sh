@@ -247,10 +247,65 @@ t_new_id_probes_after_owner() {
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind"
 }
 
+# viable_agrees WHAT: for every IOMMU group with a member on a vfio driver
+# (/dev/vfio/N exists) and no owner, bindguard's verdict (no line in
+# "blockers") equals the kernel's own (VFIO_GROUP_GET_STATUS, vfio-hold -s).
+viable_agrees() {
+	local g kernel ours n=0
+	for g in $(ls /sys/kernel/iommu_groups); do
+		[ -c /dev/vfio/$g ] || continue
+		kernel=$(vfio-hold -s $g)
+		ours=viable
+		grep -q "^$g " $BG_DEBUGFS/blockers && ours=not-viable
+		expect_eq "$ours" "$kernel" "group $g, $1 ($(grep "^$g " $BG_DEBUGFS/groups | cut -d' ' -f8-); blockers: $(grep "^$g " $BG_DEBUGFS/blockers | cut -d' ' -f2- | tr '\n' ' '))"
+		n=$((n + 1))
+	done
+	[ $n -gt 0 ] || fail "no group on vfio-pci to compare ($1)"
+}
+
+# The seed group's sibling and the e1000e pair through every kind of
+# driver: bindguard's "blockers" never disagrees with the kernel.
+t_blockers_match_kernel() {
+	local pair d
+	head -n1 $BG_DEBUGFS/blockers | grep -qx '# bindguard-blockers 1' ||
+		fail "blockers header: $(head -n1 $BG_DEBUGFS/blockers)"
+	expect_eq "$(stat -c %a $BG_DEBUGFS/blockers)" 400 "blockers file mode"
+	prepare
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	grep -qx "$GROUP $SIB e1000" $BG_DEBUGFS/blockers || fail "no '$GROUP $SIB e1000' in blockers"
+	viable_agrees "$SIB on e1000"
+	unbind "$SIB"
+	viable_agrees "$SIB unbound"
+	expect_eq "$(bind_to "$SIB" pci-stub)" OK "pci-stub bind"
+	viable_agrees "$SIB on pci-stub"
+	unbind "$SIB"
+	expect_eq "$(bind_to "$SIB" bgtest)" OK "bgtest bind"
+	viable_agrees "$SIB on bgtest"
+	unbind "$SIB"
+	expect_eq "$(bind_to "$SIB" vfio-pci)" OK "vfio-pci bind"
+	viable_agrees "$SIB on vfio-pci"
+	unbind "$SIB"
+	# the e1000e pair: one function on vfio-pci, the other on e1000e, then unbound
+	pair=$(pci_find 0x8086 0x10d3 | grep -v "^$LONE\$")
+	set -- $pair
+	unbind "$1"
+	expect_eq "$(bind_to "$1" vfio-pci)" OK "vfio-pci bind of $1"
+	viable_agrees "$2 on $(driver_of "$2")"
+	unbind "$2"
+	viable_agrees "$2 unbound"
+	expect_eq "$(bind_to "$2" e1000e)" OK "e1000e bind of $2"
+	unbind "$1"
+	expect_eq "$(bind_to "$1" e1000e)" OK "e1000e bind of $1"
+	unbind "$HELD"
+	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD"
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	expect_eq "$(grep -c "^$GROUP " $BG_DEBUGFS/blockers)" 2 "blockers of group $GROUP, both on e1000"
+}
+
 # Tracepoints (bindguard_trace.h): every event "events" records also goes
 # to the trace, with the same escaped names.
 t_tracepoints() {
-	local T=/sys/kernel/tracing ev audit_refused=0 want
+	local T=/sys/kernel/tracing ev audit_refused=0 want holder
 	for ev in bindguard_refusal bindguard_owner bindguard_claim_refused; do
 		[ -f $T/events/bindguard/$ev/format ] || fail "no $T/events/bindguard/$ev"
 	done
@@ -261,6 +316,7 @@ t_tracepoints() {
 	expect_write $PARAMS/mode audit OK
 	sysfs_write /sys/bus/pci/drivers/e1000/bind "$SIB" >/dev/null
 	expect_write $PARAMS/mode enforce OK
+	holder=$HOLDER
 	hold_stop
 	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 || fail "group $GROUP still owned"
 	echo 0 >$T/events/bindguard/enable
@@ -268,9 +324,9 @@ t_tracepoints() {
 	# before 5.19 audit still refuses
 	[ $NATIVE = 0 ] && audit_refused=1
 	for want in \
-		"bindguard_owner: group=$GROUP owner=user pid=$HOLDER comm=vfio-hold" \
-		"bindguard_refusal: group=$GROUP dev=$SIB driver=e1000 pid=$HOLDER comm=vfio-hold mode=enforce refused=1" \
-		"bindguard_refusal: group=$GROUP dev=$SIB driver=e1000 pid=$HOLDER comm=vfio-hold mode=audit refused=$audit_refused" \
+		"bindguard_owner: group=$GROUP owner=user pid=$holder comm=vfio-hold" \
+		"bindguard_refusal: group=$GROUP dev=$SIB driver=e1000 pid=$holder comm=vfio-hold mode=enforce refused=1" \
+		"bindguard_refusal: group=$GROUP dev=$SIB driver=e1000 pid=$holder comm=vfio-hold mode=audit refused=$audit_refused" \
 		"bindguard_owner: group=$GROUP owner=kernel pid=0 comm=-"; do
 		expect_eq "$(grep -cF ": $want" $T/trace)" 1 "trace lines '$want'"
 	done
@@ -290,7 +346,7 @@ for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
 done
 scenario_init
 
-ktap_plan $((19 + 2 * $(echo $BIND_PATHS | wc -w)))
+ktap_plan $((20 + 2 * $(echo $BIND_PATHS | wc -w)))
 run_test "bad params at insmod fail with EINVAL" t_bad_params_at_insmod
 run_test "modprobe bindguard hooks really_probe" t_load
 run_test "bad mode writes fail with EINVAL" t_bad_mode_write
@@ -316,5 +372,6 @@ fi
 run_test "strict=1 refuses pci-stub" t_strict_refuses_pci_stub
 run_test "owner SIGKILL returns group to kernel" t_owner_killed
 run_test "new_id driver probes once owner is gone" t_new_id_probes_after_owner
+run_test "blockers: bindguard's verdict equals VFIO_GROUP_FLAGS_VIABLE" t_blockers_match_kernel
 run_test "tracepoints: owner changes and refusals, fields as in events" t_tracepoints
 run_test "rmmod leaves no hook" t_unload
