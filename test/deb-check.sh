@@ -261,6 +261,9 @@ for s in "${SUITES[@]}"; do
 		test -n "$srcfiles" -a -z "$extra"
 	check "$s: dkms.conf says PACKAGE_VERSION=\"$MODVER\"" \
 		grep -qx "PACKAGE_VERSION=\"$MODVER\"" "$dir/usr/src/bindguard-$MODVER/dkms.conf"
+	# (the host's /sys/module has no bindguard: the tool says so, exit 2)
+	check "$s: /usr/sbin/bindguard-status runs: exit 2, 'bindguard is not loaded'" \
+		sh -c "out=\$(chroot '$dir' /usr/sbin/bindguard-status 2>&1); test \$? = 2 && test \"\$out\" = 'bindguard-status: bindguard is not loaded (modprobe bindguard)'"
 	check "$s: /usr/lib/modules-load.d/bindguard.conf loads bindguard at boot" \
 		grep -qx bindguard "$dir/usr/lib/modules-load.d/bindguard.conf"
 	check "$s: /etc/modprobe.d/bindguard.conf is a conffile, every option commented out" \

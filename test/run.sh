@@ -403,7 +403,8 @@ run_series() {
 	# locked down (boot-lockdown.sh): bindguard re-signed with that key is
 	# the one installed; DKMS's module (signed with DKMS's key, which the
 	# kernel does not trust) and an unsigned copy go to /tests.
-	local extra_files=()
+	# the status tool, as the package installs it
+	local extra_files=("$REPO/scripts/bindguard-status:/usr/sbin/bindguard-status")
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		local hdr sdir=$BG_CACHE/build/$kver/signed
 		hdr=$("$HERE/kbuild-env.sh" --headers "$kver")
@@ -414,7 +415,7 @@ run_series() {
 			cp "$sdir/bindguard-unsigned.ko" "$sdir/bindguard.ko" &&
 			"$hdr/scripts/sign-file" sha256 "$hdr/certs/signing_key.pem" \
 				"$hdr/certs/signing_key.x509" "$sdir/bindguard.ko"; then
-			extra_files=("$ko:/tests/bindguard-dkms.ko" "$sdir/bindguard-unsigned.ko:/tests/bindguard-unsigned.ko")
+			extra_files+=("$ko:/tests/bindguard-dkms.ko" "$sdir/bindguard-unsigned.ko:/tests/bindguard-unsigned.ko")
 			ko=$sdir/bindguard.ko
 		else
 			result "$s" "not ok - $kver: cannot sign bindguard with the kernel's build key ($hdr/certs/signing_key.pem, scripts/sign-file)"

@@ -83,6 +83,38 @@ t_hold() {
 	expect_driver "$SIB" none
 }
 
+# scripts/bindguard-status (busybox sh + awk here) against debugfs and sysfs,
+# while the VM holds the seed group.
+t_status_tool() {
+	local out rc d want lone_group
+	out=$(bindguard-status) || fail "bindguard-status: exit $?"
+	echo "$out" | sed 's/^/# status: /'
+	want=0
+	for d in /sys/kernel/iommu_groups/*; do
+		ls "$d/devices" | grep -q '^0000:' && want=$((want + 1))
+	done
+	expect_eq "$(echo "$out" | grep -c '^[0-9]')" "$want" "groups in the table"
+	echo "$out" | grep -q "^$GROUP  *user  *$HOLDER vfio-hold " || fail "no owner line for group $GROUP"
+	for d in /sys/kernel/iommu_groups/"$GROUP"/devices/*; do
+		d=$(basename "$d")
+		want=$(driver_of "$d")
+		[ "$want" = none ] && want=-
+		echo "$out" | grep "^$GROUP " | grep -q " $d=$want\b" || fail "table: $d is not on $want"
+	done
+	bindguard-status --json | grep -q "{\"group\":$GROUP,\"state\":\"user\",\"pid\":$HOLDER,\"comm\":\"vfio-hold\"," ||
+		fail "--json: $(bindguard-status --json | head -c 300)"
+	out=$(bindguard-status --check "$SIB" 2>&1) && fail "--check $SIB: exit 0 while owned"
+	expect_eq "$out" "bindguard-status: iommu group $GROUP is owned by userspace (pid $HOLDER vfio-hold)" "--check $SIB"
+	lone_group=$(group_of "$LONE")
+	out=$(bindguard-status --check "$lone_group" 2>&1)
+	rc=$?
+	expect_eq "$rc:$out" "1:bindguard-status: iommu group $lone_group not viable: $LONE is bound to e1000e" "--check $lone_group"
+	bindguard-status --check "$LONE" --assign "$LONE" || fail "--check $LONE --assign $LONE: exit $?"
+	bindguard-status --metrics /tmp/bg.prom || fail "--metrics: exit $?"
+	grep -qx 'bindguard_groups{state="user"} 1' /tmp/bg.prom || fail "metrics: $(grep -v '^#' /tmp/bg.prom | head -n3)"
+	[ -z "$(ls -a /tmp | grep '^\.bg\.prom')" ] || fail "metrics: a temporary file is left"
+}
+
 t_sysfs_bind_refused() {
 	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
 	expect_driver "$SIB" none
@@ -334,7 +366,10 @@ t_tracepoints() {
 }
 
 t_unload() {
+	local out
 	rmmod bindguard || fail "rmmod bindguard"
+	out=$(bindguard-status 2>&1) && fail "bindguard-status succeeded with bindguard unloaded"
+	expect_eq "$out" "bindguard-status: bindguard is not loaded (modprobe bindguard)" "bindguard-status, unloaded"
 	expect_eq "$(hooks_left)" "" "hooks left"
 	expect_eq "$(dmesg | grep -c 'bindguard: .*missed')" 0 "missed kretprobe calls"
 }
@@ -346,7 +381,7 @@ for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
 done
 scenario_init
 
-ktap_plan $((20 + 2 * $(echo $BIND_PATHS | wc -w)))
+ktap_plan $((21 + 2 * $(echo $BIND_PATHS | wc -w)))
 run_test "bad params at insmod fail with EINVAL" t_bad_params_at_insmod
 run_test "modprobe bindguard hooks really_probe" t_load
 run_test "bad mode writes fail with EINVAL" t_bad_mode_write
@@ -354,6 +389,7 @@ run_test "groups lists every PCI group" t_groups_lists_every_pci_group
 run_test "unclaimed groups bind untouched" t_unclaimed_groups_untouched
 run_paths unowned
 run_test "VFIO user owns the bridged group" t_hold
+run_test "bindguard-status: table, --json, --check, --metrics" t_status_tool
 run_test "sibling sysfs bind refused" t_sysfs_bind_refused
 run_test "sibling drivers_probe refused" t_drivers_probe_refused
 run_test "sibling autoprobe refused" t_autoprobe_refused

@@ -74,10 +74,22 @@ t_libvirtd() {
 		fail "$(nodedev "$SIB") is not in virsh nodedev-list"
 }
 
+# bindguard-status --check, as a libvirt hook would ask before a start: HELD
+# is about to be assigned (managed='yes'), so only SIB can block
 t_detach_sibling() {
+	local out
+	if [ $BINDGUARD = 1 ]; then
+		out=$(bindguard-status --check "$HELD" --assign "$HELD" 2>&1) &&
+			fail "bindguard-status --check before the detach: exit 0"
+		expect_eq "$out" "bindguard-status: iommu group $GROUP not viable: $SIB is bound to e1000" "--check before the detach"
+	fi
 	took
 	run $VIRSH nodedev-detach "$(nodedev "$SIB")" || fail "virsh nodedev-detach $(nodedev "$SIB") failed"
 	expect_driver "$SIB" vfio-pci
+	if [ $BINDGUARD = 1 ]; then
+		run bindguard-status --check "$HELD" --assign "$HELD" ||
+			fail "bindguard-status --check after the detach: exit $?"
+	fi
 	took
 	diag "nodedev-detach took $TOOK"
 }
@@ -132,6 +144,9 @@ t_start_vm() {
 		expect_eq "$(group_field "$GROUP" 2)" user "group $GROUP state"
 		expect_eq "$(group_field "$GROUP" 3)" "$QPID" "group $GROUP owner pid"
 		expect_eq "$(group_field "$GROUP" 4)" "$comm" "group $GROUP owner comm"
+		bindguard-status | sed 's/^/# bindguard-status: /'
+		expect_eq "$(bindguard-status --check "$HELD" 2>&1)" \
+			"bindguard-status: iommu group $GROUP is owned by userspace (pid $QPID $comm)" "--check while the VM runs"
 	fi
 }
 
