@@ -141,10 +141,12 @@ void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 		       bool audit);
 void bg_table_show(struct seq_file *m);
 void bg_table_blockers_show(struct seq_file *m);
+void bg_table_report_not_viable(int id, pid_t pid, const char *comm);
 
 /* events.c: a bounded ring of ownership changes and refusals */
 enum bg_event_type {
 	BG_EV_USER, BG_EV_KERNEL, BG_EV_REFUSED, BG_EV_AUDIT, BG_EV_CLAIM_REFUSED,
+	BG_EV_NOT_VIABLE,
 };
 
 void bg_event_add(enum bg_event_type type, int group, pid_t pid,
@@ -157,6 +159,8 @@ void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
 		    pid_t pid, const char *comm);
 void bg_log_claim_refused(int group, int probing, const char *dev,
 			  const char *driver);
+void bg_log_not_viable(int group, pid_t pid, const char *comm,
+		       const char *blockers);
 
 /* claim.c: hooks that follow DMA-ownership claims and releases */
 int bg_claim_init(void);

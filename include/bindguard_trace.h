@@ -77,23 +77,37 @@ TRACE_EVENT(bindguard_owner,
 		      __entry->user ? "user" : "kernel", __entry->pid, __entry->comm)
 );
 
-/* A claim refused (before 5.19): the claimer, and the member that blocks it with its driver. */
-TRACE_EVENT(bindguard_claim_refused,
-	    TP_PROTO(int group, pid_t pid, const char *comm, const char *dev,
-		     const char *driver),
-	    TP_ARGS(group, pid, comm, dev, driver),
-	    TP_STRUCT__entry(__field(int, group)
-			     __field(pid_t, pid)
-			     __array(char, comm, BG_TRACE_NAME)
-			     __array(char, dev, BG_TRACE_NAME)
-			     __array(char, driver, BG_TRACE_NAME)),
-	    TP_fast_assign(__entry->group = group;
-			   __entry->pid = pid;
-			   bg_escape_into(__entry->comm, BG_TRACE_NAME, comm);
-			   bg_escape_into(__entry->dev, BG_TRACE_NAME, dev);
-			   bg_escape_into(__entry->driver, BG_TRACE_NAME, driver);),
-	    TP_printk("group=%d pid=%d comm=%s blocker=%s driver=%s", __entry->group,
-		      __entry->pid, __entry->comm, __entry->dev, __entry->driver)
+/* A group userspace asked for is blocked by a member whose driver keeps it from being claimed. */
+DECLARE_EVENT_CLASS(bindguard_blocked,
+		    TP_PROTO(int group, pid_t pid, const char *comm, const char *dev,
+			     const char *driver),
+		    TP_ARGS(group, pid, comm, dev, driver),
+		    TP_STRUCT__entry(__field(int, group)
+				     __field(pid_t, pid)
+				     __array(char, comm, BG_TRACE_NAME)
+				     __array(char, dev, BG_TRACE_NAME)
+				     __array(char, driver, BG_TRACE_NAME)),
+		    TP_fast_assign(__entry->group = group;
+				   __entry->pid = pid;
+				   bg_escape_into(__entry->comm, BG_TRACE_NAME, comm);
+				   bg_escape_into(__entry->dev, BG_TRACE_NAME, dev);
+				   bg_escape_into(__entry->driver, BG_TRACE_NAME, driver);),
+		    TP_printk("group=%d pid=%d comm=%s blocker=%s driver=%s", __entry->group,
+			      __entry->pid, __entry->comm, __entry->dev, __entry->driver)
+);
+
+/* A claim refused (before 5.19): the claimer, and the member that blocks it. */
+DEFINE_EVENT(bindguard_blocked, bindguard_claim_refused,
+	     TP_PROTO(int group, pid_t pid, const char *comm, const char *dev,
+		      const char *driver),
+	     TP_ARGS(group, pid, comm, dev, driver)
+);
+
+/* VFIO_GROUP_GET_STATUS answered "not viable": the asker, one event per blocker. */
+DEFINE_EVENT(bindguard_blocked, bindguard_not_viable,
+	     TP_PROTO(int group, pid_t pid, const char *comm, const char *dev,
+		      const char *driver),
+	     TP_ARGS(group, pid, comm, dev, driver)
 );
 
 #endif /* _BINDGUARD_TRACE_H */

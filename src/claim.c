@@ -64,6 +64,7 @@ enum bg_claim_kind {
 	BG_CLAIM,		/* takes ownership */
 	BG_RELEASE,		/* gives it back */
 	BG_NATIVE_CHECK,	/* the kernel's own check at probe (5.19+) */
+	BG_STATUS,		/* vfio asks whether a group is viable (5.19+) */
 };
 
 struct bg_claim_hook {
@@ -109,6 +110,62 @@ static int bg_claim_group_id(struct bg_claim_hook *h, struct pt_regs *regs)
 	return group ? iommu_group_id(group) : -1;
 }
 
+/*
+ * "Not viable" answers, from the return handler (atomic) to a work item
+ * that reports them (bg_table_report_not_viable() sleeps). A few slots: a
+ * question asked again while its answer waits is reported once.
+ */
+#define BG_STATUS_SLOTS 8
+struct bg_status_answer {
+	int id;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+};
+
+static DEFINE_SPINLOCK(bg_status_lock);
+static struct bg_status_answer bg_status_q[BG_STATUS_SLOTS];	/* bg_status_lock */
+static unsigned int bg_status_n;				/* bg_status_lock */
+
+static void bg_status_work_fn(struct work_struct *work)
+{
+	struct bg_status_answer a;
+	unsigned long flags;
+
+	for (;;) {
+		spin_lock_irqsave(&bg_status_lock, flags);
+		if (!bg_status_n) {
+			spin_unlock_irqrestore(&bg_status_lock, flags);
+			return;
+		}
+		a = bg_status_q[--bg_status_n];
+		spin_unlock_irqrestore(&bg_status_lock, flags);
+		bg_table_report_not_viable(a.id, a.pid, a.comm);
+	}
+}
+
+static DECLARE_WORK(bg_status_work, bg_status_work_fn);
+
+/* The current process was told group @id is not viable. Atomic context. */
+static void bg_status_queue(int id)
+{
+	pid_t pid = task_tgid_nr(current);
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&bg_status_lock, flags);
+	for (i = 0; i < bg_status_n; i++)
+		if (bg_status_q[i].id == id && bg_status_q[i].pid == pid)
+			break;
+	if (i == bg_status_n && i < BG_STATUS_SLOTS) {
+		bg_status_q[i].id = id;
+		bg_status_q[i].pid = pid;
+		get_task_comm(bg_status_q[i].comm, current->group_leader);
+		bg_status_n++;
+	}
+	spin_unlock_irqrestore(&bg_status_lock, flags);
+	schedule_work(&bg_status_work);
+}
+
 static struct bg_claim_hook *bg_hook_of(struct kretprobe_instance *ri)
 {
 	return container_of(get_kretprobe(ri), struct bg_claim_hook, krp);
@@ -119,6 +176,14 @@ static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct bg_claim_hook *h = bg_hook_of(ri);
 	struct bg_claim_call *call = (void *)ri->data;
 
+	/*
+	 * bindguard asks iommu_group_dma_owner_claimed() itself (its scan):
+	 * only other callers' questions are answers to report. At the
+	 * function's entry the return address is on top of the stack.
+	 */
+	if (h->kind == BG_STATUS &&
+	    within_module(regs_get_kernel_stack_nth(regs, 0), THIS_MODULE))
+		return 1;
 	call->id = bg_claim_group_id(h, regs);
 	if (call->id < 0)
 		return 1;	/* not a claim: skip the return handler */
@@ -158,6 +223,11 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		    bg_dev_user_owned(call->dev))
 			bg_record_refusal(call->dev, drv, false);
 		break;
+	case BG_STATUS:
+		/* bool: only the low byte is defined */
+		if ((u8)regs_return_value(regs))
+			bg_status_queue(call->id);
+		break;
 	}
 	bg_claim_check_missed();
 	return 0;
@@ -180,6 +250,8 @@ static struct bg_claim_hook bg_claim_hooks[] = {
 	BG_CLAIM_HOOK("iommu_device_claim_dma_owner", BG_ARG_DEVICE, BG_CLAIM, true),
 	BG_CLAIM_HOOK("iommu_device_release_dma_owner", BG_ARG_DEVICE, BG_RELEASE, true),
 	BG_CLAIM_HOOK("iommu_device_use_default_domain", BG_ARG_DEVICE, BG_NATIVE_CHECK, true),
+	/* vfio's VFIO_GROUP_GET_STATUS: a group is viable unless this is true */
+	BG_CLAIM_HOOK("iommu_group_dma_owner_claimed", BG_ARG_IOMMU_GROUP, BG_STATUS, true),
 };
 #else
 static struct bg_claim_hook bg_claim_hooks[] = {
@@ -226,6 +298,7 @@ void bg_claim_show(struct seq_file *m)
 		[BG_CLAIM] = "claim",
 		[BG_RELEASE] = "release",
 		[BG_NATIVE_CHECK] = "native-check",
+		[BG_STATUS] = "status",
 	};
 	struct bg_claim_hook *h;
 
@@ -309,6 +382,8 @@ int bg_claim_init(void)
 void bg_claim_exit(void)
 {
 	bg_claim_unregister();
+	/* no handler queues it any more */
+	cancel_work_sync(&bg_status_work);
 }
 #else
 static DEFINE_MUTEX(bg_vfio_mutex);	/* arming and disarming */
@@ -397,6 +472,33 @@ out:
 	return ret;
 }
 
+/*
+ * Runs instead of vfio's group ioctl for VFIO_GROUP_GET_STATUS and calls the
+ * original: when it answered "not viable", say why (bg_status_queue()).
+ * Holds the module reference the callback took.
+ */
+static noinline long bg_get_status(struct file *filep, unsigned int cmd,
+				   unsigned long arg)
+{
+	long (*orig)(struct file *filep, unsigned int cmd, unsigned long arg);
+	struct vfio_group_status __user *ustatus = (void __user *)arg;
+	struct vfio_group *vg = filep->private_data;
+	u32 flags;
+	long ret;
+	int id;
+
+	orig = (void *)READ_ONCE(bg_vfio_ioctl_ip);
+	ret = orig(filep, cmd, arg);
+	if (!ret && vg && !get_user(flags, &ustatus->flags) &&
+	    !(flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		id = bg_vfio_group_id(vg);
+		if (id >= 0)
+			bg_status_queue(id);
+	}
+	module_put(THIS_MODULE);
+	return ret;
+}
+
 /* bindguard is being unloaded and its hooks are still armed: fail closed. */
 static noinline long bg_busy_ioctl(struct file *filep, unsigned int cmd,
 				   unsigned long arg)
@@ -409,16 +511,22 @@ static void notrace bg_vfio_ioctl_hook(unsigned long ip, unsigned long parent_ip
 				       struct ftrace_regs *fregs)
 {
 	struct pt_regs *regs = ftrace_get_regs(fregs);
+	unsigned int cmd;
 
-	if (!regs || within_module(parent_ip, THIS_MODULE) ||
-	    (unsigned int)regs_get_kernel_argument(regs, 1) != VFIO_GROUP_SET_CONTAINER)
+	if (!regs || within_module(parent_ip, THIS_MODULE))
+		return;
+	cmd = regs_get_kernel_argument(regs, 1);
+	if (cmd != VFIO_GROUP_SET_CONTAINER && cmd != VFIO_GROUP_GET_STATUS)
 		return;
 	if (!try_module_get(THIS_MODULE)) {
-		instruction_pointer_set(regs, (unsigned long)bg_busy_ioctl);
+		if (cmd == VFIO_GROUP_SET_CONTAINER)
+			instruction_pointer_set(regs, (unsigned long)bg_busy_ioctl);
 		return;
 	}
 	WRITE_ONCE(bg_vfio_ioctl_ip, ip);
-	instruction_pointer_set(regs, (unsigned long)bg_set_container);
+	instruction_pointer_set(regs, cmd == VFIO_GROUP_SET_CONTAINER ?
+				(unsigned long)bg_set_container :
+				(unsigned long)bg_get_status);
 }
 
 static struct ftrace_ops bg_vfio_ioctl_ops = {
@@ -591,5 +699,7 @@ void bg_claim_exit(void)
 	bg_vfio_disarm();
 	mutex_unlock(&bg_vfio_mutex);
 	unregister_module_notifier(&bg_module_nb);
+	/* no wrapper queues it any more */
+	cancel_work_sync(&bg_status_work);
 }
 #endif

@@ -56,6 +56,7 @@ static const char * const bg_event_names[] = {
 	[BG_EV_REFUSED] = "refused",
 	[BG_EV_AUDIT] = "audit",
 	[BG_EV_CLAIM_REFUSED] = "claim-refused",
+	[BG_EV_NOT_VIABLE] = "not-viable",
 };
 
 static bool bg_name_plain(unsigned char c)
@@ -207,6 +208,28 @@ void bg_log_claim_refused(int group, int probing, const char *dev,
 }
 
 /**
+ * bg_log_not_viable() - log that a process was told group @group is not viable
+ * @group:    IOMMU group id
+ * @pid:      the asking process (tgid)
+ * @comm:     its comm
+ * @blockers: "DEV is bound to DRIVER[, ...]", names already escaped
+ *
+ * The caller ratelimits (per group).
+ *
+ * Context: any; does not sleep.
+ */
+void bg_log_not_viable(int group, pid_t pid, const char *comm,
+		       const char *blockers)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&bg_esc_lock, flags);
+	pr_warn("iommu group %d not viable for pid %d (%s): %s\n", group, pid,
+		bg_escape(bg_esc[0], comm), blockers);
+	spin_unlock_irqrestore(&bg_esc_lock, flags);
+}
+
+/**
  * bg_event_add() - append an event, dropping the oldest if the ring is full
  * @type:   what happened
  * @group:  IOMMU group id
@@ -216,8 +239,8 @@ void bg_log_claim_refused(int group, int probing, const char *dev,
  * @driver: driver (refusals), or NULL
  *
  * Strings are copied. Each event also fires its tracepoint
- * (bindguard_trace.h): bindguard_owner, bindguard_refusal or
- * bindguard_claim_refused.
+ * (bindguard_trace.h): bindguard_owner, bindguard_refusal,
+ * bindguard_claim_refused or bindguard_not_viable.
  *
  * Context: any; takes bg_events_lock with interrupts disabled.
  */
@@ -255,6 +278,9 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 		break;
 	case BG_EV_CLAIM_REFUSED:
 		trace_bindguard_claim_refused(group, pid, comm, bdf, driver);
+		break;
+	case BG_EV_NOT_VIABLE:
+		trace_bindguard_not_viable(group, pid, comm, bdf, driver);
 		break;
 	}
 }
@@ -300,10 +326,11 @@ static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
  * bg_events_show() - print the ring, oldest first, for debugfs "events"
  * @m: the seq_file
  *
- * Format "bindguard-events 1" (README.md): a line naming the format, then a
- * line counting events dropped from a full ring if any, then one line per
- * event: "[seconds.micros] group=N <type>" followed by "dev=<name>
- * driver=<name>" for refusals, audits and refused claims, and "pid=<P>
+ * Format "bindguard-events 2" (README.md; 2 added the type not-viable): a
+ * line naming the format, then a line counting events dropped from a full
+ * ring if any, then one line per event: "[seconds.micros] group=N <type>"
+ * followed by "dev=<name> driver=<name>" for refusals, audits, refused
+ * claims and not-viable answers (the blocker), and "pid=<P>
  * comm=<C>" for all but "kernel". Names are escaped (bg_seq_name()).
  *
  * Context: process; sleeps. Copies the ring under bg_events_lock, prints
@@ -328,7 +355,7 @@ int bg_events_show(struct seq_file *m)
 		snap[i] = bg_events[(first + i) % BG_EVENTS];
 	spin_unlock_irq(&bg_events_lock);
 
-	seq_puts(m, "# bindguard-events 1\n");
+	seq_puts(m, "# bindguard-events 2\n");
 	if (dropped)
 		seq_printf(m, "# %lu older events dropped\n", dropped);
 	for (i = 0; i < count; i++)

@@ -770,6 +770,67 @@ void bg_table_show(struct seq_file *m)
 	mutex_unlock(&bg_table_mutex);
 }
 
+/* One log line of blockers: "DEV is bound to DRIVER, ..." (escaped names) */
+#define BG_BLOCKERS_LINE	512
+
+/**
+ * bg_table_report_not_viable() - say why group @id is not viable: one log
+ *                                line (ratelimited per group) and one
+ *                                "not-viable" event per blocking member
+ * @id:   the IOMMU group's id
+ * @pid:  the process that was told (tgid)
+ * @comm: its comm
+ *
+ * Called when the kernel answered VFIO_GROUP_GET_STATUS with a group that is
+ * not viable (claim.c), the question QEMU, libvirt and DPDK ask before a
+ * claim. Nothing is said if bindguard knows no blocker (a member's driver
+ * changed since).
+ *
+ * Context: process; sleeps (bg_table_mutex, allocation).
+ */
+void bg_table_report_not_viable(int id, pid_t pid, const char *comm)
+{
+	struct bg_member *mem;
+	struct bg_group *g;
+	bool full = false;
+	size_t len = 0;
+	char *line;
+
+	line = kmalloc(BG_BLOCKERS_LINE, GFP_KERNEL);
+	if (!line)
+		return;
+	line[0] = '\0';
+	mutex_lock(&bg_table_mutex);
+	g = xa_load(&bg_groups, id);
+	if (!g)
+		goto out;
+	list_for_each_entry(mem, &g->members, node) {
+		if (!mem->blocks)
+			continue;
+		bg_event_add(BG_EV_NOT_VIABLE, id, pid, comm, mem->bdf, mem->driver);
+		if (full)
+			continue;
+		/* each part below fits in what is left: no truncation */
+		if (BG_BLOCKERS_LINE - len < 64) {
+			strscpy(line + len, ", ...", BG_BLOCKERS_LINE - len);
+			full = true;
+			continue;
+		}
+		if (len)
+			len += strscpy(line + len, ", ", BG_BLOCKERS_LINE - len);
+		bg_escape_into(line + len, (BG_BLOCKERS_LINE - len) / 2, mem->bdf);
+		len += strlen(line + len);
+		len += strscpy(line + len, " is bound to ", BG_BLOCKERS_LINE - len);
+		bg_escape_into(line + len, BG_BLOCKERS_LINE - len, mem->driver);
+		len += strlen(line + len);
+	}
+	if (len && __ratelimit(&g->rs))
+		bg_log_not_viable(id, pid, comm, line);
+out:
+	mutex_unlock(&bg_table_mutex);
+	kfree(line);
+}
+
 /**
  * bg_table_blockers_show() - print debugfs "blockers": every member that keeps
  *                            its group from being claimed, with its driver
