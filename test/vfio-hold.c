@@ -37,10 +37,29 @@ static int fail(const char *step)
 	return 1;
 }
 
+/* Open /dev/vfio/NAME and ask VFIO_GROUP_GET_STATUS: the fd, or -1 (failed). */
+static int group_status(const char *name, struct vfio_group_status *status)
+{
+	char path[64];
+	int group;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%s", name);
+	group = open(path, O_RDWR);
+	if (group < 0) {
+		fail(path);
+		return -1;
+	}
+	if (ioctl(group, VFIO_GROUP_GET_STATUS, status)) {
+		fail("VFIO_GROUP_GET_STATUS");
+		close(group);
+		return -1;
+	}
+	return group;
+}
+
 int main(int argc, char **argv)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[64];
 	int container, group, device, opt, force = 0, ask = 0;
 
 	while ((opt = getopt(argc, argv, "fn:s")) != -1) {
@@ -68,12 +87,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 
 	if (ask) {
-		snprintf(path, sizeof(path), "/dev/vfio/%s", argv[1]);
-		group = open(path, O_RDWR);
-		if (group < 0)
-			return fail(path);
-		if (ioctl(group, VFIO_GROUP_GET_STATUS, &status))
-			return fail("VFIO_GROUP_GET_STATUS");
+		if (group_status(argv[1], &status) < 0)
+			return 1;
 		puts(status.flags & VFIO_GROUP_FLAGS_VIABLE ? "viable" : "not-viable");
 		return 0;
 	}
@@ -86,12 +101,9 @@ int main(int argc, char **argv)
 	if (!ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU))
 		return fail("VFIO_CHECK_EXTENSION type1v2");
 
-	snprintf(path, sizeof(path), "/dev/vfio/%s", argv[1]);
-	group = open(path, O_RDWR);
+	group = group_status(argv[1], &status);
 	if (group < 0)
-		return fail(path);
-	if (ioctl(group, VFIO_GROUP_GET_STATUS, &status))
-		return fail("VFIO_GROUP_GET_STATUS");
+		return 1;
 	if (!force && !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		errno = EBUSY;
 		return fail("group not viable (a member has a host driver)");

@@ -104,6 +104,14 @@ expect_driver() {	# BDF WANT
 	expect_eq "$(driver_of "$1")" "$2" "driver of $1"
 }
 
+pci_find() {	# VENDOR DEVICE: BDFs, sorted
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] &&
+			basename "$d"
+	done | sort
+}
+
 group_of() {
 	basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"
 }

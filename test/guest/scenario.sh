@@ -16,14 +16,6 @@ else
 	NATIVE=0
 fi
 
-pci_find() {	# VENDOR DEVICE: BDFs, sorted
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] &&
-			basename "$d"
-	done | sort
-}
-
 scenario_init() {
 	set -- $(pci_find 0x8086 0x100e)
 	HELD=$1

@@ -18,14 +18,6 @@
 LIBVIRT_TESTS=6
 VIRSH="virsh -q -c qemu:///system"
 
-pci_find() {	# VENDOR DEVICE: BDFs, sorted
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] &&
-			basename "$d"
-	done | sort
-}
-
 # libvirt's node device name of a BDF: pci_0000_02_01_0
 nodedev() {
 	echo "pci_$1" | tr ':.' '__'
