@@ -43,6 +43,7 @@ unsigned int bg_maxactive(void);
  * @bdf:    pci_name() of the device, copied
  * @driver: name of the bound driver, copied, "" when unbound
  * @blocks: the driver keeps the group from being claimed (not viable)
+ * @reserved: its name is reserved (counted in the group's st.reserved)
  */
 struct bg_member {
 	struct list_head node;
@@ -50,6 +51,7 @@ struct bg_member {
 	char bdf[BG_NAME_LEN];
 	char driver[BG_NAME_LEN];
 	bool blocks;
+	bool reserved;
 };
 
 /**
@@ -72,6 +74,8 @@ struct bg_member {
  * @last_bdf:    device of the last refusal
  * @last_driver: driver of the last refusal
  * @last_ns:     boottime of the last refusal, 0 if none
+ * @reserved:    members whose names are reserved (reserve.c): while
+ *               non-zero the group is closed to kernel DMA-API drivers
  */
 struct bg_state {
 	int claims;
@@ -88,6 +92,7 @@ struct bg_state {
 	char last_bdf[BG_NAME_LEN];
 	char last_driver[BG_NAME_LEN];
 	u64 last_ns;
+	int reserved;
 };
 
 /**
@@ -124,11 +129,12 @@ enum bg_verdict {
 	BG_ADMIT,		/* not a user-owned group */
 	BG_ADMIT_COUNTED,	/* admitted, counted in st.probing */
 	BG_REFUSE,		/* the group is (being) claimed by userspace */
+	BG_REFUSE_RESERVED,	/* nobody owns it, but it is reserved (enforce) */
 };
 
 enum bg_verdict bg_table_admit_probe(struct device *dev,
 				     const struct device_driver *drv,
-				     bool count, int *id);
+				     bool count, int *id, bool *audit);
 void bg_table_probe_done(int id);
 int bg_claim_begin(int id, bool wait_probes);
 void bg_claim_refuse_bound(int id, const char *dev, const char *driver);
@@ -143,6 +149,15 @@ void bg_table_show(struct seq_file *m);
 void bg_table_blockers_show(struct seq_file *m);
 void bg_table_report_not_viable(int id, pid_t pid, const char *comm);
 
+/* Reservations (reserve.c parses; table.c keeps them with the groups) */
+#define BG_BDF_LEN	16	/* "dddd:bb:dd.f" with a domain up to 5 digits */
+#define BG_RESERVE_MAX	64
+int bg_table_reserve(const char *bdf);
+int bg_table_unreserve(const char *bdf);
+int bg_table_reservations(char *buf, size_t size, char sep);
+int bg_reserve_init(void);
+void bg_reserve_exit(void);
+
 /* events.c: a bounded ring of ownership changes and refusals */
 enum bg_event_type {
 	BG_EV_USER, BG_EV_KERNEL, BG_EV_REFUSED, BG_EV_AUDIT, BG_EV_CLAIM_REFUSED,
@@ -156,7 +171,7 @@ void bg_seq_time(struct seq_file *m, u64 ns);
 void bg_seq_name(struct seq_file *m, const char *name);
 char *bg_escape_into(char *buf, size_t size, const char *name);
 void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
-		    pid_t pid, const char *comm);
+		    pid_t pid, const char *comm, bool reserved);
 void bg_log_claim_refused(int group, int probing, const char *dev,
 			  const char *driver);
 void bg_log_not_viable(int group, pid_t pid, const char *comm,

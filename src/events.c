@@ -154,13 +154,14 @@ static char bg_esc[3][BG_ESC_LEN];	/* bg_esc_lock */
  * @group:  IOMMU group id
  * @pid:    owner, 0 if unknown
  * @comm:   owner's comm
+ * @reserved: nobody owns the group, it is reserved (reserve.c)
  *
  * The caller ratelimits (per group).
  *
  * Context: any; does not sleep.
  */
 void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
-		    pid_t pid, const char *comm)
+		    pid_t pid, const char *comm, bool reserved)
 {
 	unsigned long flags;
 	char pid_s[12] = "-";
@@ -168,10 +169,15 @@ void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
 	if (pid)
 		snprintf(pid_s, sizeof(pid_s), "%d", pid);
 	spin_lock_irqsave(&bg_esc_lock, flags);
-	pr_warn("%s %s bind to %s: iommu group %d owned by userspace (pid %s %s)\n",
-		audit ? "audit: would refuse" : "refused",
-		bg_escape(bg_esc[0], driver), bg_escape(bg_esc[1], dev), group,
-		pid_s, bg_escape(bg_esc[2], pid ? comm : ""));
+	if (reserved)
+		pr_warn("%s %s bind to %s: iommu group %d is reserved\n",
+			audit ? "audit: would refuse" : "refused",
+			bg_escape(bg_esc[0], driver), bg_escape(bg_esc[1], dev), group);
+	else
+		pr_warn("%s %s bind to %s: iommu group %d owned by userspace (pid %s %s)\n",
+			audit ? "audit: would refuse" : "refused",
+			bg_escape(bg_esc[0], driver), bg_escape(bg_esc[1], dev), group,
+			pid_s, bg_escape(bg_esc[2], pid ? comm : ""));
 	spin_unlock_irqrestore(&bg_esc_lock, flags);
 }
 

@@ -94,6 +94,7 @@ static void notrace bg_really_probe_hook(unsigned long ip,
 	enum bg_mode mode = BG_NATIVE_DMA_OWNER ? bg_mode() : BG_MODE_ENFORCE;
 	const struct device_driver *drv;
 	struct device *dev;
+	bool audit;
 	int id;
 
 	if (mode == BG_MODE_OFF || !regs)
@@ -106,8 +107,10 @@ static void notrace bg_really_probe_hook(unsigned long ip,
 	if (!READ_ONCE(dev->iommu_group) || bg_driver_allowed(drv))
 		return;
 
-	switch (bg_table_admit_probe(dev, drv, !BG_NATIVE_DMA_OWNER, &id)) {
+	switch (bg_table_admit_probe(dev, drv, !BG_NATIVE_DMA_OWNER, &id, &audit)) {
 	case BG_ADMIT:
+		if (audit)	/* a reserved group, mode=audit */
+			bg_record_refusal(dev, drv, true);
 		break;
 	case BG_ADMIT_COUNTED:
 		if (!try_module_get(THIS_MODULE)) {	/* being unloaded */
@@ -115,8 +118,13 @@ static void notrace bg_really_probe_hook(unsigned long ip,
 			instruction_pointer_set(regs, (unsigned long)bg_busy_probe);
 			break;
 		}
+		if (audit)
+			bg_record_refusal(dev, drv, true);
 		WRITE_ONCE(bg_really_probe_ip, ip);
 		instruction_pointer_set(regs, (unsigned long)bg_counted_probe);
+		break;
+	case BG_REFUSE_RESERVED:
+		instruction_pointer_set(regs, (unsigned long)bg_refuse_probe);
 		break;
 	case BG_REFUSE:
 		if (mode == BG_MODE_AUDIT)

@@ -9,8 +9,9 @@
  *   notifier.c  PCI bus notifier, the load-time scan and rescans
  *   debugfs.c   /sys/kernel/debug/bindguard/
  *   hook.c      the ftrace hook on really_probe() that refuses binds
- * (params.c holds mode=, allow=, strict=, maxactive=; events.c the event
- * ring, the log lines and the escaping of names.)
+ *   reserve.c   /sys/kernel/bindguard/{reserve,release}: reservations
+ * (params.c holds mode=, allow=, strict=, maxactive=, reserve.c reserve=;
+ * events.c the event ring, the log lines and the escaping of names.)
  * Exit undoes them in reverse; the table goes last.
  */
 #include <linux/module.h>
@@ -31,9 +32,14 @@ static int __init bg_init(void)
 	ret = bg_hook_init();
 	if (ret)
 		goto err_hook;
+	ret = bg_reserve_init();
+	if (ret)
+		goto err_reserve;
 	pr_info("loaded, mode %s\n", bg_mode_name());
 	return 0;
 
+err_reserve:
+	bg_hook_exit();
 err_hook:
 	bg_debugfs_exit();
 	bg_claim_exit();	/* before the notifier: its handlers queue rescans */
@@ -49,6 +55,7 @@ err_claim:
 
 static void __exit bg_exit(void)
 {
+	bg_reserve_exit();
 	bg_hook_exit();
 	bg_claim_exit();
 	bg_notifier_exit();

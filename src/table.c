@@ -158,6 +158,125 @@ static void bg_free_entry(struct bg_group *g)
 }
 
 /*
+ * Reservations: BDFs an admin closed to kernel DMA-API drivers (reserve.c),
+ * kept as names, for a BDF outlives its device (hot-removal, reboot) and
+ * may name one not added yet. A group is reserved while one of its
+ * members' names is listed; st.reserved counts those members. The list is
+ * under bg_table_mutex; st.reserved is written under both locks, so that
+ * the veto reads it under g->lock alone.
+ */
+static char bg_reserved[BG_RESERVE_MAX][BG_BDF_LEN];	/* bg_table_mutex */
+static unsigned int bg_reserved_n;			/* bg_table_mutex */
+
+static int bg_reserved_index(const char *bdf)
+{
+	unsigned int i;
+
+	for (i = 0; i < bg_reserved_n; i++)
+		if (!strcmp(bg_reserved[i], bdf))
+			return i;
+	return -1;
+}
+
+/* Mark @m reserved or not, and count it in its group. bg_table_mutex held. */
+static void bg_member_reserve(struct bg_group *g, struct bg_member *m, bool on)
+{
+	unsigned long flags;
+
+	if (m->reserved == on)
+		return;
+	m->reserved = on;
+	spin_lock_irqsave(&g->lock, flags);
+	g->st.reserved += on ? 1 : -1;
+	spin_unlock_irqrestore(&g->lock, flags);
+}
+
+/* (Un)reserve every member named @bdf. bg_table_mutex held. */
+static void bg_reserve_members(const char *bdf, bool on)
+{
+	struct bg_member *m;
+	struct bg_group *g;
+	unsigned long id;
+
+	xa_for_each(&bg_groups, id, g)
+		list_for_each_entry(m, &g->members, node)
+			if (!strcmp(m->bdf, bdf))
+				bg_member_reserve(g, m, on);
+}
+
+/**
+ * bg_table_reserve() - reserve the group of the device named @bdf, now and
+ *                      whenever a device of that name is added
+ * @bdf: a canonical PCI name ("0000:02:02.0"), validated by the caller
+ *
+ * Context: process; takes bg_table_mutex. Also at module load, from the
+ * reserve= parameter, before the table holds any group.
+ * Return: 0, -EEXIST if already reserved, -ENOSPC past BG_RESERVE_MAX.
+ */
+int bg_table_reserve(const char *bdf)
+{
+	int ret = 0;
+
+	mutex_lock(&bg_table_mutex);
+	if (bg_reserved_index(bdf) >= 0) {
+		ret = -EEXIST;
+	} else if (bg_reserved_n == BG_RESERVE_MAX) {
+		ret = -ENOSPC;
+	} else {
+		strscpy(bg_reserved[bg_reserved_n++], bdf, BG_BDF_LEN);
+		bg_reserve_members(bdf, true);
+	}
+	mutex_unlock(&bg_table_mutex);
+	return ret;
+}
+
+/**
+ * bg_table_unreserve() - end the reservation of @bdf
+ * @bdf: a canonical PCI name
+ *
+ * Context: process; takes bg_table_mutex.
+ * Return: 0, or -ENOENT if @bdf is not reserved.
+ */
+int bg_table_unreserve(const char *bdf)
+{
+	int i, ret = 0;
+
+	mutex_lock(&bg_table_mutex);
+	i = bg_reserved_index(bdf);
+	if (i < 0) {
+		ret = -ENOENT;
+	} else {
+		bg_reserve_members(bdf, false);
+		bg_reserved_n--;
+		if (i != bg_reserved_n)
+			strscpy(bg_reserved[i], bg_reserved[bg_reserved_n], BG_BDF_LEN);
+	}
+	mutex_unlock(&bg_table_mutex);
+	return ret;
+}
+
+/**
+ * bg_table_reservations() - the reserved names, in the order reserved
+ * @buf:  where to write them
+ * @size: its size (PAGE_SIZE for sysfs; BG_RESERVE_MAX names fit)
+ * @sep:  what follows each name ('\n' for sysfs, ',' for the parameter)
+ *
+ * Context: process; takes bg_table_mutex.
+ * Return: the length written.
+ */
+int bg_table_reservations(char *buf, size_t size, char sep)
+{
+	unsigned int i;
+	int len = 0;
+
+	mutex_lock(&bg_table_mutex);
+	for (i = 0; i < bg_reserved_n; i++)
+		len += scnprintf(buf + len, size - len, "%s%c", bg_reserved[i], sep);
+	mutex_unlock(&bg_table_mutex);
+	return len;
+}
+
+/*
  * Does @dev, bound to @drv, keep its group from being claimed by userspace
  * (VFIO_GROUP_GET_STATUS: not viable)? The kernel's rule: since 5.19 every
  * driver without driver_managed_dma uses the kernel's DMA API
@@ -203,6 +322,7 @@ void bg_table_add_device(struct device *dev)
 		m->dev = dev;
 		strscpy(m->bdf, dev_name(dev), sizeof(m->bdf));
 		list_add_tail(&m->node, &g->members);
+		bg_member_reserve(g, m, bg_reserved_index(m->bdf) >= 0);
 	}
 	drv = READ_ONCE(dev->driver);
 	strscpy(m->driver, drv ? drv->name : "", sizeof(m->driver));
@@ -231,6 +351,7 @@ void bg_table_del_device(struct device *dev)
 	g = bg_table_lookup(dev->iommu_group);
 	m = g ? bg_find_member(g, dev) : NULL;
 	if (m) {
+		bg_member_reserve(g, m, false);
 		list_del(&m->node);
 		kfree(m);
 	}
@@ -385,34 +506,47 @@ void bg_table_found(struct device *dev, bool owned, unsigned int gen)
  * @drv:   the driver, already known not to manage DMA itself
  * @count: count the probe in st.probing if admitted (before 5.19)
  * @id:    set to the group's id when BG_ADMIT_COUNTED is returned
+ * @audit: set when admitted into a reserved group in mode=audit (the caller
+ *         records it, outside g->lock)
+ *
+ * A reserved group that nobody owns follows the mode on every kernel
+ * (enforce refuses, audit records, off ignores): no vfio BUG_ON stands
+ * behind it before 5.19, unlike an owned one.
  *
  * Context: the ftrace callback on really_probe(): atomic, no sleeping.
  * Return: BG_REFUSE if the group is (being) claimed by userspace,
+ * BG_REFUSE_RESERVED if nobody owns it but it is reserved (mode=enforce),
  * BG_ADMIT_COUNTED if admitted and counted (bg_table_probe_done() must
  * follow), BG_ADMIT otherwise.
  */
 enum bg_verdict bg_table_admit_probe(struct device *dev,
 				     const struct device_driver *drv,
-				     bool count, int *id)
+				     bool count, int *id, bool *audit)
 {
 	enum bg_verdict v = BG_ADMIT;
 	unsigned long flags;
 	struct bg_group *g;
 
+	*audit = false;
 	rcu_read_lock();
 	g = bg_table_lookup(READ_ONCE(dev->iommu_group));
 	if (g) {
 		spin_lock_irqsave(&g->lock, flags);
 		if (bg_user_owned(&g->st)) {
 			v = BG_REFUSE;
-		} else if (count) {
-			g->st.probing++;
-			strscpy(g->st.probe_dev, dev_name(dev),
-				sizeof(g->st.probe_dev));
-			strscpy(g->st.probe_driver, drv->name,
-				sizeof(g->st.probe_driver));
-			*id = g->id;
-			v = BG_ADMIT_COUNTED;
+		} else if (g->st.reserved && bg_mode() == BG_MODE_ENFORCE) {
+			v = BG_REFUSE_RESERVED;
+		} else {
+			*audit = g->st.reserved && bg_mode() == BG_MODE_AUDIT;
+			if (count) {
+				g->st.probing++;
+				strscpy(g->st.probe_dev, dev_name(dev),
+					sizeof(g->st.probe_dev));
+				strscpy(g->st.probe_driver, drv->name,
+					sizeof(g->st.probe_driver));
+				*id = g->id;
+				v = BG_ADMIT_COUNTED;
+			}
 		}
 		spin_unlock_irqrestore(&g->lock, flags);
 	}
@@ -677,9 +811,9 @@ void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 		       bool audit)
 {
 	char comm[TASK_COMM_LEN] = "";
+	bool log, reserved;
 	unsigned long flags;
 	struct bg_group *g;
-	bool log;
 	pid_t pid;
 	int id;
 
@@ -698,6 +832,7 @@ void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 	pid = g->st.owner_pid;
 	if (pid)
 		strscpy(comm, g->st.owner_comm, sizeof(comm));
+	reserved = g->st.reserved && !bg_user_owned(&g->st);
 	spin_unlock_irqrestore(&g->lock, flags);
 	log = __ratelimit(&g->rs);
 	rcu_read_unlock();
@@ -705,14 +840,16 @@ void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 	bg_event_add(audit ? BG_EV_AUDIT : BG_EV_REFUSED, id, pid, comm,
 		     dev_name(dev), drv->name);
 	if (log)
-		bg_log_refusal(audit, dev_name(dev), drv->name, id, pid, comm);
+		bg_log_refusal(audit, dev_name(dev), drv->name, id, pid, comm,
+			       reserved);
 }
 
 /**
  * bg_table_show() - print the table for debugfs "groups"
  * @m: the seq_file
  *
- * Format "bindguard-groups 1" (README.md): a line naming the format, a
+ * Format "bindguard-groups 2" (README.md; 2 added the state "reserved": a
+ * group nobody owns that a reservation closes): a line naming the format, a
  * header, then one line per group: "id state pid comm since refused
  * last_refusal members...", the last refusal as dev/driver@time, members as
  * dev=driver, "-" for what is unknown or empty. Names are escaped
@@ -729,14 +866,15 @@ void bg_table_show(struct seq_file *m)
 	unsigned long id;
 	bool user;
 
-	seq_puts(m, "# bindguard-groups 1\n");
+	seq_puts(m, "# bindguard-groups 2\n");
 	seq_puts(m, "# group state pid comm since refused last_refusal members\n");
 	mutex_lock(&bg_table_mutex);
 	xa_for_each(&bg_groups, id, g) {
 		st = &g->st;
 		spin_lock_irq(&g->lock);
 		user = bg_user_owned(st);
-		seq_printf(m, "%d %s ", g->id, user ? "user" : "kernel");
+		seq_printf(m, "%d %s ", g->id,
+			   user ? "user" : st->reserved ? "reserved" : "kernel");
 		if (user && st->owner_pid) {
 			seq_printf(m, "%d ", st->owner_pid);
 			bg_seq_name(m, st->owner_comm);

@@ -80,6 +80,8 @@ sysfs_write() {
 	*"Device or resource busy"*) echo EBUSY ;;
 	*"Invalid argument"*) echo EINVAL ;;
 	*"No such device"*) echo ENODEV ;;
+	*"No such file or directory"*) echo ENOENT ;;
+	*"No space left on device"*) echo ENOSPC ;;
 	*"Operation not permitted"*) echo EPERM ;;
 	*"Permission denied"*) echo EACCES ;;
 	*"File exists"*) echo EEXIST ;;
