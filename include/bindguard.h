@@ -104,6 +104,7 @@ struct bg_state {
  * @st:      the ownership state
  * @rs:      ratelimits this group's refusal log lines, so that a storm in
  *           one group hides no refusal in another
+ * @rs_viable: ratelimits its "not viable" reports (log line and events)
  */
 struct bg_group {
 	struct iommu_group *group;
@@ -112,6 +113,7 @@ struct bg_group {
 	spinlock_t lock;		/* protects st */
 	struct bg_state st;
 	struct ratelimit_state rs;
+	struct ratelimit_state rs_viable;
 };
 
 void bg_table_exit(void);
@@ -134,7 +136,8 @@ enum bg_verdict {
 
 enum bg_verdict bg_table_admit_probe(struct device *dev,
 				     const struct device_driver *drv,
-				     bool count, int *id, bool *audit);
+				     enum bg_mode mode, bool count, int *id,
+				     bool *audit);
 void bg_table_probe_done(int id);
 int bg_claim_begin(int id, bool wait_probes);
 void bg_claim_refuse_bound(int id, const char *dev, const char *driver);
@@ -178,6 +181,7 @@ void bg_log_not_viable(int group, pid_t pid, const char *comm,
 		       const char *blockers);
 
 /* claim.c: hooks that follow DMA-ownership claims and releases */
+bool bg_dma_owner_claimed(struct iommu_group *group);
 int bg_claim_init(void);
 void bg_claim_exit(void);
 void bg_claim_check_missed(void);

@@ -166,6 +166,9 @@ static void bg_status_queue(int id)
 	schedule_work(&bg_status_work);
 }
 
+/* The task in bg_dma_owner_claimed(), whose question is bindguard's own. */
+static struct task_struct *bg_query_task;
+
 static struct bg_claim_hook *bg_hook_of(struct kretprobe_instance *ri)
 {
 	return container_of(get_kretprobe(ri), struct bg_claim_hook, krp);
@@ -177,12 +180,12 @@ static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct bg_claim_call *call = (void *)ri->data;
 
 	/*
-	 * bindguard asks iommu_group_dma_owner_claimed() itself (its scan):
-	 * only other callers' questions are answers to report. At the
-	 * function's entry the return address is on top of the stack.
+	 * bindguard asks iommu_group_dma_owner_claimed() itself (its scan,
+	 * bg_dma_owner_claimed()): only other callers' questions are answers
+	 * to report. (Not by the return address on the stack: another return
+	 * probe on the function, armed later, runs first and replaces it.)
 	 */
-	if (h->kind == BG_STATUS &&
-	    within_module(regs_get_kernel_stack_nth(regs, 0), THIS_MODULE))
+	if (h->kind == BG_STATUS && READ_ONCE(bg_query_task) == current)
 		return 1;
 	call->id = bg_claim_group_id(h, regs);
 	if (call->id < 0)
@@ -357,6 +360,30 @@ static int bg_claim_register(void)
 #ifdef HAVE_IOMMU_DMA_OWNER
 static void bg_vfio_show(struct seq_file *m)
 {
+}
+
+/**
+ * bg_dma_owner_claimed() - iommu_group_dma_owner_claimed(), asked by bindguard
+ * @group: the IOMMU group
+ *
+ * The status kretprobe reports every "claimed" answer as a process told its
+ * group is not viable; bindguard's own questions (the scans) are marked by
+ * task so that it skips them. Serialized: one marked task at a time.
+ *
+ * Context: process; sleeps (a mutex).
+ * Return: iommu_group_dma_owner_claimed()'s answer.
+ */
+bool bg_dma_owner_claimed(struct iommu_group *group)
+{
+	static DEFINE_MUTEX(bg_query_mutex);
+	bool claimed;
+
+	mutex_lock(&bg_query_mutex);
+	WRITE_ONCE(bg_query_task, current);
+	claimed = iommu_group_dma_owner_claimed(group);
+	WRITE_ONCE(bg_query_task, NULL);
+	mutex_unlock(&bg_query_mutex);
+	return claimed;
 }
 
 /**

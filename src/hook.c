@@ -90,8 +90,9 @@ static void notrace bg_really_probe_hook(unsigned long ip,
 					 struct ftrace_regs *fregs)
 {
 	struct pt_regs *regs = ftrace_get_regs(fregs);
+	enum bg_mode real = bg_mode();
 	/* Before 5.19 nothing else stops the bind: every mode refuses. */
-	enum bg_mode mode = BG_NATIVE_DMA_OWNER ? bg_mode() : BG_MODE_ENFORCE;
+	enum bg_mode mode = BG_NATIVE_DMA_OWNER ? real : BG_MODE_ENFORCE;
 	const struct device_driver *drv;
 	struct device *dev;
 	bool audit;
@@ -107,7 +108,7 @@ static void notrace bg_really_probe_hook(unsigned long ip,
 	if (!READ_ONCE(dev->iommu_group) || bg_driver_allowed(drv))
 		return;
 
-	switch (bg_table_admit_probe(dev, drv, !BG_NATIVE_DMA_OWNER, &id, &audit)) {
+	switch (bg_table_admit_probe(dev, drv, real, !BG_NATIVE_DMA_OWNER, &id, &audit)) {
 	case BG_ADMIT:
 		if (audit)	/* a reserved group, mode=audit */
 			bg_record_refusal(dev, drv, true);

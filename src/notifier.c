@@ -68,7 +68,7 @@ static bool bg_claimed_by_user(struct device *dev)
 
 	if (!group)
 		return false;
-	user = iommu_group_dma_owner_claimed(group) &&
+	user = bg_dma_owner_claimed(group) &&
 	       !iommu_group_for_each_dev(group, NULL, bg_kernel_dma_member);
 	iommu_group_put(group);
 	return user;

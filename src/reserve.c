@@ -49,7 +49,8 @@ static int bg_parse_bdf(const char *buf, size_t len, char *bdf, const char *what
 			goto bad;
 	memcpy(s, buf, len);
 	s[len] = '\0';
-	if (sscanf(s, "%x:%x:%x.%x%n", &dom, &bus, &slot, &fn, &n) != 4 ||
+	/* field widths: sscanf() would wrap an overlong field silently */
+	if (sscanf(s, "%5x:%2x:%2x.%1x%n", &dom, &bus, &slot, &fn, &n) != 4 ||
 	    n != (int)len || dom > 0xfffff || bus > 0xff || slot > 0x1f || fn > 7)
 		goto bad;
 	snprintf(bdf, BG_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, slot, fn);
@@ -154,7 +155,8 @@ static const struct kernel_param_ops bg_reserve_param_ops = {
 	.get = bg_reserve_param_get,
 };
 
-module_param_cb(reserve, &bg_reserve_param_ops, NULL, 0444);
+/* 0400: the list is root's, as /sys/kernel/bindguard/reserve is */
+module_param_cb(reserve, &bg_reserve_param_ops, NULL, 0400);
 MODULE_PARM_DESC(reserve, "IOMMU groups reserved from load, by a member's BDF, up to "
 		 __stringify(BG_RESERVE_MAX) " comma-separated; "
 		 "at runtime /sys/kernel/bindguard/reserve and release; default none");

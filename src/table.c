@@ -120,6 +120,8 @@ static struct bg_group *bg_get_entry(struct device *dev)
 	spin_lock_init(&g->lock);
 	ratelimit_state_init(&g->rs, DEFAULT_RATELIMIT_INTERVAL,
 			     DEFAULT_RATELIMIT_BURST);
+	ratelimit_state_init(&g->rs_viable, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
 	if (xa_err(xa_store(&bg_groups, g->id, g, GFP_KERNEL))) {
 		kfree(g);
 		goto fail;
@@ -248,8 +250,8 @@ int bg_table_unreserve(const char *bdf)
 	} else {
 		bg_reserve_members(bdf, false);
 		bg_reserved_n--;
-		if (i != bg_reserved_n)
-			strscpy(bg_reserved[i], bg_reserved[bg_reserved_n], BG_BDF_LEN);
+		memmove(bg_reserved[i], bg_reserved[i + 1],
+			(bg_reserved_n - i) * sizeof(bg_reserved[0]));
 	}
 	mutex_unlock(&bg_table_mutex);
 	return ret;
@@ -504,6 +506,8 @@ void bg_table_found(struct device *dev, bool owned, unsigned int gen)
  * bg_table_admit_probe() - the veto's decision for one probe, under g->lock
  * @dev:   the device about to be probed
  * @drv:   the driver, already known not to manage DMA itself
+ * @mode:  the mode (bg_mode(), read once by the caller): it applies to a
+ *         reserved group nobody owns
  * @count: count the probe in st.probing if admitted (before 5.19)
  * @id:    set to the group's id when BG_ADMIT_COUNTED is returned
  * @audit: set when admitted into a reserved group in mode=audit (the caller
@@ -521,7 +525,8 @@ void bg_table_found(struct device *dev, bool owned, unsigned int gen)
  */
 enum bg_verdict bg_table_admit_probe(struct device *dev,
 				     const struct device_driver *drv,
-				     bool count, int *id, bool *audit)
+				     enum bg_mode mode, bool count, int *id,
+				     bool *audit)
 {
 	enum bg_verdict v = BG_ADMIT;
 	unsigned long flags;
@@ -534,10 +539,10 @@ enum bg_verdict bg_table_admit_probe(struct device *dev,
 		spin_lock_irqsave(&g->lock, flags);
 		if (bg_user_owned(&g->st)) {
 			v = BG_REFUSE;
-		} else if (g->st.reserved && bg_mode() == BG_MODE_ENFORCE) {
+		} else if (g->st.reserved && mode == BG_MODE_ENFORCE) {
 			v = BG_REFUSE_RESERVED;
 		} else {
-			*audit = g->st.reserved && bg_mode() == BG_MODE_AUDIT;
+			*audit = g->st.reserved && mode == BG_MODE_AUDIT;
 			if (count) {
 				g->st.probing++;
 				strscpy(g->st.probe_dev, dev_name(dev),
@@ -913,8 +918,8 @@ void bg_table_show(struct seq_file *m)
 
 /**
  * bg_table_report_not_viable() - say why group @id is not viable: one log
- *                                line (ratelimited per group) and one
- *                                "not-viable" event per blocking member
+ *                                line and one "not-viable" event per
+ *                                blocking member, ratelimited per group
  * @id:   the IOMMU group's id
  * @pid:  the process that was told (tgid)
  * @comm: its comm
@@ -940,7 +945,11 @@ void bg_table_report_not_viable(int id, pid_t pid, const char *comm)
 	line[0] = '\0';
 	mutex_lock(&bg_table_mutex);
 	g = xa_load(&bg_groups, id);
-	if (!g)
+	/*
+	 * Anyone holding the group's fd may ask again and again: the log line
+	 * and the events are limited together, apart from the refusals'.
+	 */
+	if (!g || !__ratelimit(&g->rs_viable))
 		goto out;
 	list_for_each_entry(mem, &g->members, node) {
 		if (!mem->blocks)
@@ -962,7 +971,7 @@ void bg_table_report_not_viable(int id, pid_t pid, const char *comm)
 		bg_escape_into(line + len, BG_BLOCKERS_LINE - len, mem->driver);
 		len += strlen(line + len);
 	}
-	if (len && __ratelimit(&g->rs))
+	if (len)
 		bg_log_not_viable(id, pid, comm, line);
 out:
 	mutex_unlock(&bg_table_mutex);
