@@ -164,7 +164,7 @@ void bg_reserve_exit(void);
 /* events.c: a bounded ring of ownership changes and refusals */
 enum bg_event_type {
 	BG_EV_USER, BG_EV_KERNEL, BG_EV_REFUSED, BG_EV_AUDIT, BG_EV_CLAIM_REFUSED,
-	BG_EV_NOT_VIABLE,
+	BG_EV_NOT_VIABLE, BG_EV_RESERVE, BG_EV_UNRESERVE,
 };
 
 void bg_event_add(enum bg_event_type type, int group, pid_t pid,

@@ -110,6 +110,25 @@ DEFINE_EVENT(bindguard_blocked, bindguard_not_viable,
 	     TP_ARGS(group, pid, comm, dev, driver)
 );
 
+/* A reservation made or ended (reserve.c): the BDF, its device's group or -1, the writer. */
+TRACE_EVENT(bindguard_reservation,
+	    TP_PROTO(const char *bdf, int group, bool reserved, pid_t pid,
+		     const char *comm),
+	    TP_ARGS(bdf, group, reserved, pid, comm),
+	    TP_STRUCT__entry(__array(char, bdf, BG_TRACE_NAME)
+			     __field(int, group)
+			     __field(bool, reserved)
+			     __field(pid_t, pid)
+			     __array(char, comm, BG_TRACE_NAME)),
+	    TP_fast_assign(bg_escape_into(__entry->bdf, BG_TRACE_NAME, bdf);
+			   __entry->group = group;
+			   __entry->reserved = reserved;
+			   __entry->pid = pid;
+			   bg_escape_into(__entry->comm, BG_TRACE_NAME, comm);),
+	    TP_printk("bdf=%s group=%d reserved=%d pid=%d comm=%s", __entry->bdf,
+		      __entry->group, __entry->reserved, __entry->pid, __entry->comm)
+);
+
 #endif /* _BINDGUARD_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

@@ -57,6 +57,8 @@ static const char * const bg_event_names[] = {
 	[BG_EV_AUDIT] = "audit",
 	[BG_EV_CLAIM_REFUSED] = "claim-refused",
 	[BG_EV_NOT_VIABLE] = "not-viable",
+	[BG_EV_RESERVE] = "reserve",
+	[BG_EV_UNRESERVE] = "release",
 };
 
 static bool bg_name_plain(unsigned char c)
@@ -246,7 +248,7 @@ void bg_log_not_viable(int group, pid_t pid, const char *comm,
  *
  * Strings are copied. Each event also fires its tracepoint
  * (bindguard_trace.h): bindguard_owner, bindguard_refusal,
- * bindguard_claim_refused or bindguard_not_viable.
+ * bindguard_claim_refused, bindguard_not_viable or bindguard_reservation.
  *
  * Context: any; takes bg_events_lock with interrupts disabled.
  */
@@ -288,6 +290,10 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	case BG_EV_NOT_VIABLE:
 		trace_bindguard_not_viable(group, pid, comm, bdf, driver);
 		break;
+	case BG_EV_RESERVE:
+	case BG_EV_UNRESERVE:
+		trace_bindguard_reservation(bdf, group, type == BG_EV_RESERVE, pid, comm);
+		break;
 	}
 }
 
@@ -314,6 +320,8 @@ static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
 	if (ev->bdf[0]) {
 		seq_puts(m, " dev=");
 		bg_seq_name(m, ev->bdf);
+	}
+	if (ev->bdf[0] && ev->type != BG_EV_RESERVE && ev->type != BG_EV_UNRESERVE) {
 		seq_puts(m, " driver=");
 		bg_seq_name(m, ev->driver);
 	}
@@ -332,11 +340,13 @@ static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
  * bg_events_show() - print the ring, oldest first, for debugfs "events"
  * @m: the seq_file
  *
- * Format "bindguard-events 2" (README.md; 2 added the type not-viable): a
+ * Format "bindguard-events 2" (README.md; 2 added not-viable, reserve and
+ * release): a
  * line naming the format, then a line counting events dropped from a full
  * ring if any, then one line per event: "[seconds.micros] group=N <type>"
  * followed by "dev=<name> driver=<name>" for refusals, audits, refused
- * claims and not-viable answers (the blocker), and "pid=<P>
+ * claims and not-viable answers (the blocker), "dev=<BDF>" for reserve and
+ * release (group=-1 when no device has that name), and "pid=<P>
  * comm=<C>" for all but "kernel". Names are escaped (bg_seq_name()).
  *
  * Context: process; sleeps. Copies the ring under bg_events_lock, prints

@@ -193,17 +193,28 @@ static void bg_member_reserve(struct bg_group *g, struct bg_member *m, bool on)
 	spin_unlock_irqrestore(&g->lock, flags);
 }
 
-/* (Un)reserve every member named @bdf. bg_table_mutex held. */
+/*
+ * (Un)reserve every member named @bdf and record the change: one event (and
+ * tracepoint) naming the device's group, -1 when no device has that name
+ * now. bg_table_mutex held.
+ */
 static void bg_reserve_members(const char *bdf, bool on)
 {
+	char comm[TASK_COMM_LEN];
 	struct bg_member *m;
 	struct bg_group *g;
 	unsigned long id;
+	int group = -1;
 
 	xa_for_each(&bg_groups, id, g)
 		list_for_each_entry(m, &g->members, node)
-			if (!strcmp(m->bdf, bdf))
+			if (!strcmp(m->bdf, bdf)) {
 				bg_member_reserve(g, m, on);
+				group = g->id;
+			}
+	get_task_comm(comm, current->group_leader);
+	bg_event_add(on ? BG_EV_RESERVE : BG_EV_UNRESERVE, group,
+		     task_tgid_nr(current), comm, bdf, NULL);
 }
 
 /**

@@ -56,6 +56,7 @@ t_reserve() {
 	expect_eq "$(group_field "$GROUP" 3)" - "owner pid"
 	# spelled otherwise, the same BDF
 	expect_write $SYS/reserve "0:2:2.0" EEXIST
+	expect_eq "$(events_count "group=$GROUP reserve dev=$SIB pid=[0-9]+ comm=sh$")" 1 "reserve event"
 }
 
 t_path_reserved() {	# PATH DRIVER
@@ -114,11 +115,27 @@ t_release() {
 	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD"
 }
 
+# The tracepoint of a reservation change, and its events.
+t_reservation_trace() {
+	local T=/sys/kernel/tracing
+	echo 1 >$T/events/bindguard/bindguard_reservation/enable || { fail "cannot enable the tracepoint"; return; }
+	echo >$T/trace
+	expect_write $SYS/reserve "$SIB" OK
+	expect_write $SYS/release "$SIB" OK
+	echo 0 >$T/events/bindguard/bindguard_reservation/enable
+	grep bindguard_ $T/trace | sed 's/^ */# trace: /'
+	expect_eq "$(grep -c ": bindguard_reservation: bdf=$SIB group=$GROUP reserved=1 pid=[0-9]* comm=sh$" $T/trace)" 1 "reserve trace line"
+	expect_eq "$(grep -c ": bindguard_reservation: bdf=$SIB group=$GROUP reserved=0 pid=[0-9]* comm=sh$" $T/trace)" 1 "release trace line"
+	[ "$(events_count "group=$GROUP release dev=$SIB pid=[0-9]+ comm=sh$")" -ge 1 ] || fail "no release event"
+	echo >$T/trace
+}
+
 t_hot_add_reserved() {
 	local r
 	[ -e /sys/bus/pci/devices/$NEW ] && { fail "$NEW exists already"; return; }
 	expect_write $SYS/reserve "$NEW" OK
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state before $NEW exists"
+	expect_eq "$(events_count "group=-1 reserve dev=$NEW pid=[0-9]+ comm=sh$")" 1 "reserve event (no such device yet)"
 	r=$(host_cmd device_add "e1000,bus=br1,addr=3.0,id=nic6,romfile=")
 	expect_eq "$r" "ok {}" "device_add"
 	wait_for "[ -e /sys/bus/pci/devices/$NEW/iommu_group ]" 30 || { fail "$NEW did not appear"; return; }
@@ -192,7 +209,7 @@ done
 modprobe bindguard || diag "modprobe bindguard failed"
 scenario_init
 
-ktap_plan $((11 + $(echo $BIND_PATHS | wc -w)))
+ktap_plan $((12 + $(echo $BIND_PATHS | wc -w)))
 run_test "reserve: sysfs files" t_files
 run_test "reserve: garbage is EINVAL with a log line, changes nothing" t_bad_writes
 run_test "reserve: the sibling's BDF reserves its group" t_reserve
@@ -204,6 +221,7 @@ run_test "reserve: vfio-pci and pci-stub admitted" t_dma_drivers_admitted
 run_test "reserve: audit records, off ignores, enforce refuses" t_modes
 run_test "reserve: a VM's stop leaves the group reserved" t_vm_stop_keeps_reservation
 run_test "reserve: release opens the group" t_release
+run_test "reserve: tracepoint and events of reservation changes" t_reservation_trace
 if [ "$(host_cmd event_count DEVICE_DELETED)" = noreply ]; then
 	skip_test "reserve: a device hot-added later is covered" "no QMP agent (boots key qmp)"
 else
