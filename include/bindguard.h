@@ -32,6 +32,7 @@ enum bg_mode bg_mode(void);
 const char *bg_mode_name(void);
 bool bg_driver_allowed(const struct device_driver *drv);
 bool bg_driver_managed_dma(const struct device_driver *drv);
+bool bg_vfio_accepts(const char *name);
 unsigned int bg_maxactive(void);
 
 /* table.c: the per-IOMMU-group ownership table */

@@ -101,12 +101,20 @@ static bool bg_valid_driver_name(const char *s, size_t len)
 	return true;
 }
 
-/*
+/**
+ * bg_vfio_accepts() - may a driver of this name stay bound in a group vfio
+ *                     holds, before 5.19?
+ * @name: the driver's name
+ *
  * Before 5.19 vfio itself decides what may stay bound in a group it holds
- * (vfio_dev_viable(): vfio drivers, pci-stub, any driver of a bridge); any
- * other driver bound there hits its BUG_ON. allow= cannot name one.
+ * (vfio_dev_viable(): vfio drivers, pci-stub, any driver of a bridge, such
+ * as pcieport); any other driver bound there hits its BUG_ON. allow= cannot
+ * name one, and such a driver keeps a group from being claimed (table.c).
+ *
+ * Context: any.
+ * Return: true for a vfio driver, pci-stub or pcieport.
  */
-static bool bg_vfio_accepts(const char *name)
+bool bg_vfio_accepts(const char *name)
 {
 	return !strncmp(name, "vfio", 4) || !strcmp(name, "pci-stub") ||
 	       !strcmp(name, "pcieport");

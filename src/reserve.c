@@ -63,16 +63,23 @@ bad:
 	return -EINVAL;
 }
 
-static ssize_t reserve_store(struct kobject *kobj, struct kobj_attribute *attr,
-			     const char *buf, size_t count)
+/* One BDF written to @what: parsed, then handed to @apply (table.c). */
+static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
+				int (*apply)(const char *bdf))
 {
 	char bdf[BG_BDF_LEN];
 	int ret;
 
-	ret = bg_parse_bdf(buf, count, bdf, "reservation");
+	ret = bg_parse_bdf(buf, count, bdf, what);
 	if (!ret)
-		ret = bg_table_reserve(bdf);
+		ret = apply(bdf);
 	return ret ?: count;
+}
+
+static ssize_t reserve_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	return bg_reserve_write(buf, count, "reservation", bg_table_reserve);
 }
 
 static ssize_t reserve_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -84,13 +91,7 @@ static ssize_t reserve_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t release_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	char bdf[BG_BDF_LEN];
-	int ret;
-
-	ret = bg_parse_bdf(buf, count, bdf, "release");
-	if (!ret)
-		ret = bg_table_unreserve(bdf);
-	return ret ?: count;
+	return bg_reserve_write(buf, count, "release", bg_table_unreserve);
 }
 
 static struct kobj_attribute bg_reserve_attr = __ATTR(reserve, 0600, reserve_show, reserve_store);

@@ -306,7 +306,7 @@ static bool bg_member_blocks(struct device *dev, const struct device_driver *drv
 		return !bg_driver_managed_dma(drv);
 	if (dev_is_pci(dev) && to_pci_dev(dev)->hdr_type != PCI_HEADER_TYPE_NORMAL)
 		return false;
-	return strcmp(drv->name, "pci-stub") && strncmp(drv->name, "vfio", 4);
+	return !bg_vfio_accepts(drv->name);
 }
 
 /**
