@@ -32,6 +32,10 @@
  * (bg_rescan(): exact since 5.19; before 5.19 every group with a member on
  * vfio is presumed owned until a claim or release of it is seen).
  *
+ * A claim that fails with -EPERM or -EBUSY (5.19+) is reported like a "not
+ * viable" answer to VFIO_GROUP_GET_STATUS (bg_status_queue()): a client
+ * that skips that question learns only the errno from the kernel.
+ *
  * One more (5.19+, optional): the kernel's own check,
  * iommu_device_use_default_domain() from really_probe() -> dma_configure.
  * A probe that passed the veto just before a claim began reaches it after
@@ -145,7 +149,10 @@ static void bg_status_work_fn(struct work_struct *work)
 
 static DECLARE_WORK(bg_status_work, bg_status_work_fn);
 
-/* The current process was told group @id is not viable. Atomic context. */
+/*
+ * The current process was told group @id is not viable (or its claim of it
+ * failed). Atomic context.
+ */
 static void bg_status_queue(int id)
 {
 	pid_t pid = task_tgid_nr(current);
@@ -206,6 +213,13 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	switch (bg_hook_of(ri)->kind) {
 	case BG_CLAIM:
 		bg_claim_end(call->id, ret == 0);
+		/*
+		 * A client that skipped VFIO_GROUP_GET_STATUS learns it here:
+		 * -EPERM while a kernel driver holds the group (owner_cnt),
+		 * -EBUSY for a foreign domain. Say which members block it.
+		 */
+		if (ret == -EPERM || ret == -EBUSY)
+			bg_status_queue(call->id);
 		break;
 	case BG_RELEASE:
 		/*

@@ -937,8 +937,9 @@ void bg_table_show(struct seq_file *m)
  *
  * Called when the kernel answered VFIO_GROUP_GET_STATUS with a group that is
  * not viable (claim.c), the question QEMU, libvirt and DPDK ask before a
- * claim. Nothing is said if bindguard knows no blocker (a member's driver
- * changed since).
+ * claim, and (5.19+) when a claim failed with -EPERM or -EBUSY, what a client
+ * that skipped the question sees. Nothing is said if bindguard knows no
+ * blocker (a member's driver changed since; the group has another owner).
  *
  * Context: process; sleeps (bg_table_mutex, allocation).
  */

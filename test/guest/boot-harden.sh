@@ -231,6 +231,13 @@ t_claim_with_bound_driver() {
 	if [ $NATIVE = 0 ]; then
 		expect_eq "$(dmesg | grep -c "bindguard: refused claim of iommu group $GROUP by pid [0-9]* vfio-hold: $SIB is bound to e1000$")" 1 "claim refusal log line"
 		expect_eq "$(events_count "group=$GROUP claim-refused dev=$SIB driver=e1000 pid=[0-9]+ comm=vfio-hold$")" 1 "claim-refused event"
+	else
+		# the kernel's refusal, explained as a "not viable" answer
+		# (from a work item, so wait)
+		grep -q 'Operation not permitted' /tmp/force.log || fail "claim errno: $(cat /tmp/force.log)"
+		wait_for "dmesg | grep -q 'bindguard: iommu group $GROUP not viable for pid [0-9]* (vfio-hold): $SIB is bound to e1000\$'" 10 ||
+			fail "no 'not viable' line for the failed claim: $(dmesg | grep 'not viable' | tail -n2)"
+		expect_eq "$(events_count "group=$GROUP not-viable dev=$SIB driver=e1000 pid=[0-9]+ comm=vfio-hold$")" 1 "not-viable event"
 	fi
 	expect_driver "$SIB" e1000
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
@@ -548,7 +555,7 @@ run_test "late load: a group with a member on vfio-pci, no VM" t_late_load_vfio_
 run_test "loaded in audit and off: a sibling bind still cannot crash" t_modes_at_load
 run_test "switched to audit and off, then claimed: no crash" t_mode_switch_then_claim
 run_test "claim while a kernel-driver probe is in flight fails" t_probe_in_flight
-run_test "claim while a kernel driver is bound fails" t_claim_with_bound_driver
+run_test "claim while a kernel driver is bound fails, and says why" t_claim_with_bound_driver
 run_test "late load while the held group's last vfio device is unbound" t_late_load_during_unbind
 run_test "vfio unloaded and loaded again" t_vfio_reload
 run_test "a failed probe is counted down" t_failed_probe_counted_down
