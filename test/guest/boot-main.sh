@@ -295,10 +295,10 @@ viable_agrees() {
 	[ $n -gt 0 ] || fail "no group on vfio-pci to compare ($1)"
 }
 
-# The seed group's sibling and the e1000e pair through every kind of
+# The seed group's sibling, its bridge and the e1000e pair through every kind of
 # driver: bindguard's "blockers" never disagrees with the kernel.
 t_blockers_match_kernel() {
-	local pair d
+	local pair d bridge
 	head -n1 $BG_DEBUGFS/blockers | grep -qx '# bindguard-blockers 1' ||
 		fail "blockers header: $(head -n1 $BG_DEBUGFS/blockers)"
 	expect_eq "$(stat -c %a $BG_DEBUGFS/blockers)" 400 "blockers file mode"
@@ -323,6 +323,23 @@ t_blockers_match_kernel() {
 	expect_eq "$(bind_to "$SIB" vfio-pci)" OK "vfio-pci bind"
 	viable_agrees "$SIB on vfio-pci"
 	unbind "$SIB"
+	# the group's pcie-pci-bridge: 5.10's vfio accepts a bridge on any
+	# driver, 5.19+ only on one that manages DMA itself (pci-stub does,
+	# bgtest does not)
+	bridge=$(grep -l '^0x0604' /sys/kernel/iommu_groups/"$GROUP"/devices/*/class | head -n1)
+	bridge=$(basename "$(dirname "$bridge")")
+	if [ -z "$bridge" ] || [ "$(driver_of "$bridge")" != none ]; then
+		fail "no unbound bridge in group $GROUP: '$bridge'"
+	else
+		expect_eq "$(bind_to "$bridge" pci-stub)" OK "pci-stub bind of bridge $bridge"
+		viable_agrees "bridge $bridge on pci-stub"
+		unbind "$bridge"
+		expect_eq "$(bind_to "$bridge" bgtest)" OK "bgtest bind of bridge $bridge"
+		viable_agrees "bridge $bridge on bgtest"
+		expect_eq "$(grep -c "^$GROUP $bridge bgtest\$" $BG_DEBUGFS/blockers)" $NATIVE "bridge on bgtest in blockers"
+		unbind "$bridge"
+		viable_agrees "bridge $bridge unbound"
+	fi
 	# the e1000e pair: one function on vfio-pci, the other on e1000e, then unbound
 	pair=$(pci_find 0x8086 0x10d3 | grep -v "^$LONE\$")
 	set -- $pair
