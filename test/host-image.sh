@@ -19,7 +19,7 @@
 #    cold; marked complete with a fingerprint of what it holds):
 #    debootstrap --variant=minbase of SUITE from the suite itself only (no
 #    -security, no -updates), then apt-get install --no-install-recommends
-#    of systemd-sysv, udev, dbus, kmod, procps, pciutils, iproute2,
+#    of systemd-sysv, udev, dbus, kmod, procps, pciutils, iproute2, trace-cmd,
 #    linux-image-amd64 and linux-headers-amd64 (the suite's point-release
 #    kernel: bullseye 5.10.0-32, trixie 6.12.117+deb13 when written),
 #    libvirt-daemon-system, libvirt-clients and qemu-system-x86. Then SUITE-
@@ -41,7 +41,8 @@
 #    the upgrade to SUITE-security's kernel: its postinst and the headers'
 #    run Debian's DKMS kernel hooks, which build bindguard for it. Nothing is
 #    checked here: the tests inside the booted host check the result. The
-#    test scripts (test/host/) and test/vfio-hold are copied in, and
+#    test scripts (test/host/) and test/vfio-hold are copied in, a second
+#    initrd with a reservation from boot is made for the reserve boot, and
 #    `mkfs.ext4 -d` makes $BG_CACHE/hosts/SUITE/root.img from the tree (no
 #    loop mount). Steps and times go to stderr; apt's output to
 #    $BG_CACHE/logs/host-SUITE/image.log.
@@ -97,7 +98,7 @@ in_tree() {
 		"${@:2}"
 }
 
-PACKAGES=(systemd-sysv udev dbus kmod procps pciutils iproute2
+PACKAGES=(systemd-sysv udev dbus kmod procps pciutils iproute2 trace-cmd
 	linux-image-amd64 linux-headers-amd64
 	libvirt-daemon-system libvirt-clients qemu-system-x86)
 # what the run step installs, downloaded into the base's apt archive
@@ -202,6 +203,32 @@ KVER=$(ls "$RUN/lib/modules" | sort -V | tail -n1)
 	die "no /boot/vmlinuz-$KVER or initrd.img-$KVER in the $SUITE host"
 rm -f "$RUN/usr/sbin/policy-rc.d"
 in_tree "$RUN" apt-get clean >>"$LOGF" 2>&1
+
+# A reservation held from boot, set up as debian/README.Debian says (the
+# options and a softdep in modprobe.d, bindguard in the initramfs) but into
+# a second initrd only, DIR/boot/initrd.img-KVER.reserve, which the reserve
+# boot uses (test/host/boots: initrd=reserve): the other boots keep the
+# package's defaults. The reserved BDF is the seed's sibling
+# (test/boot-guest.sh's topology).
+t1=$(date +%s)
+conf=/etc/initramfs-tools-bindguard-reserve
+rm -rf "$RUN$conf"
+cp -a "$RUN/etc/initramfs-tools" "$RUN$conf"
+echo bindguard >>"$RUN$conf/modules"
+mkdir -p "$RUN$conf/hooks"
+cat >"$RUN$conf/hooks/bindguard-reserve" <<'HOOK'
+#!/bin/sh
+[ "$1" = prereqs ] && exit 0
+mkdir -p "$DESTDIR/etc/modprobe.d"
+cat >"$DESTDIR/etc/modprobe.d/bindguard-reserve.conf" <<CONF
+options bindguard reserve=0000:02:02.0
+softdep e1000 pre: bindguard
+CONF
+HOOK
+chmod 755 "$RUN$conf/hooks/bindguard-reserve"
+in_tree "$RUN" mkinitramfs -d "$conf" -o "/boot/initrd.img-$KVER.reserve" "$KVER" >>"$LOGF" 2>&1 ||
+	die "mkinitramfs of the reserve initrd failed in the $SUITE host (log: $LOGF)"
+log "reserve initrd (bindguard reserve=0000:02:02.0, softdep e1000) in $(($(date +%s) - t1))s"
 
 # the tests
 mkdir -p "$RUN/usr/local/lib/bindguard-test"

@@ -35,8 +35,10 @@
 # test/guest/boots: one boot a line (blank lines and #-comments ignored;
 # without the file one boot named "main"):
 #
-#   <name> [only=SERIES,...] [qmp] [expect=crash:STRING] [extra kernel cmdline...]
+#   <name> [only=SERIES,...] [qmp] [initrd=NAME] [expect=crash:STRING] [extra kernel cmdline...]
 #
+#   initrd=NAME     boot INITRD.NAME instead of the series' initrd (a host
+#                   image's second initrd, test/host-image.sh: initrd=reserve)
 #   qmp             run test/qmp-agent.py next to QEMU (BG_QMP_AGENT=1 for
 #                   test/boot-guest.sh): the guest's host_cmd (lib.sh)
 #                   can then hot-add/delete devices and wait for QMP events.
@@ -237,11 +239,11 @@ boots() {
 	fi
 }
 
-# parse_boot LINE: sets b_name, b_only, b_qmp, b_expect, b_extra, b_err from one
+# parse_boot LINE: sets b_name, b_only, b_qmp, b_initrd, b_expect, b_extra, b_err from one
 # line of the boots file (syntax in the header).
 parse_boot() {
 	local rest w
-	b_name= b_only= b_qmp= b_expect= b_extra= b_err=
+	b_name= b_only= b_qmp= b_initrd= b_expect= b_extra= b_err=
 	read -r b_name rest <<<"$1"
 	while [[ -n $rest ]]; do
 		case $rest in
@@ -250,6 +252,12 @@ parse_boot() {
 			b_only=${w#only=}
 			rest=${rest#"$w"}
 			[[ -n $b_only ]] || b_err="empty only="
+			;;
+		initrd=*)
+			w=${rest%%[[:space:]]*}
+			b_initrd=${w#initrd=}
+			rest=${rest#"$w"}
+			[[ $b_initrd =~ ^[A-Za-z0-9_-]+$ ]] || b_err="bad initrd= name '$b_initrd'"
 			;;
 		qmp | qmp[[:space:]]*)
 			b_qmp=1
@@ -479,12 +487,18 @@ run_boots() {
 		fi
 		ld=$logs/$name
 		rm -rf "$ld.try1"
+		local ird=$initrd
+		[[ -n $b_initrd ]] && ird=$initrd.$b_initrd
+		if [[ ! -f $ird ]]; then
+			result "$s" "not ok - $kver/$name: no initrd $ird"
+			continue
+		fi
 		local try=1 secs early
 		while :; do
 			t0=$(now)
 			rc=0
 			BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
-				"$HERE/boot-guest.sh" "$kver" "$initrd" "$ld" $pre "bg.boot=$name" $extra || rc=$?
+				"$HERE/boot-guest.sh" "$kver" "$ird" "$ld" $pre "bg.boot=$name" $extra || rc=$?
 			secs=$(since "$t0")
 			# died before its test began: boot it again, once
 			if [[ -z $b_expect ]] && ((try == 1)) && died_early "$ld"; then
