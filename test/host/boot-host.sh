@@ -98,8 +98,33 @@ t_debugfs_readable() {
 		fail "group $GROUP: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
 }
 
+# trace-cmd (Debian's package) follows bindguard's tracepoints through the
+# libvirt story: its own binary buffer and libtraceevent parse each event's
+# format file, as perf and bpftrace do.
+t_trace_cmd_start() {
+	trace-cmd --version 2>&1 | head -n1 | sed 's/^/# /'
+	run trace-cmd start -e bindguard || fail "trace-cmd start -e bindguard failed"
+}
+
+t_trace_cmd_report() {
+	local want
+	run trace-cmd stop || fail "trace-cmd stop failed"
+	run trace-cmd extract -o /tmp/bindguard.dat || { fail "trace-cmd extract failed"; return; }
+	trace-cmd report -i /tmp/bindguard.dat >/tmp/bindguard.report 2>&1 ||
+		fail "trace-cmd report failed: $(tail -n1 /tmp/bindguard.report)"
+	sed 's/^/# trace-cmd report: /' /tmp/bindguard.report
+	trace-cmd reset >/dev/null 2>&1
+	[ -n "$QPID" ] || { fail "no VM pid to look for"; return; }
+	for want in \
+		"bindguard_owner: *group=$GROUP owner=user pid=$QPID comm=$VM_COMM\$" \
+		"bindguard_refusal: *group=$GROUP dev=$SIB driver=e1000 pid=$QPID comm=$VM_COMM mode=enforce refused=[0-9]+\$" \
+		"bindguard_owner: *group=$GROUP owner=kernel pid=0 comm=-\$"; do
+		grep -Eq "$want" /tmp/bindguard.report || fail "no trace-cmd report line like '$want'"
+	done
+}
+
 libvirt_init
-ktap_plan $((7 + LIBVIRT_TESTS))
+ktap_plan $((9 + LIBVIRT_TESTS))
 run_test "booted the upgraded kernel" t_upgraded_kernel
 run_test "dkms status: installed for both kernels" t_dkms_status
 run_test "built for the running kernel by the DKMS kernel hook" t_built_for_running_kernel
@@ -107,4 +132,6 @@ run_test "loaded at boot by systemd-modules-load" t_loaded_at_boot
 run_test "signed with DKMS's MOK key" t_signed_by_dkms
 run_test "modinfo: description, version, every parameter with its default" t_modinfo
 run_test "debugfs readable" t_debugfs_readable
+run_test "trace-cmd start -e bindguard" t_trace_cmd_start
 libvirt_story
+run_test "trace-cmd report: the story's ownership changes and refusal" t_trace_cmd_report

@@ -34,6 +34,7 @@ libvirt_init() {
 	NATIVE=0
 	grep -qw iommu_group_claim_dma_owner /proc/kallsyms && NATIVE=1
 	QPID=
+	VM_COMM=
 }
 
 # run CMD...: run it, its output as diagnostics; the exit status is CMD's
@@ -128,6 +129,7 @@ t_start_vm() {
 	QPID=$(cat $pidfile 2>/dev/null)
 	[ -n "$QPID" ] && [ -d "/proc/$QPID" ] || { fail "no QEMU process ($pidfile: '$QPID')"; return; }
 	comm=$(cat "/proc/$QPID/comm")
+	VM_COMM=$comm
 	diag "QEMU pid $QPID comm $comm: $(tr '\0' ' ' <"/proc/$QPID/cmdline" | cut -c1-200)"
 	expect_driver "$HELD" vfio-pci
 	held_by "$QPID" || fail "QEMU has no /dev/vfio/$GROUP open"
