@@ -13,7 +13,7 @@
  * Exits 1 naming the step that failed.
  *
  *   -f       skip the viability check (VFIO_GROUP_GET_STATUS) that QEMU
- *            makes first: a client that sets its container anyway
+ *            makes first: a client that never asks and sets its container
  *   -n NAME  set the process's comm to NAME first (prctl(PR_SET_NAME)), as
  *            any VFIO user may
  *   -s       only ask: open /dev/vfio/GROUP, print "viable" or "not-viable"
@@ -37,7 +37,10 @@ static int fail(const char *step)
 	return 1;
 }
 
-/* Open /dev/vfio/NAME and ask VFIO_GROUP_GET_STATUS: the fd, or -1 (failed). */
+/*
+ * Open /dev/vfio/NAME and, given @status, ask VFIO_GROUP_GET_STATUS: the fd,
+ * or -1 (failed).
+ */
 static int group_status(const char *name, struct vfio_group_status *status)
 {
 	char path[64];
@@ -49,7 +52,7 @@ static int group_status(const char *name, struct vfio_group_status *status)
 		fail(path);
 		return -1;
 	}
-	if (ioctl(group, VFIO_GROUP_GET_STATUS, status)) {
+	if (status && ioctl(group, VFIO_GROUP_GET_STATUS, status)) {
 		fail("VFIO_GROUP_GET_STATUS");
 		close(group);
 		return -1;
@@ -101,7 +104,7 @@ int main(int argc, char **argv)
 	if (!ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU))
 		return fail("VFIO_CHECK_EXTENSION type1v2");
 
-	group = group_status(argv[1], &status);
+	group = group_status(argv[1], force ? NULL : &status);
 	if (group < 0)
 		return 1;
 	if (!force && !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
