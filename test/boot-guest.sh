@@ -64,8 +64,10 @@
 # 124 when BG_BOOT_TIMEOUT seconds (default 300) pass first, else QEMU's.
 # The kernel comes from $BG_CACHE/kernels/KVER/vmlinuz (fetch-kernel.sh),
 # or BG_VMLINUZ=FILE. BG_DISK=IMAGE attaches a raw disk image as virtio-blk
-# (/dev/vda; writes go to the image: test/host-image.sh makes a new one each
-# run) for a host booted from disk, with root=/dev/vda on the command line.
+# (/dev/vda) for a host booted from disk, with root=/dev/vda on the command
+# line. Writes go to a temporary overlay (snapshot=on): every boot starts
+# from the image as test/host-image.sh made it, whatever an earlier boot
+# left (a libvirt domain defined before a crash, a dirty journal).
 # BG_MEM: guest memory in MiB (default 1024).
 set -euo pipefail
 
@@ -141,7 +143,7 @@ wide)
 	;;
 *) die "BG_TOPOLOGY must be small or wide" ;;
 esac
-[[ -n ${BG_DISK:-} ]] && qemu+=(-drive "file=$BG_DISK,if=virtio,format=raw,cache=unsafe")
+[[ -n ${BG_DISK:-} ]] && qemu+=(-drive "file=$BG_DISK,if=virtio,format=raw,snapshot=on,cache=unsafe")
 # BG_ICOUNT=1: guest time counts instructions (one per ns), so that timings
 # taken inside the guest repeat run to run (test/cost.sh).
 [[ -n ${BG_ICOUNT:-} ]] && qemu+=(-icount shift=0,sleep=off)
