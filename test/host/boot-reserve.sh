@@ -50,9 +50,16 @@ t_vm_stop_start() {
 	[ "$(driver_of "$HELD")" = e1000 ] && fail "managed reattach gave $HELD to e1000 in a reserved group"
 	[ "$(dmesg_count "bindguard: refused e1000 bind to $HELD: iommu group $GROUP is reserved")" -ge 2 ] ||
 		fail "no refusal line for the managed reattach of $HELD"
-	QPID=
-	t_start_vm
-	[ -n "$QPID" ] || return
+	# the restart: the domain is still defined
+	took
+	run $VIRSH start seed || { fail "virsh start seed (again) failed"; return; }
+	took
+	QPID=$(cat /run/libvirt/qemu/seed.pid 2>/dev/null)
+	diag "virsh start (again) took $TOOK: QEMU pid $QPID"
+	[ -n "$QPID" ] && [ -d "/proc/$QPID" ] || { fail "no QEMU process after the restart"; return; }
+	expect_driver "$HELD" vfio-pci
+	expect_eq "$(group_field "$GROUP" 2)" user "group $GROUP state after the restart"
+	expect_eq "$(group_field "$GROUP" 3)" "$QPID" "group $GROUP owner after the restart"
 	run $VIRSH destroy seed || fail "virsh destroy seed (2) failed"
 	wait_for "[ ! -d /proc/$QPID ]" 30 || fail "QEMU (pid $QPID) still running"
 	run $VIRSH undefine seed || fail "virsh undefine seed failed"
