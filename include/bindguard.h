@@ -149,8 +149,8 @@ void bg_claim_end(int id, bool success);
 bool bg_claim_release(int id);
 void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 		       bool audit);
-void bg_table_show(struct seq_file *m);
-void bg_table_blockers_show(struct seq_file *m);
+extern const struct seq_operations bg_groups_sops;
+extern const struct seq_operations bg_blockers_sops;
 void bg_table_report_not_viable(int id, pid_t pid, const char *comm);
 
 /* Reservations (reserve.c parses; table.c keeps them with the groups) */

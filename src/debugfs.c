@@ -11,19 +11,9 @@
 
 static struct dentry *bg_debugfs_dir;
 
-static int groups_show(struct seq_file *m, void *unused)
-{
-	bg_table_show(m);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(groups);
-
-static int blockers_show(struct seq_file *m, void *unused)
-{
-	bg_table_blockers_show(m);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(blockers);
+/* bg_groups_sops, bg_blockers_sops (table.c): one record per group */
+DEFINE_SEQ_ATTRIBUTE(bg_groups);
+DEFINE_SEQ_ATTRIBUTE(bg_blockers);
 
 static int events_show(struct seq_file *m, void *unused)
 {
@@ -51,8 +41,8 @@ DEFINE_SHOW_ATTRIBUTE(hooks);
 void bg_debugfs_init(void)
 {
 	bg_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &groups_fops);
-	debugfs_create_file("blockers", 0400, bg_debugfs_dir, NULL, &blockers_fops);
+	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &bg_groups_fops);
+	debugfs_create_file("blockers", 0400, bg_debugfs_dir, NULL, &bg_blockers_fops);
 	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &events_fops);
 	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &hooks_fops);
 }

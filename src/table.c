@@ -860,69 +860,101 @@ void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 			       reserved);
 }
 
-/**
- * bg_table_show() - print the table for debugfs "groups"
- * @m: the seq_file
- *
- * Format "bindguard-groups 2" (README.md; 2 added the state "reserved": a
- * group nobody owns that a reservation closes): a line naming the format, a
- * header, then one line per group: "id state pid comm since refused
- * last_refusal members...", the last refusal as dev/driver@time, members as
- * dev=driver, "-" for what is unknown or empty. Names are escaped
- * (bg_seq_name()): no field holds a space or a newline.
- *
- * Context: process; takes bg_table_mutex, and each group's lock while
- * printing its state (seq_printf() does not sleep).
+/*
+ * debugfs "groups" and "blockers" walk the table as seq_file iterators, one
+ * group per record, so that a read costs what it prints: position 0 is the
+ * header, position N > 0 the first group whose id is N - 1 or more (group ids
+ * are the xarray's keys). bg_table_mutex is held from start to stop.
  */
-void bg_table_show(struct seq_file *m)
+static void *bg_seq_group(loff_t pos)
+{
+	unsigned long id = pos - 1;
+
+	return xa_find(&bg_groups, &id, ULONG_MAX, XA_PRESENT);
+}
+
+static void *bg_seq_start(struct seq_file *m, loff_t *pos)
+{
+	mutex_lock(&bg_table_mutex);
+	return *pos ? bg_seq_group(*pos) : SEQ_START_TOKEN;
+}
+
+static void *bg_seq_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	*pos = v == SEQ_START_TOKEN ? 1 : ((struct bg_group *)v)->id + 2;
+	return bg_seq_group(*pos);
+}
+
+static void bg_seq_stop(struct seq_file *m, void *v)
+{
+	mutex_unlock(&bg_table_mutex);
+}
+
+/*
+ * debugfs "groups". Format "bindguard-groups 2" (README.md; 2 added the
+ * state "reserved": a group nobody owns that a reservation closes): a line
+ * naming the format, a header, then one line per group: "id state pid comm
+ * since refused last_refusal members...", the last refusal as
+ * dev/driver@time, members as dev=driver, "-" for what is unknown or empty.
+ * Names are escaped (bg_seq_name()): no field holds a space or a newline.
+ * Each group's lock is held while its state is printed (seq_printf() does
+ * not sleep).
+ */
+static int bg_groups_show(struct seq_file *m, void *v)
 {
 	const struct bg_state *st;
 	struct bg_member *mem;
-	struct bg_group *g;
-	unsigned long id;
+	struct bg_group *g = v;
 	bool user;
 
-	seq_puts(m, "# bindguard-groups 2\n");
-	seq_puts(m, "# group state pid comm since refused last_refusal members\n");
-	mutex_lock(&bg_table_mutex);
-	xa_for_each(&bg_groups, id, g) {
-		st = &g->st;
-		spin_lock_irq(&g->lock);
-		user = bg_user_owned(st);
-		seq_printf(m, "%d %s ", g->id,
-			   user ? "user" : st->reserved ? "reserved" : "kernel");
-		if (user && st->owner_pid) {
-			seq_printf(m, "%d ", st->owner_pid);
-			bg_seq_name(m, st->owner_comm);
-		} else {
-			seq_puts(m, "- -");
-		}
-		seq_putc(m, ' ');
-		if (user && st->since_ns)
-			bg_seq_time(m, st->since_ns);
-		else
-			seq_putc(m, '-');
-		seq_printf(m, " %lu ", st->refused);
-		if (st->last_ns) {
-			bg_seq_name(m, st->last_bdf);
-			seq_putc(m, '/');
-			bg_seq_name(m, st->last_driver);
-			seq_putc(m, '@');
-			bg_seq_time(m, st->last_ns);
-		} else {
-			seq_putc(m, '-');
-		}
-		spin_unlock_irq(&g->lock);
-		list_for_each_entry(mem, &g->members, node) {
-			seq_putc(m, ' ');
-			bg_seq_name(m, mem->bdf);
-			seq_putc(m, '=');
-			bg_seq_name(m, mem->driver);
-		}
-		seq_putc(m, '\n');
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(m, "# bindguard-groups 2\n");
+		seq_puts(m, "# group state pid comm since refused last_refusal members\n");
+		return 0;
 	}
-	mutex_unlock(&bg_table_mutex);
+	st = &g->st;
+	spin_lock_irq(&g->lock);
+	user = bg_user_owned(st);
+	seq_printf(m, "%d %s ", g->id,
+		   user ? "user" : st->reserved ? "reserved" : "kernel");
+	if (user && st->owner_pid) {
+		seq_printf(m, "%d ", st->owner_pid);
+		bg_seq_name(m, st->owner_comm);
+	} else {
+		seq_puts(m, "- -");
+	}
+	seq_putc(m, ' ');
+	if (user && st->since_ns)
+		bg_seq_time(m, st->since_ns);
+	else
+		seq_putc(m, '-');
+	seq_printf(m, " %lu ", st->refused);
+	if (st->last_ns) {
+		bg_seq_name(m, st->last_bdf);
+		seq_putc(m, '/');
+		bg_seq_name(m, st->last_driver);
+		seq_putc(m, '@');
+		bg_seq_time(m, st->last_ns);
+	} else {
+		seq_putc(m, '-');
+	}
+	spin_unlock_irq(&g->lock);
+	list_for_each_entry(mem, &g->members, node) {
+		seq_putc(m, ' ');
+		bg_seq_name(m, mem->bdf);
+		seq_putc(m, '=');
+		bg_seq_name(m, mem->driver);
+	}
+	seq_putc(m, '\n');
+	return 0;
 }
+
+const struct seq_operations bg_groups_sops = {
+	.start = bg_seq_start,
+	.next = bg_seq_next,
+	.stop = bg_seq_stop,
+	.show = bg_groups_show,
+};
 
 /* One log line of blockers: "DEV is bound to DRIVER, ..." (escaped names) */
 #define BG_BLOCKERS_LINE	512
@@ -990,39 +1022,41 @@ out:
 	kfree(line);
 }
 
-/**
- * bg_table_blockers_show() - print debugfs "blockers": every member that keeps
- *                            its group from being claimed, with its driver
- * @m: the seq_file
- *
- * Format "bindguard-blockers 1": "group dev driver", names escaped as in
- * "groups". A group with no line here is viable: VFIO_GROUP_GET_STATUS
- * reports VFIO_GROUP_FLAGS_VIABLE for it (bg_member_blocks() mirrors the
- * kernel's rule), as the guest tests check against the kernel.
- *
- * Context: process; takes bg_table_mutex.
+/*
+ * debugfs "blockers": every member that keeps its group from being claimed,
+ * with its driver. Format "bindguard-blockers 1": "group dev driver", names
+ * escaped as in "groups". A group with no line here is viable:
+ * VFIO_GROUP_GET_STATUS reports VFIO_GROUP_FLAGS_VIABLE for it
+ * (bg_member_blocks() mirrors the kernel's rule), as the guest tests check
+ * against the kernel.
  */
-void bg_table_blockers_show(struct seq_file *m)
+static int bg_blockers_show(struct seq_file *m, void *v)
 {
 	struct bg_member *mem;
-	struct bg_group *g;
-	unsigned long id;
+	struct bg_group *g = v;
 
-	seq_puts(m, "# bindguard-blockers 1\n# group dev driver\n");
-	mutex_lock(&bg_table_mutex);
-	xa_for_each(&bg_groups, id, g) {
-		list_for_each_entry(mem, &g->members, node) {
-			if (!mem->blocks)
-				continue;
-			seq_printf(m, "%d ", g->id);
-			bg_seq_name(m, mem->bdf);
-			seq_putc(m, ' ');
-			bg_seq_name(m, mem->driver);
-			seq_putc(m, '\n');
-		}
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(m, "# bindguard-blockers 1\n# group dev driver\n");
+		return 0;
 	}
-	mutex_unlock(&bg_table_mutex);
+	list_for_each_entry(mem, &g->members, node) {
+		if (!mem->blocks)
+			continue;
+		seq_printf(m, "%d ", g->id);
+		bg_seq_name(m, mem->bdf);
+		seq_putc(m, ' ');
+		bg_seq_name(m, mem->driver);
+		seq_putc(m, '\n');
+	}
+	return 0;
 }
+
+const struct seq_operations bg_blockers_sops = {
+	.start = bg_seq_start,
+	.next = bg_seq_next,
+	.stop = bg_seq_stop,
+	.show = bg_blockers_show,
+};
 
 /**
  * bg_table_exit() - free every entry and drop every group reference
