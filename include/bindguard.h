@@ -62,6 +62,9 @@ struct bg_member {
  * @presumed:    found owned by asking the kernel (load-time scan, a missed
  *               kretprobe call), not by seeing the claim; until a claim or a
  *               release of the group is seen
+ * @uncounted:   the count may be wrong: found owned by asking the kernel
+ *               (or asked while a claim ran) since it last said the group
+ *               is free; since 5.19 each release asks the kernel again
  * @probing:     kernel-driver probes admitted and not yet returned (counted
  *               before 5.19 only, where a claim must wait for them)
  * @gen:         bumped by every claim, release and commit: a rescan that
@@ -82,6 +85,7 @@ struct bg_state {
 	int claims;
 	int pending;
 	bool presumed;
+	bool uncounted;
 	int probing;
 	unsigned int gen;
 	char probe_dev[BG_NAME_LEN];
@@ -125,6 +129,7 @@ void bg_table_add_device(struct device *dev);
 void bg_table_del_device(struct device *dev);
 void bg_table_set_driver(struct device *dev, const struct device_driver *drv);
 unsigned int bg_table_gen(struct device *dev);
+struct device *bg_table_get_member(int id);
 void bg_table_found(struct device *dev, bool owned, unsigned int gen);
 
 /* What the veto decided for one probe (bg_table_admit_probe()). */
@@ -200,6 +205,7 @@ void bg_ftrace_disarm(struct ftrace_ops *ops);
 int bg_notifier_init(void);
 void bg_notifier_exit(void);
 void bg_rescan(void);
+void bg_rescan_group(int id);
 
 /* debugfs.c: /sys/kernel/debug/bindguard/{groups,events} */
 void bg_debugfs_init(void);

@@ -223,11 +223,15 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		break;
 	case BG_RELEASE:
 		/*
-		 * Since 5.19 ask the kernel once a group seems free: device
-		 * claims bindguard found at load (not counted) may remain.
+		 * Since 5.19 ask the kernel again about a group whose count
+		 * may be wrong: device claims bindguard found at load (not
+		 * counted) may remain, a missed release be counted as held.
+		 * That group only: a release costs nothing more when the
+		 * kernel said the group was free since it was last found
+		 * owned (every claim since was seen, or a miss is reported).
 		 */
 		if (bg_claim_release(call->id) && BG_NATIVE_DMA_OWNER)
-			bg_rescan();
+			bg_rescan_group(call->id);
 		break;
 	case BG_NATIVE_CHECK:
 		/*

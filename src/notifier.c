@@ -6,12 +6,15 @@
  * (bound/unbound); a scan at load time fills the table for devices that
  * already exist and finds the groups a VFIO user already holds. The same
  * scan runs again from a work item when the claim hooks ask (bg_rescan()):
- * after a kretprobe missed calls, and since 5.19 after a release.
+ * after a kretprobe missed calls, and when vfio is loaded (before 5.19).
+ * Since 5.19 a release that frees a group found owned earlier asks the
+ * kernel about that group alone (bg_rescan_group()).
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/notifier.h>
 #include <linux/pci.h>
+#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
 #include "bindguard.h"
@@ -104,20 +107,99 @@ static int bg_scan_device(struct device *dev, void *unused)
 	return 0;
 }
 
+/*
+ * Rescans asked for by the claim hooks (atomic context), done by one work
+ * item: the whole bus (bg_rescan()), or single groups (bg_rescan_group()),
+ * a few at a time; one more than fits makes it the whole bus.
+ */
+#define BG_RESCAN_SLOTS 8
+static DEFINE_SPINLOCK(bg_rescan_lock);
+static int bg_rescan_ids[BG_RESCAN_SLOTS];	/* bg_rescan_lock */
+static unsigned int bg_rescan_n;		/* bg_rescan_lock */
+static bool bg_rescan_all;			/* bg_rescan_lock */
+
+/*
+ * Ask the kernel about group @id. Its answer is the group's (5.19+, where
+ * only releases queue a single group): one member is enough to ask.
+ */
+static void bg_scan_group(int id)
+{
+	struct device *dev = bg_table_get_member(id);
+	unsigned int gen;
+
+	if (!dev)
+		return;
+	gen = bg_table_gen(dev);
+	bg_table_found(dev, bg_claimed_by_user(dev), gen);
+	put_device(dev);
+}
+
 static void bg_rescan_fn(struct work_struct *work)
 {
-	bus_for_each_dev(&pci_bus_type, NULL, NULL, bg_scan_device);
+	unsigned long flags;
+	bool all;
+	int id;
+
+	for (;;) {
+		spin_lock_irqsave(&bg_rescan_lock, flags);
+		all = bg_rescan_all;
+		if (all) {
+			bg_rescan_all = false;
+			bg_rescan_n = 0;
+		} else if (bg_rescan_n) {
+			id = bg_rescan_ids[--bg_rescan_n];
+		} else {
+			spin_unlock_irqrestore(&bg_rescan_lock, flags);
+			return;
+		}
+		spin_unlock_irqrestore(&bg_rescan_lock, flags);
+		if (all)
+			bus_for_each_dev(&pci_bus_type, NULL, NULL, bg_scan_device);
+		else
+			bg_scan_group(id);
+	}
 }
 
 static DECLARE_WORK(bg_rescan_work, bg_rescan_fn);
 
 /**
- * bg_rescan() - re-read DMA ownership from the kernel, soon
+ * bg_rescan() - re-read DMA ownership of every device from the kernel, soon
  *
  * Context: any; queues a work item.
  */
 void bg_rescan(void)
 {
+	unsigned long flags;
+
+	spin_lock_irqsave(&bg_rescan_lock, flags);
+	bg_rescan_all = true;
+	spin_unlock_irqrestore(&bg_rescan_lock, flags);
+	schedule_work(&bg_rescan_work);
+}
+
+/**
+ * bg_rescan_group() - re-read DMA ownership of group @id from the kernel, soon
+ * @id: the IOMMU group's id
+ *
+ * Since 5.19 only: the kernel's answer is then the group's.
+ *
+ * Context: any; queues a work item.
+ */
+void bg_rescan_group(int id)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&bg_rescan_lock, flags);
+	for (i = 0; i < bg_rescan_n && bg_rescan_ids[i] != id; i++)
+		;
+	if (i == bg_rescan_n) {
+		if (i < BG_RESCAN_SLOTS)
+			bg_rescan_ids[bg_rescan_n++] = id;
+		else
+			bg_rescan_all = true;
+	}
+	spin_unlock_irqrestore(&bg_rescan_lock, flags);
 	schedule_work(&bg_rescan_work);
 }
 

@@ -450,6 +450,31 @@ unsigned int bg_table_gen(struct device *dev)
 }
 
 /**
+ * bg_table_get_member() - a member of group @id, to ask the kernel about it
+ * @id: the IOMMU group's id
+ *
+ * Context: process; takes bg_table_mutex.
+ * Return: the first member's device with a reference taken (put_device()
+ * it), or NULL if bindguard does not track group @id.
+ */
+struct device *bg_table_get_member(int id)
+{
+	struct device *dev = NULL;
+	struct bg_member *m;
+	struct bg_group *g;
+
+	mutex_lock(&bg_table_mutex);
+	g = xa_load(&bg_groups, id);
+	if (g) {
+		m = list_first_entry_or_null(&g->members, struct bg_member, node);
+		if (m)
+			dev = get_device(m->dev);
+	}
+	mutex_unlock(&bg_table_mutex);
+	return dev;
+}
+
+/**
  * bg_table_found() - what asking the kernel found about @dev's group
  * @dev:   a device of the group
  * @owned: the kernel says userspace owns it (5.19+: exactly; before 5.19:
@@ -464,6 +489,11 @@ unsigned int bg_table_gen(struct device *dev)
  * claim, commit or release ran since @gen was read, or one is in flight:
  * the hooks know better.
  *
+ * A group found owned, or asked about while a claim ran, is "uncounted"
+ * until the kernel says it is free: claims may be held that bindguard did
+ * not see, or a release it missed may be counted as held. Since 5.19 each
+ * release of such a group asks the kernel again (bg_claim_release()).
+ *
  * Context: process; takes bg_table_mutex.
  */
 void bg_table_found(struct device *dev, bool owned, unsigned int gen)
@@ -476,6 +506,8 @@ void bg_table_found(struct device *dev, bool owned, unsigned int gen)
 	if (g) {
 		spin_lock_irq(&g->lock);
 		was = bg_held(&g->st);
+		/* only "free", asked with no claim in between, proves it */
+		g->st.uncounted = owned || g->st.gen != gen || g->st.pending;
 		if (g->st.gen == gen && !g->st.pending && owned != was &&
 		    (owned || BG_NATIVE_DMA_OWNER)) {
 			g->st.presumed = owned;
@@ -785,13 +817,14 @@ void bg_claim_end(int id, bool success)
  * other devices still hold. A seen release also ends a presumption.
  *
  * Context: the claim hooks: atomic, no sleeping.
- * Return: true if the group returned to state kernel.
+ * Return: true if bindguard's count of the group's claims may be wrong
+ * (st.uncounted, see bg_table_found()): the kernel should be asked.
  */
 bool bg_claim_release(int id)
 {
 	unsigned long flags;
 	struct bg_group *g;
-	bool was, freed = false;
+	bool was, ask = false;
 
 	rcu_read_lock();
 	g = xa_load(&bg_groups, id);
@@ -804,11 +837,11 @@ bool bg_claim_release(int id)
 		if (!g->st.claims)
 			g->st.presumed = false;
 		bg_held_changed(g, was);
-		freed = was && !bg_held(&g->st);
+		ask = g->st.uncounted;
 		spin_unlock_irqrestore(&g->lock, flags);
 	}
 	rcu_read_unlock();
-	return freed;
+	return ask;
 }
 
 /**
