@@ -7,7 +7,6 @@
 
 #include <linux/limits.h>
 #include <linux/list.h>
-#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -21,7 +20,9 @@ struct seq_file;
 /*
  * Device and driver names are copied, never kept as pointers. Both are sysfs
  * names (/sys/bus/.../devices/<dev>, /sys/bus/.../drivers/<drv>), which
- * userspace can only read up to NAME_MAX: bindguard keeps as much, whole.
+ * userspace can only read up to NAME_MAX. The table keeps them to their
+ * length, whole (struct bg_member, struct bg_names); the fixed buffers of
+ * the event ring and the allow list keep up to BG_NAME_LEN.
  */
 #define BG_NAME_LEN	(NAME_MAX + 1)
 
@@ -41,84 +42,115 @@ unsigned int bg_maxactive(void);
  * struct bg_member - one device of an IOMMU group
  * @node:   in bg_group.members; bg_table_mutex
  * @dev:    identity only, never dereferenced once the device is deleted
- * @bdf:    pci_name() of the device, copied
- * @driver: name of the bound driver, copied, "" when unbound
+ * @driver: name of the bound driver, copied to its length (kstrdup());
+ *          NULL when unbound, or when there was no memory to copy it
  * @blocks: the driver keeps the group from being claimed (not viable)
  * @reserved: its name is reserved (counted in the group's st.reserved)
+ * @bdf:    pci_name() of the device, copied to its length
  */
 struct bg_member {
 	struct list_head node;
 	struct device *dev;
-	char bdf[BG_NAME_LEN];
-	char driver[BG_NAME_LEN];
+	const char *driver;
 	bool blocks;
 	bool reserved;
+	char bdf[];
+};
+
+/**
+ * struct bg_names - a device's and a driver's name, copied to their length
+ * @size:  bytes in @names
+ * @names: the device's name, its NUL, the driver's name, its NUL
+ *
+ * Written in atomic context (the veto, the kretprobe handlers) under the
+ * group's lock: bg_names_set() reuses the record when the names fit and
+ * allocates without sleeping otherwise.
+ */
+struct bg_names {
+	unsigned int size;
+	char names[];
+};
+
+const char *bg_names_dev(const struct bg_names *n);
+const char *bg_names_driver(const struct bg_names *n);
+
+/**
+ * struct bg_ratelimit - log lines of one kind in one group, limited like
+ *                       printk_ratelimit(): a burst per interval
+ * @begin: boottime second the current interval began
+ * @count: lines asked for in it (those past the burst were suppressed)
+ *
+ * 8 bytes where struct ratelimit_state takes 32 to 40: one per group and
+ * kind, so that a storm in one group hides no line of another. bg_group.lock.
+ */
+struct bg_ratelimit {
+	u32 begin;
+	u32 count;
 };
 
 /**
  * struct bg_state - ownership state of one group; bg_group.lock
  * @claims:      committed DMA-ownership claims by userspace (group or device)
  * @pending:     claims in flight: already enough to refuse a racing bind
+ * @probing:     kernel-driver probes admitted and not yet returned (counted
+ *               before 5.19 only, where a claim must wait for them)
+ * @gen:         bumped by every claim, release and commit: a rescan that
+ *               raced one of them does not overwrite what it saw
+ * @owner_pid:   tgid of the claiming process, 0 when unknown
+ * @reserved:    members whose names are reserved (reserve.c): while
+ *               non-zero the group is closed to kernel DMA-API drivers
  * @presumed:    found owned by asking the kernel (load-time scan, a missed
  *               kretprobe call), not by seeing the claim; until a claim or a
  *               release of the group is seen
  * @uncounted:   the count may be wrong: found owned by asking the kernel
  *               (or asked while a claim ran) since it last said the group
  *               is free; since 5.19 each release asks the kernel again
- * @probing:     kernel-driver probes admitted and not yet returned (counted
- *               before 5.19 only, where a claim must wait for them)
- * @gen:         bumped by every claim, release and commit: a rescan that
- *               raced one of them does not overwrite what it saw
- * @probe_dev:   device of the last counted probe
- * @probe_driver: its driver
- * @owner_pid:   tgid of the claiming process, 0 when unknown
+ * @rs:          ratelimits this group's refusal log lines (binds, claims)
+ * @rs_viable:   ratelimits its "not viable" reports (log line and events)
+ * @refused:     binds refused (in audit mode: that would have been)
  * @owner_comm:  comm of its group leader
  * @since_ns:    boottime when the group became user-owned
- * @refused:     binds refused (in audit mode: that would have been)
- * @last_bdf:    device of the last refusal
- * @last_driver: driver of the last refusal
  * @last_ns:     boottime of the last refusal, 0 if none
- * @reserved:    members whose names are reserved (reserve.c): while
- *               non-zero the group is closed to kernel DMA-API drivers
+ * @probe:       device and driver of the last counted probe, NULL if none
+ *               (or no memory)
+ * @last:        device and driver of the last refusal, NULL if none (or no
+ *               memory)
  */
 struct bg_state {
 	int claims;
 	int pending;
-	bool presumed;
-	bool uncounted;
 	int probing;
 	unsigned int gen;
-	char probe_dev[BG_NAME_LEN];
-	char probe_driver[BG_NAME_LEN];
 	pid_t owner_pid;
+	u16 reserved;
+	bool presumed;
+	bool uncounted;
+	struct bg_ratelimit rs;
+	struct bg_ratelimit rs_viable;
+	unsigned long refused;
 	char owner_comm[TASK_COMM_LEN];
 	u64 since_ns;
-	unsigned long refused;
-	char last_bdf[BG_NAME_LEN];
-	char last_driver[BG_NAME_LEN];
 	u64 last_ns;
-	int reserved;
+	struct bg_names *probe;
+	struct bg_names *last;
 };
 
 /**
  * struct bg_group - bindguard's view of one IOMMU group
  * @group:   the group; a reference is held for the entry's life
  * @id:      iommu_group_id(), the key in the table
- * @members: list of struct bg_member; bg_table_mutex
  * @lock:    protects @st; taken in atomic context
+ * @members: list of struct bg_member; bg_table_mutex
  * @st:      the ownership state
- * @rs:      ratelimits this group's refusal log lines, so that a storm in
- *           one group hides no refusal in another
- * @rs_viable: ratelimits its "not viable" reports (log line and events)
+ *
+ * 128 bytes (kmalloc-128) on a kernel without lock debugging.
  */
 struct bg_group {
 	struct iommu_group *group;
 	int id;
-	struct list_head members;
 	spinlock_t lock;		/* protects st */
+	struct list_head members;
 	struct bg_state st;
-	struct ratelimit_state rs;
-	struct ratelimit_state rs_viable;
 };
 
 void bg_table_exit(void);

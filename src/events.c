@@ -69,14 +69,17 @@ static bool bg_name_plain(unsigned char c)
 /**
  * bg_seq_name() - print a name escaped, or "-" if it is empty
  * @m:    the seq_file
- * @name: a NUL-terminated name
+ * @name: a NUL-terminated name, or NULL (printed as "-")
  *
  * Context: any; does not sleep.
  */
 void bg_seq_name(struct seq_file *m, const char *name)
 {
-	const unsigned char *p = name;
+	const unsigned char *p;
 
+	if (!name)
+		name = "";
+	p = name;
 	if (!strcmp(name, "-")) {
 		seq_puts(m, "\\055");
 		return;

@@ -14,9 +14,9 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
-#include <linux/ratelimit.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/xarray.h>
 
@@ -95,6 +95,78 @@ static struct bg_member *bg_find_member(struct bg_group *g, struct device *dev)
 	return NULL;
 }
 
+/**
+ * bg_names_dev() - the device's name in a names record
+ * @n: the record, or NULL
+ *
+ * Context: any; the record's owner (the group's lock) held.
+ * Return: the name, or NULL if @n is NULL (printed as "-").
+ */
+const char *bg_names_dev(const struct bg_names *n)
+{
+	return n ? n->names : NULL;
+}
+
+/**
+ * bg_names_driver() - the driver's name in a names record
+ * @n: the record, or NULL
+ *
+ * Context: any; the record's owner (the group's lock) held.
+ * Return: the name, or NULL if @n is NULL (printed as "-").
+ */
+const char *bg_names_driver(const struct bg_names *n)
+{
+	return n ? n->names + strlen(n->names) + 1 : NULL;
+}
+
+/*
+ * Set *@np to @dev and @driver, whole: in place when they fit, else in a
+ * new record allocated without sleeping (rounded up, so that the next names
+ * most likely fit). No memory: *@np becomes NULL, names unknown ("-").
+ * Caller holds the group's lock; any context.
+ */
+static void bg_names_set(struct bg_names **np, const char *dev,
+			 const char *driver)
+{
+	size_t ld = strlen(dev) + 1, lr = strlen(driver) + 1;
+	struct bg_names *n = *np;
+
+	if (!n || n->size < ld + lr) {
+		kfree(n);
+		n = kmalloc(round_up(sizeof(*n) + ld + lr, 32),
+			    GFP_NOWAIT | __GFP_NOWARN);
+		*np = n;
+		if (!n)
+			return;
+		n->size = round_up(sizeof(*n) + ld + lr, 32) - sizeof(*n);
+	}
+	memcpy(n->names, dev, ld);
+	memcpy(n->names + ld, driver, lr);
+}
+
+/*
+ * May group @g log one more line of this kind (@rl)? DEFAULT_RATELIMIT_BURST
+ * lines per DEFAULT_RATELIMIT_INTERVAL, counted in whole seconds of
+ * boottime; a new interval first says how many lines the last one
+ * suppressed. Caller holds g->lock; any context.
+ */
+static bool bg_ratelimit(struct bg_group *g, struct bg_ratelimit *rl,
+			 const char *what)
+{
+	u32 now = ktime_get_boottime_seconds();
+
+	if (!rl->count || now - rl->begin >= DEFAULT_RATELIMIT_INTERVAL / HZ) {
+		if (rl->count > DEFAULT_RATELIMIT_BURST)
+			pr_warn("iommu group %d: %u %s log lines suppressed\n",
+				g->id, rl->count - DEFAULT_RATELIMIT_BURST, what);
+		rl->begin = now;
+		rl->count = 0;
+	}
+	if (rl->count < U32_MAX)
+		rl->count++;
+	return rl->count <= DEFAULT_RATELIMIT_BURST;
+}
+
 /*
  * Entry of @dev's group, created if needed. Takes a group reference for a
  * new entry. Caller holds bg_table_mutex; process context.
@@ -118,10 +190,6 @@ static struct bg_group *bg_get_entry(struct device *dev)
 	g->id = iommu_group_id(group);
 	INIT_LIST_HEAD(&g->members);
 	spin_lock_init(&g->lock);
-	ratelimit_state_init(&g->rs, DEFAULT_RATELIMIT_INTERVAL,
-			     DEFAULT_RATELIMIT_BURST);
-	ratelimit_state_init(&g->rs_viable, DEFAULT_RATELIMIT_INTERVAL,
-			     DEFAULT_RATELIMIT_BURST);
 	if (xa_err(xa_store(&bg_groups, g->id, g, GFP_KERNEL))) {
 		kfree(g);
 		goto fail;
@@ -151,8 +219,12 @@ static void bg_free_entry(struct bg_group *g)
 {
 	struct bg_member *m, *tmp;
 
-	list_for_each_entry_safe(m, tmp, &g->members, node)
+	list_for_each_entry_safe(m, tmp, &g->members, node) {
+		kfree(m->driver);
 		kfree(m);
+	}
+	kfree(g->st.probe);
+	kfree(g->st.last);
 	if (bg_held(&g->st))
 		bg_count_user(-1);
 	iommu_group_put(g->group);
@@ -309,6 +381,22 @@ static bool bg_member_blocks(struct device *dev, const struct device_driver *drv
 	return !bg_vfio_accepts(drv->name);
 }
 
+/*
+ * Record @drv (NULL: none) as @m's driver, its name copied. No memory: the
+ * name is unknown ("-"), the rest is still right. bg_table_mutex held.
+ */
+static void bg_member_set_driver(struct bg_member *m,
+				 const struct device_driver *drv)
+{
+	m->blocks = bg_member_blocks(m->dev, drv);
+	if (drv && m->driver && !strcmp(m->driver, drv->name))
+		return;
+	kfree(m->driver);
+	m->driver = NULL;
+	if (drv)
+		m->driver = kstrdup(drv->name, GFP_KERNEL);
+}
+
 /**
  * bg_table_add_device() - record @dev as a member of its IOMMU group
  * @dev: a PCI device
@@ -322,6 +410,7 @@ void bg_table_add_device(struct device *dev)
 	struct bg_member *m;
 	struct device_driver *drv;
 	struct bg_group *g;
+	size_t len;
 
 	mutex_lock(&bg_table_mutex);
 	g = bg_get_entry(dev);
@@ -329,17 +418,17 @@ void bg_table_add_device(struct device *dev)
 		goto out;
 	m = bg_find_member(g, dev);
 	if (!m) {
-		m = kzalloc(sizeof(*m), GFP_KERNEL);
+		len = strlen(dev_name(dev)) + 1;
+		m = kzalloc(struct_size(m, bdf, len), GFP_KERNEL);
 		if (!m)
 			goto out;
 		m->dev = dev;
-		strscpy(m->bdf, dev_name(dev), sizeof(m->bdf));
+		memcpy(m->bdf, dev_name(dev), len);
 		list_add_tail(&m->node, &g->members);
 		bg_member_reserve(g, m, bg_reserved_index(m->bdf) >= 0);
 	}
 	drv = READ_ONCE(dev->driver);
-	strscpy(m->driver, drv ? drv->name : "", sizeof(m->driver));
-	m->blocks = bg_member_blocks(dev, drv);
+	bg_member_set_driver(m, drv);
 out:
 	mutex_unlock(&bg_table_mutex);
 }
@@ -366,6 +455,7 @@ void bg_table_del_device(struct device *dev)
 	if (m) {
 		bg_member_reserve(g, m, false);
 		list_del(&m->node);
+		kfree(m->driver);
 		kfree(m);
 	}
 	if (g && list_empty(&g->members))
@@ -396,10 +486,8 @@ void bg_table_set_driver(struct device *dev, const struct device_driver *drv)
 	mutex_lock(&bg_table_mutex);
 	g = bg_table_lookup(dev->iommu_group);
 	m = g ? bg_find_member(g, dev) : NULL;
-	if (m) {
-		strscpy(m->driver, drv ? drv->name : "", sizeof(m->driver));
-		m->blocks = bg_member_blocks(dev, drv);
-	}
+	if (m)
+		bg_member_set_driver(m, drv);
 	mutex_unlock(&bg_table_mutex);
 	if (!m)
 		bg_table_add_device(dev);
@@ -588,10 +676,8 @@ enum bg_verdict bg_table_admit_probe(struct device *dev,
 			*audit = g->st.reserved && mode == BG_MODE_AUDIT;
 			if (count) {
 				g->st.probing++;
-				strscpy(g->st.probe_dev, dev_name(dev),
-					sizeof(g->st.probe_dev));
-				strscpy(g->st.probe_driver, drv->name,
-					sizeof(g->st.probe_driver));
+				bg_names_set(&g->st.probe, dev_name(dev),
+					     drv->name);
 				*id = g->id;
 				v = BG_ADMIT_COUNTED;
 			}
@@ -637,7 +723,7 @@ static void bg_claim_refused(struct bg_group *g, int probing, const char *dev,
 {
 	bg_event_add(BG_EV_CLAIM_REFUSED, g->id, task_tgid_nr(current),
 		     current->group_leader->comm, dev, driver);
-	if (__ratelimit(&g->rs))
+	if (bg_ratelimit(g, &g->st.rs, "refusal"))
 		bg_log_claim_refused(g->id, probing, dev, driver);
 }
 
@@ -668,8 +754,8 @@ int bg_claim_begin(int id, bool wait_probes)
 	}
 	spin_lock_irqsave(&g->lock, flags);
 	if (wait_probes && g->st.probing) {
-		bg_claim_refused(g, g->st.probing, g->st.probe_dev,
-				 g->st.probe_driver);
+		bg_claim_refused(g, g->st.probing, bg_names_dev(g->st.probe),
+				 bg_names_driver(g->st.probe));
 		ret = -EBUSY;
 	} else {
 		/* a presumed owner is unknown: the first seen claim names it */
@@ -875,15 +961,14 @@ void bg_record_refusal(struct device *dev, const struct device_driver *drv,
 	spin_lock_irqsave(&g->lock, flags);
 	g->st.refused++;
 	g->st.last_ns = ktime_get_boottime_ns();
-	strscpy(g->st.last_bdf, dev_name(dev), sizeof(g->st.last_bdf));
-	strscpy(g->st.last_driver, drv->name, sizeof(g->st.last_driver));
+	bg_names_set(&g->st.last, dev_name(dev), drv->name);
 	id = g->id;
 	pid = g->st.owner_pid;
 	if (pid)
 		strscpy(comm, g->st.owner_comm, sizeof(comm));
 	reserved = g->st.reserved && !bg_user_owned(&g->st);
+	log = bg_ratelimit(g, &g->st.rs, "refusal");
 	spin_unlock_irqrestore(&g->lock, flags);
-	log = __ratelimit(&g->rs);
 	rcu_read_unlock();
 
 	bg_event_add(audit ? BG_EV_AUDIT : BG_EV_REFUSED, id, pid, comm,
@@ -963,9 +1048,9 @@ static int bg_groups_show(struct seq_file *m, void *v)
 		seq_putc(m, '-');
 	seq_printf(m, " %lu ", st->refused);
 	if (st->last_ns) {
-		bg_seq_name(m, st->last_bdf);
+		bg_seq_name(m, bg_names_dev(st->last));
 		seq_putc(m, '/');
-		bg_seq_name(m, st->last_driver);
+		bg_seq_name(m, bg_names_driver(st->last));
 		seq_putc(m, '@');
 		bg_seq_time(m, st->last_ns);
 	} else {
@@ -1010,9 +1095,9 @@ const struct seq_operations bg_groups_sops = {
  */
 void bg_table_report_not_viable(int id, pid_t pid, const char *comm)
 {
+	bool full = false, limited;
 	struct bg_member *mem;
 	struct bg_group *g;
-	bool full = false;
 	size_t len = 0;
 	char *line;
 
@@ -1026,7 +1111,12 @@ void bg_table_report_not_viable(int id, pid_t pid, const char *comm)
 	 * Anyone holding the group's fd may ask again and again: the log line
 	 * and the events are limited together, apart from the refusals'.
 	 */
-	if (!g || !__ratelimit(&g->rs_viable))
+	if (!g)
+		goto out;
+	spin_lock_irq(&g->lock);
+	limited = !bg_ratelimit(g, &g->st.rs_viable, "not-viable");
+	spin_unlock_irq(&g->lock);
+	if (limited)
 		goto out;
 	list_for_each_entry(mem, &g->members, node) {
 		if (!mem->blocks)
