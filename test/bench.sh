@@ -246,10 +246,18 @@ if small and wide and small['mem'] and wide['mem'] and wide['mem']['groups'] > s
     k2 = per.get('kmalloc-2k', 0)
     k1 = per.get('kmalloc-1k', 0)
     xa = per.get('radix_tree_node', 0)
+    k128 = per.get('kmalloc-128', 0)
+    k64 = per.get('kmalloc-64', 0)
     if k2 > 1500 and k1 > 700:
         # a one-device group: one bg_group (kmalloc-2k) + one bg_member (kmalloc-1k)
         print(f'| as allocated (ksize): bg_group 2048 (kmalloc-2k) + bg_member 1024 (kmalloc-1k) + xarray {max(xa, 9):.0f}: one-device group | **{2048 + 1024 + max(xa, 9):.0f}** | ≤ 256 |')
         print(f'| as allocated (ksize): four-device group, 2048 + 4 × 1024 + xarray | **{2048 + 4096 + max(xa, 9):.0f}** | |')
+    elif k128 > 100 and k64 > 50:
+        # names to their length: bg_group 128 B (kmalloc-128); bg_member
+        # 40 B + its BDF (kmalloc-64); the bound driver's name, kstrdup()
+        # (kmalloc-8 for "e1000e", kmalloc-16 for "pcieport"; none unbound)
+        print(f'| as allocated (ksize): bg_group 128 (kmalloc-128) + bg_member with its BDF 64 (kmalloc-64) + driver name 16 (kmalloc-16; 8 for "e1000e", none unbound) + xarray {max(xa, 9):.0f}: one-device group | **{128 + 64 + 16 + max(xa, 9):.0f}** | ≤ 256 |')
+        print(f'| as allocated (ksize): four-device group, 128 + 4 × (64 + 16) + xarray | **{128 + 4 * 80 + max(xa, 9):.0f}** | |')
 else:
     print('| n/a: no slab figures from both boots | | |')
 EOF
