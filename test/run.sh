@@ -24,8 +24,8 @@
 #   3. test/bgtest/ (if it has a Makefile or Kbuild) built with
 #      `make -C <headers> M=<per-kernel copy in $BG_CACHE/build/KVER/bgtest>`
 #      in the same build environment    -> BG_TESTKO (bgtest.ko)
-#   4. test/vfio-hold.c and test/bench.c (if present) built once with
-#      gcc -static                           -> BG_VFIO_HOLD, BG_BENCH
+#   4. test/vfio-hold.c and test/bench.c (if present) built once per run (a private
+#      directory, removed at exit), gcc -static -> BG_VFIO_HOLD, BG_BENCH
 #   5. test/mkinitramfs.sh KVER           (one initramfs per kernel)
 #   6. for each boot in test/guest/boots, test/boot-guest.sh with
 #      "bg.boot=<name> <extra cmdline>" appended to the kernel command line.
@@ -307,10 +307,14 @@ if [[ -z ${BG_SKIP_HOST_DEPS:-} ]]; then
 	"$HERE/host-deps.sh"
 fi
 mkdir -p "$BG_CACHE/build"
+# the test programs, built for this run alone: a run beside another one
+# (a bench, a second clone) must not swap its binaries mid-run
+tools=$(mktemp -d "$BG_CACHE/build/tools.XXXXXX")
+trap 'rm -rf "$tools"' EXIT
 
 vfio_hold=
 if [[ -f $REPO/test/vfio-hold.c ]]; then
-	vfio_hold=$BG_CACHE/build/vfio-hold
+	vfio_hold=$tools/vfio-hold
 	if ! gcc -static -O2 -Wall -o "$vfio_hold" "$REPO/test/vfio-hold.c" >&2; then
 		result host "not ok - vfio-hold.c does not build"
 		vfio_hold=
@@ -320,7 +324,7 @@ else
 fi
 bench=
 if [[ -f $REPO/test/bench.c ]]; then
-	bench=$BG_CACHE/build/bench
+	bench=$tools/bench
 	if ! gcc -static -O2 -Wall -o "$bench" "$REPO/test/bench.c" >&2; then
 		result host "not ok - bench.c does not build"
 		bench=
