@@ -40,28 +40,17 @@ t_reserved_from_boot() {
 t_vm_stop_start() {
 	t_start_vm
 	[ -n "$QPID" ] || return
-	took
-	run $VIRSH destroy seed || fail "virsh destroy seed failed"
-	wait_for "[ ! -d /proc/$QPID ]" 30 || fail "QEMU (pid $QPID) still running"
+	vm_destroy
 	wait_for "[ \"\$(group_field $GROUP 2)\" = reserved ]" 30 ||
 		fail "group $GROUP after the stop: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
-	took
-	diag "virsh destroy took $TOOK; $HELD is on $(driver_of "$HELD")"
+	diag "$HELD is on $(driver_of "$HELD") after the stop"
 	[ "$(driver_of "$HELD")" = e1000 ] && fail "managed reattach gave $HELD to e1000 in a reserved group"
 	[ "$(dmesg_count "bindguard: refused e1000 bind to $HELD: iommu group $GROUP is reserved")" -ge 2 ] ||
 		fail "no refusal line for the managed reattach of $HELD"
 	# the restart: the domain is still defined
-	took
-	run $VIRSH start seed || { fail "virsh start seed (again) failed"; return; }
-	took
-	QPID=$(cat /run/libvirt/qemu/seed.pid 2>/dev/null)
-	diag "virsh start (again) took $TOOK: QEMU pid $QPID"
-	[ -n "$QPID" ] && [ -d "/proc/$QPID" ] || { fail "no QEMU process after the restart"; return; }
-	expect_driver "$HELD" vfio-pci
-	expect_eq "$(group_field "$GROUP" 2)" user "group $GROUP state after the restart"
-	expect_eq "$(group_field "$GROUP" 3)" "$QPID" "group $GROUP owner after the restart"
-	run $VIRSH destroy seed || fail "virsh destroy seed (2) failed"
-	wait_for "[ ! -d /proc/$QPID ]" 30 || fail "QEMU (pid $QPID) still running"
+	vm_start
+	[ -n "$QPID" ] || return
+	vm_destroy
 	run $VIRSH undefine seed || fail "virsh undefine seed failed"
 }
 

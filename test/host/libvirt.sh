@@ -119,9 +119,16 @@ domain_xml() {
 }
 
 t_start_vm() {
-	local pidfile=/run/libvirt/qemu/seed.pid comm
 	domain_xml >/tmp/seed.xml
 	run $VIRSH define /tmp/seed.xml || { fail "virsh define failed"; return; }
+	vm_start
+}
+
+# vm_start: virsh start of the defined domain; QPID and VM_COMM are its
+# QEMU's, which must hold the group (bindguard's table says so too)
+vm_start() {
+	local pidfile=/run/libvirt/qemu/seed.pid comm
+	QPID=
 	took
 	run $VIRSH start seed || { fail "virsh start seed failed"; return; }
 	took
@@ -166,11 +173,7 @@ t_reattach_sibling_refused() {
 
 t_destroy_vm() {
 	[ -n "$QPID" ] || { fail "no VM running"; return; }
-	took
-	run $VIRSH destroy seed || fail "virsh destroy seed failed"
-	took
-	diag "virsh destroy took $TOOK"
-	wait_for "[ ! -d /proc/$QPID ]" 30 || fail "QEMU (pid $QPID) still running"
+	vm_destroy
 	# libvirt's managed reattach: HELD back to its host driver
 	wait_for "[ \"\$(driver_of $HELD)\" = e1000 ]" 30 ||
 		fail "$HELD not given back to e1000 (driver: $(driver_of "$HELD"))"
@@ -179,6 +182,15 @@ t_destroy_vm() {
 		expect_eq "$(group_field "$GROUP" 2)" kernel "group $GROUP state"
 	fi
 	run $VIRSH undefine seed || fail "virsh undefine seed failed"
+}
+
+# vm_destroy: virsh destroy, until its QEMU (QPID) is gone
+vm_destroy() {
+	took
+	run $VIRSH destroy seed || fail "virsh destroy seed failed"
+	took
+	diag "virsh destroy took $TOOK"
+	wait_for "[ ! -d /proc/$QPID ]" 30 || fail "QEMU (pid $QPID) still running"
 }
 
 t_reattach_sibling_after() {
