@@ -11,7 +11,8 @@
 # make bench [KERNEL=s]  what bindguard costs: ratios from interleaved rounds
 #                        in QEMU under -icount (default KERNEL=trixie)
 # make checkstyle        checkpatch.pl --strict and kernel-doc
-# make matrix            rewrite README.md's bind-path matrix from the last run
+# make matrix            the bind-path matrix of the last run (test/matrix.sh):
+#                        printed, and kept in build/matrix.md
 # make deps              install the host packages the harness needs
 # make deb               build the bindguard-dkms package (debian/) from a clean
 #                        copy of the tree into $(DEB_OUT), and run lintian
@@ -68,13 +69,9 @@ checkstyle:
 	test/checkstyle.sh
 
 matrix:
-	test/matrix.sh >.matrix.md
-	awk 'FNR == NR { m = m $$0 "\n"; next } \
-	     /<!-- matrix:end -->/ { printf "%s", m; skip = 0 } \
-	     !skip { print } \
-	     /<!-- matrix:begin -->/ { skip = 1 }' .matrix.md README.md >README.md.new
-	mv README.md.new README.md
-	rm -f .matrix.md
+	@mkdir -p build
+	test/matrix.sh >build/matrix.md
+	@cat build/matrix.md
 
 # The tree as git sees it (tracked and new files, not ignored ones: no build
 # output), copied to $(DEB_OUT)/bindguard-VERSION; Debian's own tools build

@@ -1,5 +1,6 @@
 #!/bin/bash
-# matrix.sh - the README's bind-path matrix from the last test run's logs.
+# matrix.sh - the bind-path matrix from the last test run's logs (make matrix:
+# printed, and kept in build/matrix.md; no tracked file is written).
 #
 # Usage: test/matrix.sh [KVER...]      (default: every stock Debian kernel
 #                                          with logs, <kver> ending in -amd64)
