@@ -16,6 +16,9 @@
 # make deps              install the host packages the harness needs
 # make deb               build the bindguard-dkms package (debian/) from a clean
 #                        copy of the tree into $(DEB_OUT), and run lintian
+#                        (in a git checkout or in an unpacked `make dist`)
+# make dist              the source tarball $(DIST_OUT)/bindguard-VERSION.tar.gz
+#                        (the files make deb uses, and a MANIFEST of them)
 #
 # DKMS calls plain `make KDIR=...` (see dkms.conf).
 
@@ -27,6 +30,24 @@ M_DIR := $(CURDIR)
 # where make deb copies the tree (bindguard-VERSION/) and dpkg-buildpackage
 # leaves the packages, as in ../ (ignored by git: /build/)
 DEB_OUT ?= build/deb
+# where make dist leaves bindguard-VERSION.tar.gz
+DIST_OUT ?= build
+
+# The tree's files, NUL-separated, for make deb and make dist: in a git
+# checkout (.git here) the tree as git sees it, tracked files as they are in
+# the work tree and new files git does not ignore (no build output); in an
+# unpacked `make dist` tarball (no .git) the files its MANIFEST lists.
+TREE_FILES = if [ -e .git ]; then \
+		git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || printf "%s\0" "$$f"; done' sh; \
+	elif [ -f MANIFEST ]; then \
+		while IFS= read -r f; do \
+			[ -e "$$f" ] || { echo "MANIFEST lists $$f, which is missing" >&2; exit 1; }; \
+			printf '%s\0' "$$f"; \
+		done <MANIFEST; \
+	else \
+		echo "neither .git nor MANIFEST here: not a git checkout nor an unpacked make dist" >&2; exit 1; \
+	fi
 
 .PHONY: all modules supported probes clean check check-host check-debug demo bench deps checkstyle matrix deb
 
@@ -73,12 +94,12 @@ matrix:
 	test/matrix.sh >build/matrix.md
 	@cat build/matrix.md
 
-# The tree as git sees it (tracked and new files, not ignored ones: no build
-# output), copied to $(DEB_OUT)/bindguard-VERSION; Debian's own tools build
-# the source and binary packages there (host build dependencies from the
-# host's apt sources if missing), then lintian checks them.
+# The tree's files (TREE_FILES) copied to $(DEB_OUT)/bindguard-VERSION;
+# Debian's own tools build the source and binary packages there (host build
+# dependencies from the host's apt sources if missing), then lintian checks
+# them.
 deb:
-	@missing=; for p in build-essential dpkg-dev debhelper dh-dkms lintian cpio git; do \
+	@missing=; for p in build-essential dpkg-dev debhelper dh-dkms lintian cpio $$([ ! -e .git ] || echo git); do \
 		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -88,9 +109,30 @@ deb:
 	fi
 	set -e; v=$$(dpkg-parsechangelog -S Version); v=$${v#*:}; d=$(DEB_OUT)/bindguard-$$v; \
 	rm -rf $$d $(DEB_OUT)/bindguard_$$v[._]* $(DEB_OUT)/bindguard-dkms_$$v[._]*; mkdir -p $$d; \
-	git ls-files -z --cached --others --exclude-standard | \
-		xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || printf "%s\0" "$$f"; done' sh | \
-		cpio -0 -pdm --quiet $$d; \
+	$(TREE_FILES) >$$d.files; \
+	cpio -0 -pdm --quiet $$d <$$d.files; rm -f $$d.files; \
 	(cd $$d && nice -n 10 dpkg-buildpackage -us -uc); \
 	lintian --allow-root --fail-on error,warning --info --display-info $(DEB_OUT)/bindguard_$${v}_*.changes; \
 	ls -l $(DEB_OUT)/bindguard-dkms_$${v}_all.deb
+
+# The tree's files (TREE_FILES: the work tree as make deb sees it, so a
+# tarball from a checkout with changes not committed holds them; make dist
+# says so) and MANIFEST, the sorted list of the tarball's files (itself
+# included), under bindguard-VERSION/ (VERSION: debian/changelog's upstream
+# part). Owners root, every time the changelog's date (as
+# SOURCE_DATE_EPOCH), names sorted: the same tree gives the same tarball.
+.PHONY: dist
+dist:
+	set -e; v=$$(dpkg-parsechangelog -S Version); v=$${v#*:}; v=$${v%-*}; \
+	n=bindguard-$$v; s=$(DIST_OUT)/.dist; \
+	rm -rf $$s; mkdir -p $$s/$$n; \
+	$(TREE_FILES) >$$s/files; \
+	cpio -0 -pdm --quiet $$s/$$n <$$s/files; \
+	{ tr '\0' '\n' <$$s/files; echo MANIFEST; } | LC_ALL=C sort -u >$$s/$$n/MANIFEST; \
+	tar -C $$s --sort=name --owner=0 --group=0 --numeric-owner \
+		--mtime=@$$(dpkg-parsechangelog -S Timestamp) -cf - $$n | gzip -9n >$(DIST_OUT)/$$n.tar.gz; \
+	rm -rf $$s; \
+	if [ -e .git ] && [ -n "$$(git status --porcelain)" ]; then \
+		echo "make dist: the work tree differs from HEAD (git status): the tarball holds it as it is" >&2; \
+	fi; \
+	ls -l $(DIST_OUT)/$$n.tar.gz
