@@ -4,8 +4,19 @@
 # deb-check.sh - install the bindguard-dkms package, as a user would, in a
 # minimal chroot of each Debian release it supports, and purge it again.
 #
-# Usage: test/deb-check.sh [--chroots-only] [SUITE...]
+# Usage: test/deb-check.sh [--chroots-only | --build-only] [SUITE...]
 #                                    (SUITE: bullseye bookworm trixie; all by default)
+#
+# First the package is built both ways a user can: `make deb` in this git
+# checkout, and `make deb` in the `make dist` tarball unpacked into a
+# directory of /tmp with no .git (git is kept from finding any repository:
+# GIT_DIR points nowhere). Checks: both builds succeed, and make deb ran
+# lintian on each (--fail-on error,warning: clean); the tarball's MANIFEST
+# lists exactly the files the tarball holds; `dpkg-deb -c` of the two
+# packages is the same but for the times (names, modes, owners, sizes, link
+# targets). Logs in $BG_CACHE/logs/deb-check/build-{git,dist,tarball}.log.
+# --build-only stops there. (Needs a git checkout; from an unpacked tarball
+# this part is left out with a comment line.)
 #
 # The package is the newest bindguard-dkms_*_all.deb in $BG_DEB_DIR (default
 # build/deb, where `make deb` leaves it); BG_DEB=FILE names one instead.
@@ -46,7 +57,8 @@
 # "N passed, N failed". Exit status 1 if any check failed. Logs in
 # $BG_CACHE/logs/deb-check/SUITE-{install,purge}.log.
 #
-# --chroots-only makes the chroots (if not cached) and stops.
+# --chroots-only makes the chroots (if not cached) and stops; --build-only
+# runs the two builds and their checks, and stops.
 #
 # Runs its commands under `nice -n ${BG_NICE:-10}`. Needs root, debootstrap,
 # unshare (util-linux) and network access to the Debian mirror the host's
@@ -66,9 +78,12 @@ log() { echo "deb-check: $*" >&2; }
 die() { log "error: $*"; exit 2; }
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
 
-CHROOTS_ONLY=0
+CHROOTS_ONLY=0 BUILD_ONLY=0
 if [[ ${1:-} == --chroots-only ]]; then
 	CHROOTS_ONLY=1
+	shift
+elif [[ ${1:-} == --build-only ]]; then
+	BUILD_ONLY=1
 	shift
 fi
 [[ ${1:-} == -* ]] && usage
@@ -183,6 +198,59 @@ if ((CHROOTS_ONLY)); then
 		[[ -n $made_in ]] && echo "# $s: chroot made in ${made_in}s" || echo "# $s: chroot cached"
 	done
 	exit 0
+fi
+
+# debs_list DEB: `dpkg-deb -c` without the date and time columns
+debs_list() {
+	dpkg-deb -c "$1" | awk '{ $4 = ""; $5 = ""; print }'
+}
+
+# build_both: the package from the git checkout and from the unpacked
+# `make dist` tarball (no .git), compared.
+build_both() {
+	local tmp v up name glog=$LOGS/build-git.log dlog=$LOGS/build-dist.log tlog=$LOGS/build-tarball.log
+	local gdeb tdeb listed held d
+	if [[ ! -e $REPO/.git ]]; then
+		echo "# $REPO is not a git checkout: the git and tarball builds are not compared"
+		return 0
+	fi
+	tmp=$(mktemp -d /tmp/deb-check.XXXXXX)
+	v=$(dpkg-parsechangelog -l "$REPO/debian/changelog" -S Version)
+	v=${v#*:} up=${v%-*}
+	name=bindguard-$up
+	gdeb=$tmp/git/bindguard-dkms_${v}_all.deb
+	check "make deb in the git checkout: built, lintian clean (log: $glog)" \
+		sh -c "make -C '$REPO' deb DEB_OUT='$tmp/git' >'$glog' 2>&1 && test -f '$gdeb'"
+	if to_log "$dlog" make -C "$REPO" dist DIST_OUT="$tmp" &&
+		mkdir "$tmp/src" && tar -C "$tmp/src" -xzf "$tmp/$name.tar.gz" >>"$dlog" 2>&1; then
+		listed=$(LC_ALL=C sort "$tmp/src/$name/MANIFEST" 2>/dev/null || true)
+		held=$(tar -tzf "$tmp/$name.tar.gz" | grep -v '/$' | sed "s|^$name/||" | LC_ALL=C sort)
+		d=$(diff <(echo "$listed") <(echo "$held") || true)
+		check "make dist: $name.tar.gz, its MANIFEST lists exactly its $(wc -l <<<"$held") files, no .git (log: $dlog)" \
+			test -n "$listed" -a -z "$d" -a ! -e "$tmp/src/$name/.git"
+		[[ -z $d ]] || sed 's/^/# MANIFEST vs tarball: /' <<<"$d"
+	else
+		result FAIL "make dist: $name.tar.gz made and unpacked (log: $dlog)"
+	fi
+	tdeb=$tmp/src/$name/build/deb/bindguard-dkms_${v}_all.deb
+	check "make deb in the unpacked tarball without .git: built, lintian clean (log: $tlog)" \
+		sh -c "cd '$tmp/src/$name' 2>/dev/null && GIT_DIR='$tmp/no-git' make deb >'$tlog' 2>&1 && test -f '$tdeb'"
+	if [[ -f $gdeb && -f $tdeb ]]; then
+		d=$(diff <(debs_list "$gdeb") <(debs_list "$tdeb") || true)
+		check "dpkg-deb -c: both packages hold the same $(debs_list "$gdeb" | wc -l) entries, names, modes, owners and sizes (times ignored)" \
+			test -z "$d"
+		[[ -z $d ]] || sed 's/^/# git vs tarball: /' <<<"$d"
+	else
+		result FAIL "dpkg-deb -c: both packages hold the same entries (a build failed)"
+	fi
+	rm -rf "$tmp"
+}
+
+build_both
+if ((BUILD_ONLY)); then
+	echo "$passed passed, $failed failed"
+	((failed == 0))
+	exit
 fi
 
 DEB=${BG_DEB:-}
