@@ -91,8 +91,8 @@ checkstyle:
 
 matrix:
 	@mkdir -p build
-	test/matrix.sh >build/matrix.md
-	@cat build/matrix.md
+	test/matrix.sh >build/matrix.md.new
+	@mv build/matrix.md.new build/matrix.md; cat build/matrix.md
 
 # The tree's files (TREE_FILES) copied to $(DEB_OUT)/bindguard-VERSION;
 # Debian's own tools build the source and binary packages there (host build
