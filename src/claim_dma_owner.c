@@ -79,7 +79,6 @@ struct bg_claim_call {
 	struct device *dev;	/* BG_ARG_DEVICE: the device */
 };
 
-
 /* The IOMMU group id the call is about, or -1 if it is not a claim. */
 static int bg_claim_group_id(struct bg_claim_hook *h, struct pt_regs *regs)
 {
@@ -198,6 +197,7 @@ static struct bg_claim_hook bg_claim_hooks[] = {
 	/* vfio's VFIO_GROUP_GET_STATUS: a group is viable unless this is true */
 	BG_CLAIM_HOOK("iommu_group_dma_owner_claimed", BG_ARG_IOMMU_GROUP, BG_STATUS, true),
 };
+
 /* Report kretprobe misses and re-read the table. Any context. */
 static void bg_claim_check_missed(void)
 {

@@ -129,7 +129,7 @@ static int bg_claim_blocker(struct device *dev, void *data)
  * reference the callback took.
  */
 static noinline long bg_claim_set_container(struct file *filep, unsigned int cmd,
-				      unsigned long arg)
+					    unsigned long arg)
 {
 	long (*orig)(struct file *filep, unsigned int cmd, unsigned long arg);
 	struct vfio_group *vg = filep->private_data;
@@ -167,7 +167,7 @@ out:
  * Holds the module reference the callback took.
  */
 static noinline long bg_claim_get_status(struct file *filep, unsigned int cmd,
-				   unsigned long arg)
+					 unsigned long arg)
 {
 	long (*orig)(struct file *filep, unsigned int cmd, unsigned long arg);
 	struct vfio_group_status __user *ustatus = (void __user *)arg;
@@ -190,13 +190,13 @@ static noinline long bg_claim_get_status(struct file *filep, unsigned int cmd,
 
 /* Not live (loading, unloading) or no module reference: fail closed. */
 static noinline long bg_claim_busy_ioctl(struct file *filep, unsigned int cmd,
-				   unsigned long arg)
+					 unsigned long arg)
 {
 	return -EBUSY;
 }
 
 static void notrace bg_claim_ioctl_hook(unsigned long ip, unsigned long parent_ip,
-				       struct ftrace_ops *ops,
+					struct ftrace_ops *ops,
 				       struct ftrace_regs *fregs)
 {
 	struct pt_regs *regs = ftrace_get_regs(fregs);

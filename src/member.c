@@ -159,7 +159,7 @@ int bg_member_reservations(char *buf, size_t size, char sep)
  * ("-"), the rest is still right.
  */
 static void bg_member_driver(struct bg_member *m,
-				   const struct device_driver *drv)
+			     const struct device_driver *drv)
 {
 	lockdep_assert_held(&bg_table_mutex);
 	m->blocks = bg_viable_blocks(m->dev, drv);
@@ -292,7 +292,7 @@ struct device *bg_member_get(int id)
  * Return: the first non-zero value @fn returned, or 0.
  */
 int bg_member_walk(int id, void *data,
-			  int (*fn)(struct device *dev, void *data))
+		   int (*fn)(struct device *dev, void *data))
 {
 	struct bg_member *m;
 	struct bg_group *g;

@@ -84,7 +84,7 @@ static char bg_esc[3][BG_ESC_LEN];	/* bg_refusal_esc_lock */
  * Context: any; does not sleep.
  */
 static void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
-		    pid_t pid, const char *comm, bool reserved)
+			   pid_t pid, const char *comm, bool reserved)
 {
 	unsigned long flags;
 	char pid_s[12] = "-";
@@ -117,7 +117,7 @@ static void bg_log_refusal(bool audit, const char *dev, const char *driver, int 
  * Context: any; does not sleep.
  */
 static void bg_log_claim_refused(int group, int probing, const char *dev,
-			  const char *driver)
+				 const char *driver)
 {
 	char comm[TASK_COMM_LEN];
 	unsigned long flags;
@@ -148,7 +148,7 @@ static void bg_log_claim_refused(int group, int probing, const char *dev,
  * Context: any; does not sleep.
  */
 static void bg_log_not_viable(int group, pid_t pid, const char *comm,
-		       const char *blockers)
+			      const char *blockers)
 {
 	unsigned long flags;
 

@@ -143,7 +143,6 @@ void bg_scan_all(void)
 	bus_for_each_dev(&pci_bus_type, NULL, NULL, bg_scan_device);
 }
 
-
 /*
  * Rescans asked for by the claim hooks (atomic context), done by one work
  * item: the whole bus (bg_scan_queue_all()), or single groups

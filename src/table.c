@@ -28,6 +28,7 @@
 #include "bindguard.h"
 #include "table.h"
 
+/* entries, members and reserved names: see table.h */
 DEFINE_MUTEX(bg_table_mutex);
 static DEFINE_XARRAY(bg_groups);	/* bg_table_mutex; RCU to read */
 

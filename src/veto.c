@@ -45,7 +45,7 @@
  * a voluntary sleep would satisfy early.
  */
 static noinline int bg_veto_refuse_probe(struct device *dev,
-				    const struct device_driver *drv)
+					 const struct device_driver *drv)
 {
 	bg_refusal_bind(dev, drv, false);
 	return -EBUSY;
@@ -56,7 +56,7 @@ static noinline int bg_veto_refuse_probe(struct device *dev,
  * armed: a kernel-driver probe it can no longer count fails closed.
  */
 static noinline int bg_veto_busy_probe(struct device *dev,
-				  const struct device_driver *drv)
+				       const struct device_driver *drv)
 {
 	return -EBUSY;
 }
@@ -78,7 +78,7 @@ static unsigned long bg_veto_really_probe_ip;
  * never taken on kernels with DMA ownership (5.19+).
  */
 static noinline int bg_veto_counted_probe(struct device *dev,
-				     const struct device_driver *drv)
+					  const struct device_driver *drv)
 {
 	int (*orig)(struct device *dev, const struct device_driver *drv);
 	int id = READ_ONCE(dev->iommu_group) ?
@@ -96,7 +96,7 @@ static noinline int bg_veto_counted_probe(struct device *dev,
 static DEFINE_STATIC_KEY_FALSE(bg_veto_key);
 
 static void notrace bg_veto_hook(unsigned long ip,
-					 unsigned long parent_ip,
+				 unsigned long parent_ip,
 					 struct ftrace_ops *ops,
 					 struct ftrace_regs *fregs)
 {
