@@ -89,6 +89,7 @@ static int bg_groups_show(struct seq_file *m, void *v)
 	struct bg_group *g = v;
 	bool user;
 
+	lockdep_assert_held(&bg_table_mutex);
 	if (v == SEQ_START_TOKEN) {
 		seq_puts(m, "# bindguard-groups 2\n");
 		seq_puts(m, "# group state pid comm since refused last_refusal members\n");
@@ -151,6 +152,7 @@ static int bg_blockers_show(struct seq_file *m, void *v)
 	struct bg_member *mem;
 	struct bg_group *g = v;
 
+	lockdep_assert_held(&bg_table_mutex);
 	if (v == SEQ_START_TOKEN) {
 		seq_puts(m, "# bindguard-blockers 1\n# group dev driver\n");
 		return 0;

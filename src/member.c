@@ -247,6 +247,7 @@ void bg_member_set_driver(struct device *dev, const struct device_driver *drv)
 	struct bg_group *g;
 	struct bg_member *m;
 
+	device_lock_assert(dev);
 	mutex_lock(&bg_table_mutex);
 	g = bg_table_lookup(dev->iommu_group);
 	m = g ? bg_table_member(g, dev) : NULL;

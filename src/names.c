@@ -13,7 +13,8 @@
  * express this before 5.13 (ESCAPE_APPEND), nor seq_escape_str() before
  * 5.14, hence the few lines here.
  *
- * No lock of its own: a names record belongs to its owner's lock.
+ * No lock of its own: a names record is part of a group's state, and only
+ * used under that group's lock (owner.c, refusal.c, debugfs.c).
  */
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -112,7 +113,8 @@ char *bg_names_escape(char *buf, size_t size, const char *name)
  * bg_names_dev() - the device's name in a names record
  * @n: the record, or NULL
  *
- * Context: any; the record's owner (the group's lock) held.
+ * Context: any; the caller serializes the record (a group's state: the
+ * group's lock is held around every use).
  * Return: the name, or NULL if @n is NULL (printed as "-").
  */
 const char *bg_names_dev(const struct bg_names *n)
@@ -124,7 +126,8 @@ const char *bg_names_dev(const struct bg_names *n)
  * bg_names_driver() - the driver's name in a names record
  * @n: the record, or NULL
  *
- * Context: any; the record's owner (the group's lock) held.
+ * Context: any; the caller serializes the record (a group's state: the
+ * group's lock is held around every use).
  * Return: the name, or NULL if @n is NULL (printed as "-").
  */
 const char *bg_names_driver(const struct bg_names *n)
@@ -142,7 +145,8 @@ const char *bg_names_driver(const struct bg_names *n)
  * (rounded up, so that the next names most likely fit). No memory: *@np
  * becomes NULL, the names unknown ("-").
  *
- * Context: any; the record's owner (the group's lock) held.
+ * Context: any; the caller serializes the record (a group's state: the
+ * group's lock is held around every use).
  */
 void bg_names_set(struct bg_names **np, const char *dev, const char *driver)
 {

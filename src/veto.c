@@ -47,6 +47,7 @@
 static noinline int bg_veto_refuse_probe(struct device *dev,
 					 const struct device_driver *drv)
 {
+	device_lock_assert(dev);
 	bg_refusal_bind(dev, drv, false);
 	return -EBUSY;
 }
