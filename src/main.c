@@ -26,9 +26,10 @@
 
 /*
  * The init ladder, in order; exit walks it backwards, and so does a failed
- * init from the step that failed. A step without init only has something to
- * undo: the table (entries reserve= made, frees still pending), the work
- * items the claim hooks queue (so they go after those hooks are gone).
+ * init from the step that failed (the one place a test could make step N
+ * fail). A step without init only has something to undo: the table (the
+ * entries the scans made, frees still pending), the work items the claim
+ * hooks queue (so they go after those hooks are gone).
  */
 static const struct bg_step {
 	const char *name;
