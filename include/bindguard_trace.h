@@ -5,7 +5,7 @@
  * perf, bpftrace). events.c defines them (CREATE_TRACE_POINTS) and fires
  * them from bg_event_add(), so the ring and the trace never disagree.
  *
- * Names are stored escaped as bindguard prints them everywhere (events.c:
+ * Names are stored escaped as bindguard prints them everywhere (names.c:
  * bytes outside '!'..'~' and the backslash as \ooo, "-" for none), cut with
  * "..." past BG_TRACE_NAME bytes: a comm a user chose cannot forge a field
  * or a line of the trace either. Fixed-size arrays, not __string(): the
@@ -50,10 +50,10 @@ TRACE_EVENT(bindguard_refusal,
 			     __field(int, mode)
 			     __field(bool, refused)),
 	    TP_fast_assign(__entry->group = group;
-			   bg_escape_into(__entry->dev, BG_TRACE_NAME, dev);
-			   bg_escape_into(__entry->driver, BG_TRACE_NAME, driver);
+			   bg_names_escape(__entry->dev, BG_TRACE_NAME, dev);
+			   bg_names_escape(__entry->driver, BG_TRACE_NAME, driver);
 			   __entry->pid = pid;
-			   bg_escape_into(__entry->comm, BG_TRACE_NAME, comm);
+			   bg_names_escape(__entry->comm, BG_TRACE_NAME, comm);
 			   __entry->mode = mode;
 			   __entry->refused = refused;),
 	    TP_printk("group=%d dev=%s driver=%s pid=%d comm=%s mode=%s refused=%d",
@@ -72,7 +72,7 @@ TRACE_EVENT(bindguard_owner,
 	    TP_fast_assign(__entry->group = group;
 			   __entry->user = user;
 			   __entry->pid = pid;
-			   bg_escape_into(__entry->comm, BG_TRACE_NAME, comm);),
+			   bg_names_escape(__entry->comm, BG_TRACE_NAME, comm);),
 	    TP_printk("group=%d owner=%s pid=%d comm=%s", __entry->group,
 		      __entry->user ? "user" : "kernel", __entry->pid, __entry->comm)
 );
@@ -89,9 +89,9 @@ DECLARE_EVENT_CLASS(bindguard_blocked,
 				     __array(char, driver, BG_TRACE_NAME)),
 		    TP_fast_assign(__entry->group = group;
 				   __entry->pid = pid;
-				   bg_escape_into(__entry->comm, BG_TRACE_NAME, comm);
-				   bg_escape_into(__entry->dev, BG_TRACE_NAME, dev);
-				   bg_escape_into(__entry->driver, BG_TRACE_NAME, driver);),
+				   bg_names_escape(__entry->comm, BG_TRACE_NAME, comm);
+				   bg_names_escape(__entry->dev, BG_TRACE_NAME, dev);
+				   bg_names_escape(__entry->driver, BG_TRACE_NAME, driver);),
 		    TP_printk("group=%d pid=%d comm=%s blocker=%s driver=%s", __entry->group,
 			      __entry->pid, __entry->comm, __entry->dev, __entry->driver)
 );
@@ -120,11 +120,11 @@ TRACE_EVENT(bindguard_reservation,
 			     __field(bool, reserved)
 			     __field(pid_t, pid)
 			     __array(char, comm, BG_TRACE_NAME)),
-	    TP_fast_assign(bg_escape_into(__entry->bdf, BG_TRACE_NAME, bdf);
+	    TP_fast_assign(bg_names_escape(__entry->bdf, BG_TRACE_NAME, bdf);
 			   __entry->group = group;
 			   __entry->reserved = reserved;
 			   __entry->pid = pid;
-			   bg_escape_into(__entry->comm, BG_TRACE_NAME, comm);),
+			   bg_names_escape(__entry->comm, BG_TRACE_NAME, comm);),
 	    TP_printk("bdf=%s group=%d reserved=%d pid=%d comm=%s", __entry->bdf,
 		      __entry->group, __entry->reserved, __entry->pid, __entry->comm)
 );

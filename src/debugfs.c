@@ -1,35 +1,252 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * debugfs.c - /sys/kernel/debug/bindguard/{groups,blockers,events,hooks},
- * root-only.
- * The formats are documented in README.md.
+ * debugfs.c - /sys/kernel/debug/bindguard/, root-only: every file, its
+ * format and the format's version. It only prints: the state is read
+ * through the lock that guards it (bg_table_mutex for the entries and
+ * members, each group's lock for its state, a copy of the event ring).
+ *
+ *   groups    "bindguard-groups 2": one line per group, who owns it
+ *   blockers  "bindguard-blockers 1": members that keep a group from being
+ *             claimed (the rule of viable.c)
+ *   events    "bindguard-events 2": the event ring (events.c)
+ *   hooks     "bindguard-hooks 1": the hooks armed, and their misses
+ *
+ * The formats are documented in README.md. Names are escaped (names.c): no
+ * field holds a space or a newline.
  */
 #include <linux/debugfs.h>
+#include <linux/lockdep.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 
 #include "bindguard.h"
+#include "table.h"
 
 static struct dentry *bg_debugfs_dir;
 
-/* bg_groups_sops, bg_blockers_sops (table.c): one record per group */
+/*
+ * bg_debugfs_time() - print a boottime stamp as seconds.micros, like dmesg
+ * @m:  the seq_file
+ * @ns: boottime in nanoseconds
+ *
+ * Context: process.
+ */
+static void bg_debugfs_time(struct seq_file *m, u64 ns)
+{
+	u32 rem_ns;
+	u64 sec = div_u64_rem(ns, NSEC_PER_SEC, &rem_ns);
+
+	seq_printf(m, "%llu.%06u", sec, (u32)(rem_ns / NSEC_PER_USEC));
+}
+
+/*
+ * debugfs "groups" and "blockers" walk the table as seq_file iterators, one
+ * group per record, so that a read costs what it prints: position 0 is the
+ * header, position N > 0 the first group whose id is N - 1 or more (group ids
+ * are the xarray's keys). bg_table_mutex is held from start to stop.
+ */
+static void *bg_seq_group(loff_t pos)
+{
+	unsigned long id = pos - 1;
+
+	return bg_table_next(&id);
+}
+
+static void *bg_seq_start(struct seq_file *m, loff_t *pos)
+{
+	mutex_lock(&bg_table_mutex);
+	return *pos ? bg_seq_group(*pos) : SEQ_START_TOKEN;
+}
+
+static void *bg_seq_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	*pos = v == SEQ_START_TOKEN ? 1 : ((struct bg_group *)v)->id + 2;
+	return bg_seq_group(*pos);
+}
+
+static void bg_seq_stop(struct seq_file *m, void *v)
+{
+	mutex_unlock(&bg_table_mutex);
+}
+
+/*
+ * debugfs "groups". Format "bindguard-groups 2" (README.md; 2 added the
+ * state "reserved": a group nobody owns that a reservation closes): a line
+ * naming the format, a header, then one line per group: "id state pid comm
+ * since refused last_refusal members...", the last refusal as
+ * dev/driver@time, members as dev=driver, "-" for what is unknown or empty.
+ * Names are escaped (bg_names_seq()): no field holds a space or a newline.
+ * Each group's lock is held while its state is printed (seq_printf() does
+ * not sleep).
+ */
+static int bg_groups_show(struct seq_file *m, void *v)
+{
+	const struct bg_state *st;
+	struct bg_member *mem;
+	struct bg_group *g = v;
+	bool user;
+
+	lockdep_assert_held(&bg_table_mutex);
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(m, "# bindguard-groups 2\n");
+		seq_puts(m, "# group state pid comm since refused last_refusal members\n");
+		return 0;
+	}
+	st = &g->st;
+	spin_lock_irq(&g->lock);
+	user = bg_group_user_owned(st);
+	seq_printf(m, "%d %s ", g->id,
+		   user ? "user" : st->reserved ? "reserved" : "kernel");
+	if (user && st->owner_pid) {
+		seq_printf(m, "%d ", st->owner_pid);
+		bg_names_seq(m, st->owner_comm);
+	} else {
+		seq_puts(m, "- -");
+	}
+	seq_putc(m, ' ');
+	if (user && st->since_ns)
+		bg_debugfs_time(m, st->since_ns);
+	else
+		seq_putc(m, '-');
+	seq_printf(m, " %lu ", st->refused);
+	if (st->last_ns) {
+		bg_names_seq(m, bg_names_dev(st->last));
+		seq_putc(m, '/');
+		bg_names_seq(m, bg_names_driver(st->last));
+		seq_putc(m, '@');
+		bg_debugfs_time(m, st->last_ns);
+	} else {
+		seq_putc(m, '-');
+	}
+	spin_unlock_irq(&g->lock);
+	list_for_each_entry(mem, &g->members, node) {
+		seq_putc(m, ' ');
+		bg_names_seq(m, mem->bdf);
+		seq_putc(m, '=');
+		bg_names_seq(m, mem->driver);
+	}
+	seq_putc(m, '\n');
+	return 0;
+}
+
+static const struct seq_operations bg_groups_sops = {
+	.start = bg_seq_start,
+	.next = bg_seq_next,
+	.stop = bg_seq_stop,
+	.show = bg_groups_show,
+};
+
+/*
+ * debugfs "blockers": every member that keeps its group from being claimed,
+ * with its driver. Format "bindguard-blockers 1": "group dev driver", names
+ * escaped as in "groups". A group with no line here is viable:
+ * VFIO_GROUP_GET_STATUS reports VFIO_GROUP_FLAGS_VIABLE for it
+ * (bg_viable_blocks(), the one rule, mirrors the kernel's), as the guest
+ * tests check against the kernel.
+ */
+static int bg_blockers_show(struct seq_file *m, void *v)
+{
+	struct bg_member *mem;
+	struct bg_group *g = v;
+
+	lockdep_assert_held(&bg_table_mutex);
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(m, "# bindguard-blockers 1\n# group dev driver\n");
+		return 0;
+	}
+	list_for_each_entry(mem, &g->members, node) {
+		if (!mem->blocks)
+			continue;
+		seq_printf(m, "%d ", g->id);
+		bg_names_seq(m, mem->bdf);
+		seq_putc(m, ' ');
+		bg_names_seq(m, mem->driver);
+		seq_putc(m, '\n');
+	}
+	return 0;
+}
+
+static const struct seq_operations bg_blockers_sops = {
+	.start = bg_seq_start,
+	.next = bg_seq_next,
+	.stop = bg_seq_stop,
+	.show = bg_blockers_show,
+};
+
+static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
+{
+	seq_putc(m, '[');
+	bg_debugfs_time(m, ev->ns);
+	seq_printf(m, "] group=%d %s", ev->group, bg_event_name(ev->type));
+	if (ev->bdf[0]) {
+		seq_puts(m, " dev=");
+		bg_names_seq(m, ev->bdf);
+	}
+	if (ev->bdf[0] && ev->type != BG_EV_RESERVE && ev->type != BG_EV_UNRESERVE) {
+		seq_puts(m, " driver=");
+		bg_names_seq(m, ev->driver);
+	}
+	if (ev->type != BG_EV_KERNEL) {
+		if (ev->pid) {
+			seq_printf(m, " pid=%d comm=", ev->pid);
+			bg_names_seq(m, ev->comm);
+		} else {
+			seq_puts(m, " pid=- comm=-");
+		}
+	}
+	seq_putc(m, '\n');
+}
+
+/*
+ * bg_events_show() - print the ring, oldest first, for debugfs "events"
+ *
+ * Format "bindguard-events 2" (README.md; 2 added not-viable, reserve and
+ * release): a
+ * line naming the format, then a line counting events dropped from a full
+ * ring if any, then one line per event: "[seconds.micros] group=N <type>"
+ * followed by "dev=<name> driver=<name>" for refusals, audits, refused
+ * claims and not-viable answers (the blocker), "dev=<BDF>" for reserve and
+ * release (group=-1 when no device has that name), and "pid=<P>
+ * comm=<C>" for all but "kernel". Names are escaped (names.c).
+ *
+ * Copies the ring (bg_event_snapshot()), prints unlocked. Process context.
+ */
+static int bg_events_show(struct seq_file *m, void *unused)
+{
+	unsigned int i, count;
+	unsigned long dropped;
+	struct bg_event *snap;
+
+	snap = kvmalloc_array(BG_EVENTS, sizeof(*snap), GFP_KERNEL);
+	if (!snap)
+		return -ENOMEM;
+	count = bg_event_snapshot(snap, &dropped);
+
+	seq_puts(m, "# bindguard-events 2\n");
+	if (dropped)
+		seq_printf(m, "# %lu older events dropped\n", dropped);
+	for (i = 0; i < count; i++)
+		bg_event_show(m, &snap[i]);
+	kvfree(snap);
+	return 0;
+}
+
 DEFINE_SEQ_ATTRIBUTE(bg_groups);
 DEFINE_SEQ_ATTRIBUTE(bg_blockers);
-
-static int events_show(struct seq_file *m, void *unused)
-{
-	return bg_events_show(m);
-}
-DEFINE_SHOW_ATTRIBUTE(events);
+DEFINE_SHOW_ATTRIBUTE(bg_events);
 
 /* Format "bindguard-hooks 1": "function kind missed", see bg_claim_show(). */
-static int hooks_show(struct seq_file *m, void *unused)
+static int bg_hooks_show(struct seq_file *m, void *unused)
 {
 	seq_puts(m, "# bindguard-hooks 1\n# function kind missed\n");
 	seq_puts(m, "really_probe veto -\n");
 	bg_claim_show(m);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(hooks);
+DEFINE_SHOW_ATTRIBUTE(bg_hooks);
 
 /**
  * bg_debugfs_init() - create the debugfs directory and files
@@ -37,14 +254,16 @@ DEFINE_SHOW_ATTRIBUTE(hooks);
  * debugfs failures are not fatal (debugfs may be absent or locked down).
  *
  * Context: process (module init).
+ * Return: 0.
  */
-void bg_debugfs_init(void)
+int bg_debugfs_init(void)
 {
 	bg_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &bg_groups_fops);
 	debugfs_create_file("blockers", 0400, bg_debugfs_dir, NULL, &bg_blockers_fops);
-	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &events_fops);
-	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &hooks_fops);
+	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &bg_events_fops);
+	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &bg_hooks_fops);
+	return 0;
 }
 
 /**

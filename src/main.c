@@ -2,65 +2,83 @@
 /*
  * bindguard - refuse kernel-driver binds into user-owned IOMMU groups.
  *
- * The parts, in the order they are armed:
- *   table.c     the per-IOMMU-group ownership table
- *   claim.c     hooks following userspace's DMA-ownership claims (and,
- *               before 5.19, refusing a claim while a probe runs)
- *   notifier.c  PCI bus notifier, the load-time scan and rescans
- *   debugfs.c   /sys/kernel/debug/bindguard/
- *   hook.c      the ftrace hook on really_probe() that refuses binds
- *   reserve.c   /sys/kernel/bindguard/{reserve,release}: reservations
- * (params.c holds mode=, allow=, strict=, maxactive=, reserve.c reserve=;
- * events.c the event ring, the log lines and the escaping of names.)
- * Exit undoes them in reverse; the table goes last.
+ * One init ladder (bg_steps[]); exit is its exact reverse. The hooks are
+ * armed early but not live: they let every call through (or, for a claim
+ * before 5.19, fail it closed) and redirect no task into this module's
+ * text, so a step that fails later unwinds them safely. The last step
+ * cannot fail and makes them live; exit first makes them not live again.
+ * The parts (see docs/design.md):
+ *
+ *   table.c       the per-IOMMU-group table (member.c: its devices)
+ *   veto.c        the ftrace hook on really_probe() that refuses binds
+ *   claim_*.c     the hooks following userspace's DMA-ownership claims:
+ *                 claim_dma_owner.c (5.19+) or claim_vfio.c (before)
+ *   refusal.c     refusal records and the "not viable" reports they queue
+ *   scan.c        asking the kernel who owns a group (rescans they queue)
+ *   notifier.c    the PCI bus notifier, and the scan at load
+ *   debugfs.c     /sys/kernel/debug/bindguard/
+ *   reserve.c     /sys/kernel/bindguard/{reserve,release}
+ * (params.c holds mode=, allow=, strict=, maxactive=, reserve.c reserve=.)
  */
 #include <linux/module.h>
 
 #include "bindguard.h"
 
+/*
+ * The init ladder, in order; exit walks it backwards, and so does a failed
+ * init from the step that failed (the one place a test could make step N
+ * fail). A step without init only has something to undo: the table (the
+ * entries the scans made, frees still pending), the work items the claim
+ * hooks queue (so they go after those hooks are gone).
+ */
+static const struct bg_step {
+	const char *name;
+	int (*init)(void);
+	void (*exit)(void);
+} bg_steps[] = {
+	{ "table",	NULL,			bg_table_exit },
+	{ "scan",	NULL,			bg_scan_exit },
+	{ "refusal",	NULL,			bg_refusal_exit },
+	{ "veto",	bg_veto_init,		bg_veto_exit },
+	{ "claim",	bg_claim_init,		bg_claim_exit },
+	{ "notifier",	bg_notifier_init,	bg_notifier_exit },
+	{ "debugfs",	bg_debugfs_init,	bg_debugfs_exit },
+	{ "reserve",	bg_reserve_init,	bg_reserve_exit },
+};
+
+/* The last step of init, which cannot fail, and the first of exit. */
+static void bg_live(bool live)
+{
+	bg_veto_live(live);
+	bg_claim_live(live);
+}
+
 static int __init bg_init(void)
 {
+	unsigned int i;
 	int ret;
 
-	ret = bg_claim_init();
-	if (ret)
-		return ret;
-	ret = bg_notifier_init();
-	if (ret)
-		goto err_claim;
-	bg_debugfs_init();
-	ret = bg_hook_init();
-	if (ret)
-		goto err_hook;
-	ret = bg_reserve_init();
-	if (ret)
-		goto err_reserve;
-	pr_info("loaded, mode %s\n", bg_mode_name());
+	for (i = 0; i < ARRAY_SIZE(bg_steps); i++) {
+		ret = bg_steps[i].init ? bg_steps[i].init() : 0;
+		if (ret) {
+			pr_err("cannot load: %s: %d\n", bg_steps[i].name, ret);
+			while (i--)
+				bg_steps[i].exit();
+			return ret;
+		}
+	}
+	bg_live(true);
+	pr_info("loaded, mode %s\n", bg_param_mode_name());
 	return 0;
-
-err_reserve:
-	bg_hook_exit();
-err_hook:
-	bg_debugfs_exit();
-	bg_claim_exit();	/* before the notifier: its handlers queue rescans */
-	bg_notifier_exit();
-	bg_table_exit();
-	return ret;
-err_claim:
-	bg_claim_exit();
-	bg_notifier_exit();	/* a rescan queued by the claim hooks */
-	bg_table_exit();
-	return ret;
 }
 
 static void __exit bg_exit(void)
 {
-	bg_reserve_exit();
-	bg_hook_exit();
-	bg_claim_exit();
-	bg_notifier_exit();
-	bg_debugfs_exit();
-	bg_table_exit();
+	unsigned int i = ARRAY_SIZE(bg_steps);
+
+	bg_live(false);
+	while (i--)
+		bg_steps[i].exit();
 	pr_info("unloaded\n");
 }
 

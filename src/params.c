@@ -32,25 +32,25 @@ static unsigned int bg_allow_count = 3;
 static bool bg_strict;
 
 /**
- * bg_mode() - the current mode
+ * bg_param_mode() - the current mode
  *
  * Context: any, lockless.
  * Return: BG_MODE_ENFORCE, BG_MODE_AUDIT or BG_MODE_OFF.
  */
-enum bg_mode bg_mode(void)
+enum bg_mode bg_param_mode(void)
 {
 	return READ_ONCE(bg_mode_value);
 }
 
 /**
- * bg_mode_name() - the current mode's name, as mode= takes it
+ * bg_param_mode_name() - the current mode's name, as mode= takes it
  *
  * Context: any.
  * Return: "enforce", "audit" or "off".
  */
-const char *bg_mode_name(void)
+const char *bg_param_mode_name(void)
 {
-	return bg_mode_names[bg_mode()];
+	return bg_mode_names[bg_param_mode()];
 }
 
 static int bg_mode_set(const char *val, const struct kernel_param *kp)
@@ -65,7 +65,7 @@ static int bg_mode_set(const char *val, const struct kernel_param *kp)
 	/*
 	 * Before 5.19 nothing stands behind bindguard: a kernel driver bound
 	 * into a user-owned group ends in vfio's BUG_ON, whenever the group
-	 * was claimed. The veto stays armed in every mode (hook.c).
+	 * was claimed. The veto stays armed in every mode (veto.c).
 	 */
 	if (!BG_NATIVE_DMA_OWNER && mode != BG_MODE_ENFORCE)
 		pr_warn("mode %s: this kernel has no DMA-ownership check of its own (before 5.19), so binds into user-owned groups are still refused\n",
@@ -76,7 +76,7 @@ static int bg_mode_set(const char *val, const struct kernel_param *kp)
 
 static int bg_mode_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", bg_mode_name());
+	return sysfs_emit(buf, "%s\n", bg_param_mode_name());
 }
 
 static const struct kernel_param_ops bg_mode_ops = {
@@ -101,25 +101,6 @@ static bool bg_valid_driver_name(const char *s, size_t len)
 	return true;
 }
 
-/**
- * bg_vfio_accepts() - may a driver of this name stay bound in a group vfio
- *                     holds, before 5.19?
- * @name: the driver's name
- *
- * Before 5.19 vfio itself decides what may stay bound in a group it holds
- * (vfio_dev_viable(): vfio drivers, pci-stub, any driver of a bridge, such
- * as pcieport); any other driver bound there hits its BUG_ON. allow= cannot
- * name one, and such a driver keeps a group from being claimed (table.c).
- *
- * Context: any.
- * Return: true for a vfio driver, pci-stub or pcieport.
- */
-bool bg_vfio_accepts(const char *name)
-{
-	return !strncmp(name, "vfio", 4) || !strcmp(name, "pci-stub") ||
-	       !strcmp(name, "pcieport");
-}
-
 /* allow= is only set at load time (0444), before any reader runs. */
 static int bg_allow_set(const char *val, const struct kernel_param *kp)
 {
@@ -138,7 +119,7 @@ static int bg_allow_set(const char *val, const struct kernel_param *kp)
 		}
 		memcpy(names[count], p, len);
 		names[count][len] = '\0';
-		if (!BG_NATIVE_DMA_OWNER && !bg_vfio_accepts(names[count])) {
+		if (!BG_NATIVE_DMA_OWNER && !bg_viable_vfio_accepts(names[count])) {
 			pr_err("invalid allow list: '%s' would end in vfio's BUG_ON on this kernel (before 5.19 only vfio drivers, pci-stub and pcieport may be bound in a held group)\n",
 			       names[count]);
 			return -EINVAL;
@@ -205,34 +186,18 @@ MODULE_PARM_DESC(maxactive, "1 to " __stringify(BG_MAXACTIVE_MAX)
 		 "a miss is logged and ownership re-read; default 256");
 
 /**
- * bg_maxactive() - kretprobe instances per claim hook (maxactive=)
+ * bg_param_maxactive() - kretprobe instances per claim hook (maxactive=)
  *
  * Context: any.
  * Return: 1 to 4096.
  */
-unsigned int bg_maxactive(void)
+unsigned int bg_param_maxactive(void)
 {
 	return bg_maxactive_value;
 }
 
 /**
- * bg_driver_managed_dma() - does @drv manage DMA itself (driver_managed_dma)?
- * @drv: a driver
- *
- * Context: any.
- * Return: pci_driver.driver_managed_dma for a PCI driver since 5.19, else false.
- */
-bool bg_driver_managed_dma(const struct device_driver *drv)
-{
-#ifdef HAVE_IOMMU_DMA_OWNER
-	if (drv->bus == &pci_bus_type)
-		return container_of(drv, const struct pci_driver, driver)->driver_managed_dma;
-#endif
-	return false;
-}
-
-/**
- * bg_driver_allowed() - may @drv bind to a device of a user-owned group?
+ * bg_param_allowed() - may @drv bind to a device of a user-owned group?
  * @drv: the driver about to probe
  *
  * Mirrors the kernel's own rule since 5.19 (really_probe() ->
@@ -243,11 +208,11 @@ bool bg_driver_managed_dma(const struct device_driver *drv)
  * Context: any, including the ftrace callback; no locks taken.
  * Return: true if the driver is admitted.
  */
-bool bg_driver_allowed(const struct device_driver *drv)
+bool bg_param_allowed(const struct device_driver *drv)
 {
 	unsigned int i;
 
-	if (!bg_strict && bg_driver_managed_dma(drv))
+	if (!bg_strict && bg_viable_managed_dma(drv))
 		return true;
 	for (i = 0; i < bg_allow_count; i++)
 		if (!strcmp(drv->name, bg_allow_names[i]))

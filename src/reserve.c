@@ -16,7 +16,7 @@
  * optionally followed by a newline) is -EINVAL with one log line, and
  * changes nothing; reserving a reserved BDF is -EEXIST, releasing one that
  * is not -ENOENT, more than BG_RESERVE_MAX -ENOSPC. The names are kept in
- * table.c, which applies them to the groups (and to devices added later).
+ * member.c, which applies them to the groups (and to devices added later).
  */
 #include <linux/ctype.h>
 #include <linux/kobject.h>
@@ -59,11 +59,11 @@ bad:
 	memcpy(s, buf, min(len, sizeof(s) - 1));
 	s[min(len, sizeof(s) - 1)] = '\0';
 	pr_err("invalid %s '%s': expected one PCI device name (dddd:bb:dd.f)\n",
-	       what, bg_escape_into(shown, sizeof(shown), s));
+	       what, bg_names_escape(shown, sizeof(shown), s));
 	return -EINVAL;
 }
 
-/* One BDF written to @what: parsed, then handed to @apply (table.c). */
+/* One BDF written to @what: parsed, then handed to @apply (member.c). */
 static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 				int (*apply)(const char *bdf))
 {
@@ -79,19 +79,19 @@ static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 static ssize_t reserve_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	return bg_reserve_write(buf, count, "reservation", bg_table_reserve);
+	return bg_reserve_write(buf, count, "reservation", bg_member_reserve);
 }
 
 static ssize_t reserve_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
-	return bg_table_reservations(buf, PAGE_SIZE, '\n');
+	return bg_member_reservations(buf, PAGE_SIZE, '\n');
 }
 
 static ssize_t release_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	return bg_reserve_write(buf, count, "release", bg_table_unreserve);
+	return bg_reserve_write(buf, count, "release", bg_member_unreserve);
 }
 
 static struct kobj_attribute bg_reserve_attr = __ATTR(reserve, 0600, reserve_show, reserve_store);
@@ -135,7 +135,7 @@ static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 			p++;
 	}
 	for (i = 0; i < count; i++) {
-		ret = bg_table_reserve(bdf[i]);
+		ret = bg_member_reserve(bdf[i]);
 		if (ret && ret != -EEXIST)
 			return ret;
 	}
@@ -144,7 +144,7 @@ static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 
 static int bg_reserve_param_get(char *buf, const struct kernel_param *kp)
 {
-	int len = bg_table_reservations(buf, PAGE_SIZE, ',');
+	int len = bg_member_reservations(buf, PAGE_SIZE, ',');
 
 	if (len)
 		buf[len - 1] = '\n';

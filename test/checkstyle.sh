@@ -4,6 +4,14 @@
 # checkstyle.sh - run the kernel's checkpatch.pl --strict over the module's
 # sources and headers (and the test driver), and scripts/kernel-doc over the
 # module, so that every documented function's kernel-doc is well formed.
+# Then two layout checks of src/ (see docs/design.md), from the sources
+# alone (no build needed, so it runs right after test/host-deps.sh):
+#  - no src/*.c over 500 lines;
+#  - no call circle between source files: for each file, the functions and
+#    variables it defines for the others (a non-static definition at the
+#    start of a line, comments stripped by gcc -fpreprocessed), and which
+#    of those names each other file uses; tsort(1) finds a circle in that
+#    file -> file graph and names its files.
 #
 # checkpatch.pl and kernel-doc are in no Debian package of their own: they
 # are taken, with the files checkpatch reads (spelling.txt,
@@ -26,11 +34,45 @@ if [[ ! -x $dir/scripts/checkpatch.pl || ! -x $dir/scripts/kernel-doc ]]; then
 	rm -rf "$dir/deb"
 fi
 
-git ls-files 'src/*.c' 'include/*.h' 'test/bgtest/*.c' |
+git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'test/bgtest/*.c' |
 	xargs "$dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f
 # kernel-doc prints nothing for well-formed comments; any line is a finding.
-out=$(git ls-files 'src/*.c' 'include/*.h' | xargs "$dir/scripts/kernel-doc" -none -Wall 2>&1)
+out=$(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' | xargs "$dir/scripts/kernel-doc" -none -Wall 2>&1)
 if [[ -n $out ]]; then
 	echo "$out"
 	exit 1
 fi
+
+# Layout: one concern per file, none over 500 lines.
+fail=0
+for f in $(git ls-files 'src/*.c'); do
+	n=$(wc -l <"$f")
+	if ((n > 500)); then
+		echo "$f: $n lines, more than 500: split it by concern (docs/design.md)"
+		fail=1
+	fi
+done
+
+# Layout: hooks call down into the table and the scans, never back up.
+strip() { gcc -fpreprocessed -dD -E -P "$1" 2>/dev/null; }
+defs=$(for f in $(git ls-files 'src/*.c'); do
+	strip "$f" | sed -nE \
+		-e '/^(static|extern|typedef)[[:space:]]/d' \
+		-e '/;[[:space:]]*$/d' \
+		-e "s|^DEFINE_[A-Z_]+\((bg_[a-z0-9_]+)\).*|\1 $f|p" \
+		-e "s|^[a-z][^(]*[^a-z0-9_](bg_[a-z0-9_]+)\(.*|\1 $f|p"
+done)
+edges=$(for f in $(git ls-files 'src/*.c'); do
+	echo "$f $f"
+	# names used here but not defined here (claim_dma_owner.c and
+	# claim_vfio.c both define bg_claim_*: one of them is built)
+	strip "$f" | grep -oE '\bbg_[a-z0-9_]+\b' | sort -u |
+		comm -23 - <(awk -v f="$f" '$2 == f { print $1 }' <<<"$defs" | sort -u) |
+		join - <(sort -k1,1 <<<"$defs") | awk -v f="$f" '{ print f, $2 }'
+done | sort -u)
+if ! loop=$(tsort <<<"$edges" 2>&1 >/dev/null) || [[ -n $loop ]]; then
+	echo "src/: a call circle between source files (a file below calls a file above it):"
+	echo "$loop"
+	fail=1
+fi
+exit $fail

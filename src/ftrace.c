@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ftrace.c - hook a kernel function with an IP-modifying ftrace_ops: the
+ * veto on really_probe() (veto.c) and, before 5.19, vfio's group ioctl
+ * (claim_vfio.c). Only one IPMODIFY user may hook a function.
+ *
+ * No state, no lock: ftrace serializes registration.
+ */
+#include <linux/ftrace.h>
+#include <linux/kallsyms.h>
+#include <linux/string.h>
+
+#include "bindguard.h"
+
+/**
+ * bg_ftrace_arm() - hook function @sym with @ops (SAVE_REGS, IPMODIFY)
+ * @ops: the ftrace_ops, unregistered, with an empty filter
+ * @sym: the function's name
+ *
+ * Only one IPMODIFY user may hook a function (livepatch, another such
+ * module): if @sym is taken, this fails.
+ *
+ * Context: process; sleeps.
+ * Return: 0; -ENOENT if @sym is not traceable on this kernel; -EBUSY if
+ * another ftrace user already modifies its IP; another errno from ftrace.
+ * On error nothing is left registered or allocated.
+ */
+int bg_ftrace_arm(struct ftrace_ops *ops, const char *sym)
+{
+	char buf[KSYM_NAME_LEN];	/* ftrace_set_filter() takes no const */
+	int ret;
+
+	strscpy(buf, sym, sizeof(buf));
+	ret = ftrace_set_filter(ops, buf, strlen(buf), 0);
+	if (ret) {
+		pr_err("%s() is not traceable on this kernel (%d)\n", sym, ret);
+		ftrace_free_filter(ops);
+		return ret == -EINVAL ? -ENOENT : ret;
+	}
+	ret = register_ftrace_function(ops);
+	if (ret == -EBUSY)
+		pr_err("cannot hook %s(): another ftrace user (a livepatch?) modifies its IP, or ftrace is disabled (kernel.ftrace_enabled=0)\n",
+		       sym);
+	else if (ret)
+		pr_err("cannot hook %s(): %d\n", sym, ret);
+	if (ret)
+		ftrace_free_filter(ops);
+	return ret;
+}
+
+/**
+ * bg_ftrace_disarm() - undo bg_ftrace_arm()
+ * @ops: the ftrace_ops
+ *
+ * unregister_ftrace_function() waits for running callbacks, and for tasks
+ * redirected into this module's stubs that have not slept since (tasks RCU
+ * on preemptible kernels; elsewhere the stubs cannot be preempted). The
+ * filter hash is freed afterwards (kmemleak reports it otherwise).
+ *
+ * Context: process; sleeps.
+ */
+void bg_ftrace_disarm(struct ftrace_ops *ops)
+{
+	unregister_ftrace_function(ops);
+	ftrace_free_filter(ops);
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * member.c - the members of each table entry: which devices a group holds,
+ * the driver bound to each and whether it blocks the group (viable.c), and
+ * the reserved names applied to them.
+ *
+ * Lock story: the table's, bg_table_mutex (table.c), in process context for
+ * every change and every walk; entries are created and erased through
+ * table.c. A member's reservation is also counted in its group's state
+ * (st.reserved), written under bg_group.lock nested inside the mutex, so
+ * that the veto reads it under the group's lock alone.
+ */
+#include <linux/device.h>
+#include <linux/lockdep.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "bindguard.h"
+#include "table.h"
+
+/*
+ * Reservations: BDFs an admin closed to kernel DMA-API drivers (reserve.c),
+ * kept as names, for a BDF outlives its device (hot-removal, reboot) and
+ * may name one not added yet. A group is reserved while one of its
+ * members' names is listed; st.reserved counts those members. The list is
+ * under bg_table_mutex; st.reserved is written under both locks, so that
+ * the veto reads it under g->lock alone.
+ */
+static char bg_reserved[BG_RESERVE_MAX][BG_BDF_LEN];	/* bg_table_mutex */
+static unsigned int bg_reserved_n;			/* bg_table_mutex */
+
+static int bg_member_reserved_index(const char *bdf)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&bg_table_mutex);
+	for (i = 0; i < bg_reserved_n; i++)
+		if (!strcmp(bg_reserved[i], bdf))
+			return i;
+	return -1;
+}
+
+/* Mark @m reserved or not, and count it in its group. */
+static void bg_member_mark_reserved(struct bg_group *g, struct bg_member *m,
+				    bool on)
+{
+	unsigned long flags;
+
+	lockdep_assert_held(&bg_table_mutex);
+	if (m->reserved == on)
+		return;
+	m->reserved = on;
+	spin_lock_irqsave(&g->lock, flags);
+	g->st.reserved += on ? 1 : -1;
+	spin_unlock_irqrestore(&g->lock, flags);
+}
+
+/*
+ * (Un)reserve every member named @bdf and record the change: one event (and
+ * tracepoint) naming the device's group, -1 when no device has that name
+ * now.
+ */
+static void bg_member_reserve_all(const char *bdf, bool on)
+{
+	char comm[TASK_COMM_LEN];
+	struct bg_member *m;
+	struct bg_group *g;
+	unsigned long id;
+	int group = -1;
+
+	lockdep_assert_held(&bg_table_mutex);
+	for (id = 0; (g = bg_table_next(&id)); id++)
+		list_for_each_entry(m, &g->members, node)
+			if (!strcmp(m->bdf, bdf)) {
+				bg_member_mark_reserved(g, m, on);
+				group = g->id;
+			}
+	get_task_comm(comm, current->group_leader);
+	bg_event_add(on ? BG_EV_RESERVE : BG_EV_UNRESERVE, group,
+		     task_tgid_nr(current), comm, bdf, NULL);
+}
+
+/**
+ * bg_member_reserve() - reserve the group of the device named @bdf, now and
+ *                      whenever a device of that name is added
+ * @bdf: a canonical PCI name ("0000:02:02.0"), validated by the caller
+ *
+ * Context: process; takes bg_table_mutex. Also at module load, from the
+ * reserve= parameter, before the table holds any group.
+ * Return: 0, -EEXIST if already reserved, -ENOSPC past BG_RESERVE_MAX.
+ */
+int bg_member_reserve(const char *bdf)
+{
+	int ret = 0;
+
+	mutex_lock(&bg_table_mutex);
+	if (bg_member_reserved_index(bdf) >= 0) {
+		ret = -EEXIST;
+	} else if (bg_reserved_n == BG_RESERVE_MAX) {
+		ret = -ENOSPC;
+	} else {
+		strscpy(bg_reserved[bg_reserved_n++], bdf, BG_BDF_LEN);
+		bg_member_reserve_all(bdf, true);
+	}
+	mutex_unlock(&bg_table_mutex);
+	return ret;
+}
+
+/**
+ * bg_member_unreserve() - end the reservation of @bdf
+ * @bdf: a canonical PCI name
+ *
+ * Context: process; takes bg_table_mutex.
+ * Return: 0, or -ENOENT if @bdf is not reserved.
+ */
+int bg_member_unreserve(const char *bdf)
+{
+	int i, ret = 0;
+
+	mutex_lock(&bg_table_mutex);
+	i = bg_member_reserved_index(bdf);
+	if (i < 0) {
+		ret = -ENOENT;
+	} else {
+		bg_member_reserve_all(bdf, false);
+		bg_reserved_n--;
+		memmove(bg_reserved[i], bg_reserved[i + 1],
+			(bg_reserved_n - i) * sizeof(bg_reserved[0]));
+	}
+	mutex_unlock(&bg_table_mutex);
+	return ret;
+}
+
+/**
+ * bg_member_reservations() - the reserved names, in the order reserved
+ * @buf:  where to write them
+ * @size: its size (PAGE_SIZE for sysfs; BG_RESERVE_MAX names fit)
+ * @sep:  what follows each name ('\n' for sysfs, ',' for the parameter)
+ *
+ * Context: process; takes bg_table_mutex.
+ * Return: the length written.
+ */
+int bg_member_reservations(char *buf, size_t size, char sep)
+{
+	unsigned int i;
+	int len = 0;
+
+	mutex_lock(&bg_table_mutex);
+	for (i = 0; i < bg_reserved_n; i++)
+		len += scnprintf(buf + len, size - len, "%s%c", bg_reserved[i], sep);
+	mutex_unlock(&bg_table_mutex);
+	return len;
+}
+
+/*
+ * Record @drv (NULL: none) as @m's driver, its name copied, and whether it
+ * blocks the group (the one rule, viable.c). No memory: the name is unknown
+ * ("-"), the rest is still right.
+ */
+static void bg_member_driver(struct bg_member *m,
+			     const struct device_driver *drv)
+{
+	lockdep_assert_held(&bg_table_mutex);
+	m->blocks = bg_viable_blocks(m->dev, drv);
+	if (drv && m->driver && !strcmp(m->driver, drv->name))
+		return;
+	kfree(m->driver);
+	m->driver = NULL;
+	if (drv)
+		m->driver = kstrdup(drv->name, GFP_KERNEL);
+}
+
+/**
+ * bg_member_add() - record @dev as a member of its IOMMU group
+ * @dev: a PCI device
+ *
+ * Idempotent. Also records the bound driver, if any.
+ *
+ * Context: process; takes bg_table_mutex.
+ */
+void bg_member_add(struct device *dev)
+{
+	struct bg_member *m;
+	struct bg_group *g;
+	size_t len;
+
+	mutex_lock(&bg_table_mutex);
+	g = bg_table_get_entry(dev);
+	if (!g)
+		goto out;
+	m = bg_table_member(g, dev);
+	if (!m) {
+		len = strlen(dev_name(dev)) + 1;
+		m = kzalloc(struct_size(m, bdf, len), GFP_KERNEL);
+		if (!m)
+			goto out;
+		m->dev = dev;
+		memcpy(m->bdf, dev_name(dev), len);
+		list_add_tail(&m->node, &g->members);
+		bg_member_mark_reserved(g, m, bg_member_reserved_index(m->bdf) >= 0);
+	}
+	bg_member_driver(m, READ_ONCE(dev->driver));
+out:
+	mutex_unlock(&bg_table_mutex);
+}
+
+/**
+ * bg_member_del() - forget @dev; erase its group's entry with it if
+ *                         it was the last member
+ * @dev: a PCI device being deleted (BUS_NOTIFY_DEL_DEVICE: dev->iommu_group
+ *       is still set; by BUS_NOTIFY_REMOVED_DEVICE the iommu core cleared it)
+ *
+ * The entry itself is freed after an RCU grace period (call_rcu()), so
+ * that no lockless reader still sees it; this does not wait for it.
+ *
+ * Context: process; takes bg_table_mutex.
+ */
+void bg_member_del(struct device *dev)
+{
+	struct bg_group *g;
+	struct bg_member *m;
+
+	mutex_lock(&bg_table_mutex);
+	g = bg_table_lookup(dev->iommu_group);
+	m = g ? bg_table_member(g, dev) : NULL;
+	if (m) {
+		bg_member_mark_reserved(g, m, false);
+		list_del(&m->node);
+		bg_table_free_member(m);
+	}
+	if (g && list_empty(&g->members))
+		bg_table_erase(g);
+	mutex_unlock(&bg_table_mutex);
+}
+
+/**
+ * bg_member_set_driver() - record the driver now bound to @dev, and whether it
+ *                         keeps the group from being claimed
+ * @dev: a PCI device
+ * @drv: the driver bound (BUS_NOTIFY_BOUND_DRIVER), or NULL after an unbind
+ *
+ * Context: process (the bus notifier, @dev's lock held); takes bg_table_mutex.
+ */
+void bg_member_set_driver(struct device *dev, const struct device_driver *drv)
+{
+	struct bg_group *g;
+	struct bg_member *m;
+
+	device_lock_assert(dev);
+	mutex_lock(&bg_table_mutex);
+	g = bg_table_lookup(dev->iommu_group);
+	m = g ? bg_table_member(g, dev) : NULL;
+	if (m)
+		bg_member_driver(m, drv);
+	mutex_unlock(&bg_table_mutex);
+	if (!m)
+		bg_member_add(dev);
+}
+
+/**
+ * bg_member_get() - a member of group @id, to ask the kernel about it
+ * @id: the IOMMU group's id
+ *
+ * Context: process; takes bg_table_mutex.
+ * Return: the first member's device with a reference taken (put_device()
+ * it), or NULL if bindguard does not track group @id.
+ */
+struct device *bg_member_get(int id)
+{
+	struct device *dev = NULL;
+	struct bg_member *m;
+	struct bg_group *g;
+
+	mutex_lock(&bg_table_mutex);
+	g = bg_table_find(id);
+	if (g) {
+		m = list_first_entry_or_null(&g->members, struct bg_member, node);
+		if (m)
+			dev = get_device(m->dev);
+	}
+	mutex_unlock(&bg_table_mutex);
+	return dev;
+}
+
+/**
+ * bg_member_walk() - call @fn for each member of group @id
+ * @id:   the IOMMU group's id
+ * @data: passed to @fn
+ * @fn:   called with each member device (PCI) until it returns non-zero
+ *
+ * Context: process; takes bg_table_mutex (@fn may sleep, must not take it).
+ * Return: the first non-zero value @fn returned, or 0.
+ */
+int bg_member_walk(int id, void *data,
+		   int (*fn)(struct device *dev, void *data))
+{
+	struct bg_member *m;
+	struct bg_group *g;
+	int ret = 0;
+
+	mutex_lock(&bg_table_mutex);
+	g = bg_table_find(id);
+	if (g) {
+		list_for_each_entry(m, &g->members, node) {
+			ret = fn(m->dev, data);
+			if (ret)
+				break;
+		}
+	}
+	mutex_unlock(&bg_table_mutex);
+	return ret;
+}
+

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * table.h - the ownership table's entries, private to the files that work on
+ * them: table.c (entries), member.c (their devices), owner.c (the state),
+ * refusal.c (refusal records) and debugfs.c (printing).
+ *
+ * Locks, outermost first:
+ *   bg_table_mutex (table.c)  the xarray's entries, each entry's members,
+ *                             the reserved names (member.c); process context
+ *   rcu_read_lock()           looking an entry up in atomic context; an
+ *                             entry is freed after a grace period
+ *   bg_group.lock             the entry's state (struct bg_state); taken in
+ *                             atomic context, interrupts off
+ */
+#ifndef _BINDGUARD_TABLE_H
+#define _BINDGUARD_TABLE_H
+
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+struct device;
+struct iommu_group;
+
+/**
+ * struct bg_member - one device of an IOMMU group; bg_table_mutex
+ * @node:     in bg_group.members
+ * @dev:      identity only, never dereferenced once the device is deleted
+ * @driver:   name of the bound driver, copied to its length (kstrdup());
+ *            NULL when unbound, or when there was no memory to copy it
+ * @blocks:   the driver keeps the group from being claimed (not viable):
+ *            bg_viable_blocks(), the one rule
+ * @reserved: its name is reserved (counted in the group's st.reserved)
+ * @bdf:      pci_name() of the device, copied to its length
+ */
+struct bg_member {
+	struct list_head node;
+	struct device *dev;
+	const char *driver;
+	bool blocks;
+	bool reserved;
+	char bdf[];
+};
+
+/**
+ * struct bg_ratelimit - log lines of one kind in one group, limited like
+ *                       printk_ratelimit(): a burst per interval
+ * @begin: boottime second the current interval began
+ * @count: lines asked for in it (those past the burst were suppressed)
+ *
+ * 8 bytes where struct ratelimit_state takes 32 to 40: one per group and
+ * kind, so that a storm in one group hides no line of another. bg_group.lock.
+ */
+struct bg_ratelimit {
+	u32 begin;
+	u32 count;
+};
+
+/**
+ * struct bg_state - ownership state of one group; bg_group.lock
+ * @claims:      committed DMA-ownership claims by userspace (group or device)
+ * @pending:     claims in flight: already enough to refuse a racing bind
+ * @probing:     kernel-driver probes admitted and not yet returned (counted
+ *               before 5.19 only, where a claim must wait for them)
+ * @gen:         bumped by every claim, release and commit: a rescan that
+ *               raced one of them does not overwrite what it saw
+ * @owner_pid:   tgid of the claiming process, 0 when unknown
+ * @reserved:    members whose names are reserved (reserve.c): while
+ *               non-zero the group is closed to kernel DMA-API drivers;
+ *               written under bg_table_mutex and this lock
+ * @presumed:    found owned by asking the kernel (load-time scan, a missed
+ *               kretprobe call), not by seeing the claim; until a claim or a
+ *               release of the group is seen
+ * @uncounted:   the count may be wrong: found owned by asking the kernel
+ *               (or asked while a claim ran) since it last said the group
+ *               is free; since 5.19 each release asks the kernel again
+ * @rs:          ratelimits this group's refusal log lines (binds, claims)
+ * @rs_viable:   ratelimits its "not viable" reports (log line and events)
+ * @refused:     binds refused (in audit mode: that would have been)
+ * @owner_comm:  comm of its group leader
+ * @since_ns:    boottime when the group became user-owned
+ * @last_ns:     boottime of the last refusal, 0 if none
+ * @probe:       device and driver of the last counted probe, NULL if none
+ *               (or no memory)
+ * @last:        device and driver of the last refusal, NULL if none (or no
+ *               memory)
+ */
+struct bg_state {
+	int claims;
+	int pending;
+	int probing;
+	unsigned int gen;
+	pid_t owner_pid;
+	u16 reserved;
+	bool presumed;
+	bool uncounted;
+	struct bg_ratelimit rs;
+	struct bg_ratelimit rs_viable;
+	unsigned long refused;
+	char owner_comm[TASK_COMM_LEN];
+	u64 since_ns;
+	u64 last_ns;
+	struct bg_names *probe;
+	struct bg_names *last;
+};
+
+/**
+ * struct bg_group - bindguard's view of one IOMMU group
+ * @group:   the group, compared by address only; a reference is held
+ *           while the entry is in the table
+ * @id:      iommu_group_id(), the key in the table
+ * @lock:    protects @st; taken in atomic context
+ * @members: list of struct bg_member; bg_table_mutex
+ * @rcu:     frees the entry after a grace period (table.c)
+ * @st:      the ownership state
+ */
+struct bg_group {
+	struct iommu_group *group;
+	int id;
+	spinlock_t lock;		/* protects st */
+	struct list_head members;	/* bg_table_mutex */
+	struct rcu_head rcu;
+	struct bg_state st;
+};
+
+/*
+ * Held: userspace owns the group, by a claim bindguard saw committed or by
+ * one it found afterwards (presumed). Events and the module reference
+ * follow held, not pending.
+ */
+static inline bool bg_group_held(const struct bg_state *st)
+{
+	return st->claims > 0 || st->presumed;
+}
+
+/*
+ * Owned by userspace, a claim in flight included: a bind racing the claim
+ * is already refused. Reads the live state locklessly, or a snapshot.
+ */
+static inline bool bg_group_user_owned(const struct bg_state *st)
+{
+	return READ_ONCE(st->claims) > 0 || READ_ONCE(st->pending) > 0 ||
+	       READ_ONCE(st->presumed);
+}
+
+/*
+ * A group enters (+1) or leaves (-1) state held. Before 5.19 nothing stands
+ * behind bindguard, so each held group holds a reference on this module:
+ * rmmod fails with EBUSY while userspace owns a group.
+ */
+static inline void bg_group_count_held(int delta)
+{
+	if (BG_NATIVE_DMA_OWNER)
+		return;
+	if (delta > 0)
+		__module_get(THIS_MODULE);
+	else
+		module_put(THIS_MODULE);
+}
+
+/* table.c, for the files that work on entries */
+extern struct mutex bg_table_mutex;
+
+struct bg_group *bg_table_next(unsigned long *id);
+struct bg_group *bg_table_get_entry(struct device *dev);
+struct bg_member *bg_table_member(struct bg_group *g, struct device *dev);
+void bg_table_free_member(struct bg_member *m);
+void bg_table_erase(struct bg_group *g);
+
+#endif /* _BINDGUARD_TABLE_H */

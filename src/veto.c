@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veto.c - where a bind is refused.
+ *
+ * An ftrace hook on really_probe() (drivers/base/dd.c), the one function
+ * every bind path goes through: sysfs bind, drivers_probe, autoprobe when a
+ * driver registers, driver_override, new_id. The ftrace callback only
+ * decides. To refuse, it points the saved instruction pointer at
+ * bg_veto_refuse_probe(), a function with really_probe()'s signature that records
+ * the refusal and returns -EBUSY, so the driver's probe never runs; otherwise
+ * really_probe() runs untouched. Every bus is covered in the groups
+ * bindguard tracks (those with a PCI member): 5.10's vfio hits its BUG_ON
+ * for a driver bound to any device of a held group, PCI or not.
+ *
+ * Since 5.19 really_probe() -> pci_dma_configure() ->
+ * iommu_device_use_default_domain() refuses such a bind by itself, silently;
+ * bindguard's check comes first, says so, and counts it. There the original
+ * is never called through a pointer (IBT).
+ *
+ * Before 5.19 nothing stands behind bindguard, so every mode refuses (audit
+ * and off only change what 5.19+ does), and an admitted kernel-driver probe
+ * is counted until it returns (bg_veto_counted_probe()), so that a claim
+ * racing it waits for it: see the ordering in owner.c.
+ *
+ * The hook is armed at load with its "live" static key off: the callback
+ * then lets every call through, so that a load that fails after arming
+ * leaves no task redirected into this module's text. The last step of the
+ * load, which cannot fail, makes it live (bg_veto_live()); unloading first
+ * makes it not live, then disarms it.
+ *
+ * No lock of its own: the decision is owner.c's, under the group's lock.
+ */
+#include <linux/device.h>
+#include <linux/ftrace.h>
+#include <linux/jump_label.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+
+#include "bindguard.h"
+
+/*
+ * Runs instead of really_probe(): process context, device lock held. The
+ * driver core takes -EBUSY like any probe error (sysfs bind returns it).
+ * Must not sleep: module exit waits for tasks in here via tasks RCU, which
+ * a voluntary sleep would satisfy early.
+ */
+static noinline int bg_veto_refuse_probe(struct device *dev,
+					 const struct device_driver *drv)
+{
+	device_lock_assert(dev);
+	bg_refusal_bind(dev, drv, false);
+	return -EBUSY;
+}
+
+/*
+ * Before 5.19, while bindguard is being unloaded and its hook is still
+ * armed: a kernel-driver probe it can no longer count fails closed.
+ */
+static noinline int bg_veto_busy_probe(struct device *dev,
+				       const struct device_driver *drv)
+{
+	return -EBUSY;
+}
+
+/* really_probe()'s address, from the callback's @ip (before 5.19 only). */
+static unsigned long bg_veto_really_probe_ip;
+
+/*
+ * Before 5.19: runs instead of really_probe() for an admitted kernel-driver
+ * probe and calls the original, so that every return of it, success or
+ * error, counts the probe down (the ordering is in owner.c). The callback
+ * lets this call through (its parent is in this module). Holds a module
+ * reference taken by the callback while the driver probes, which may take
+ * seconds: rmmod meanwhile fails with EBUSY instead of freeing this code.
+ * The few instructions after module_put() are covered by the RCU grace
+ * period free_module() waits for, on kernels without full preemption
+ * (Debian's 5.10: PREEMPT_VOLUNTARY).
+ * No IBT before 5.18, so the indirect call is fine there; this path is
+ * never taken on kernels with DMA ownership (5.19+).
+ */
+static noinline int bg_veto_counted_probe(struct device *dev,
+					  const struct device_driver *drv)
+{
+	int (*orig)(struct device *dev, const struct device_driver *drv);
+	int id = READ_ONCE(dev->iommu_group) ?
+		 iommu_group_id(dev->iommu_group) : -1;
+	int ret;
+
+	orig = (void *)READ_ONCE(bg_veto_really_probe_ip);
+	ret = orig(dev, drv);
+	bg_owner_probe_done(id);
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+/* The hook decides (live), or lets every call through (armed only). */
+static DEFINE_STATIC_KEY_FALSE(bg_veto_key);
+
+static void notrace bg_veto_hook(unsigned long ip,
+				 unsigned long parent_ip,
+					 struct ftrace_ops *ops,
+					 struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	enum bg_mode real = bg_param_mode();
+	/* Before 5.19 nothing else stops the bind: every mode refuses. */
+	enum bg_mode mode = BG_NATIVE_DMA_OWNER ? real : BG_MODE_ENFORCE;
+	const struct device_driver *drv;
+	struct device *dev;
+	bool audit;
+	int id;
+
+	if (!static_branch_likely(&bg_veto_key) || mode == BG_MODE_OFF || !regs)
+		return;
+	/* bg_veto_counted_probe() calling the original */
+	if (!BG_NATIVE_DMA_OWNER && within_module(parent_ip, THIS_MODULE))
+		return;
+	dev = (struct device *)regs_get_kernel_argument(regs, 0);
+	drv = (const struct device_driver *)regs_get_kernel_argument(regs, 1);
+	if (!READ_ONCE(dev->iommu_group) || bg_param_allowed(drv))
+		return;
+
+	switch (bg_owner_admit_probe(dev, drv, real, !BG_NATIVE_DMA_OWNER, &id, &audit)) {
+	case BG_ADMIT:
+		if (audit)	/* a reserved group, mode=audit */
+			bg_refusal_bind(dev, drv, true);
+		break;
+	case BG_ADMIT_COUNTED:
+		if (!try_module_get(THIS_MODULE)) {	/* being unloaded */
+			bg_owner_probe_done(id);
+			instruction_pointer_set(regs, (unsigned long)bg_veto_busy_probe);
+			break;
+		}
+		if (audit)
+			bg_refusal_bind(dev, drv, true);
+		WRITE_ONCE(bg_veto_really_probe_ip, ip);
+		instruction_pointer_set(regs, (unsigned long)bg_veto_counted_probe);
+		break;
+	case BG_REFUSE_RESERVED:
+		instruction_pointer_set(regs, (unsigned long)bg_veto_refuse_probe);
+		break;
+	case BG_REFUSE:
+		if (mode == BG_MODE_AUDIT)
+			bg_refusal_bind(dev, drv, true);
+		else
+			instruction_pointer_set(regs, (unsigned long)bg_veto_refuse_probe);
+		break;
+	}
+}
+
+static struct ftrace_ops bg_veto_ops = {
+	.func = bg_veto_hook,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
+};
+
+/**
+ * bg_veto_init() - arm the veto on really_probe(), not live yet
+ *
+ * Context: process (module init); sleeps.
+ * Return: 0 or the error of bg_ftrace_arm().
+ */
+int bg_veto_init(void)
+{
+	return bg_ftrace_arm(&bg_veto_ops, "really_probe");
+}
+
+/**
+ * bg_veto_live() - make the armed veto decide, or let every bind through
+ * @live: decide (the last step of the load) or not (the first of the exit)
+ *
+ * Context: process; sleeps (static key update). Cannot fail.
+ */
+void bg_veto_live(bool live)
+{
+	if (live)
+		static_branch_enable(&bg_veto_key);
+	else
+		static_branch_disable(&bg_veto_key);
+}
+
+/**
+ * bg_veto_exit() - disarm the veto
+ *
+ * Context: process; sleeps.
+ */
+void bg_veto_exit(void)
+{
+	bg_ftrace_disarm(&bg_veto_ops);
+}
