@@ -147,7 +147,7 @@ bool bg_vfio_bound(struct device *dev);
 #endif
 
 /* scan.c: ask the kernel who owns a group: load-time scan and rescans */
-void bg_scan_all(void);
+int bg_scan_init(void);
 void bg_scan_queue_all(void);
 void bg_scan_queue_group(int id);
 bool bg_scan_own_query(void);

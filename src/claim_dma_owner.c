@@ -103,14 +103,14 @@ static int bg_claim_group_id(struct bg_claim_hook *h, struct pt_regs *regs)
 /* Reports wait for the last step of the load (bg_claim_live()). */
 static DEFINE_STATIC_KEY_FALSE(bg_claim_key);
 
-static struct bg_claim_hook *bg_hook_of(struct kretprobe_instance *ri)
+static struct bg_claim_hook *bg_claim_hook_of(struct kretprobe_instance *ri)
 {
 	return container_of(get_kretprobe(ri), struct bg_claim_hook, krp);
 }
 
 static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct bg_claim_hook *h = bg_hook_of(ri);
+	struct bg_claim_hook *h = bg_claim_hook_of(ri);
 	struct bg_claim_call *call = (void *)ri->data;
 
 	/* reports, not yet live; or bindguard's own question (scan.c) */
@@ -135,7 +135,7 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	int ret = (int)regs_return_value(regs);
 	struct device_driver *drv;
 
-	switch (bg_hook_of(ri)->kind) {
+	switch (bg_claim_hook_of(ri)->kind) {
 	case BG_CLAIM:
 		bg_owner_claim_end(call->id, ret == 0);
 		/*

@@ -188,10 +188,16 @@ static noinline long bg_claim_get_status(struct file *filep, unsigned int cmd,
 	return ret;
 }
 
-/* Not live (loading, unloading) or no module reference: fail closed. */
+/*
+ * Not live (loading, unloading) or no module reference: fail closed. A claim
+ * seen by neither the scan at load nor the wrapper would leave its group
+ * unguarded.
+ */
 static noinline long bg_claim_busy_ioctl(struct file *filep, unsigned int cmd,
 					 unsigned long arg)
 {
+	pr_warn_ratelimited("refused a VFIO claim by pid %d while loading or unloading (-EBUSY): try again\n",
+			    task_tgid_nr(current));
 	return -EBUSY;
 }
 

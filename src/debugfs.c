@@ -48,26 +48,26 @@ static void bg_debugfs_time(struct seq_file *m, u64 ns)
  * header, position N > 0 the first group whose id is N - 1 or more (group ids
  * are the xarray's keys). bg_table_mutex is held from start to stop.
  */
-static void *bg_seq_group(loff_t pos)
+static void *bg_debugfs_seq_group(loff_t pos)
 {
 	unsigned long id = pos - 1;
 
 	return bg_table_next(&id);
 }
 
-static void *bg_seq_start(struct seq_file *m, loff_t *pos)
+static void *bg_debugfs_seq_start(struct seq_file *m, loff_t *pos)
 {
 	mutex_lock(&bg_table_mutex);
-	return *pos ? bg_seq_group(*pos) : SEQ_START_TOKEN;
+	return *pos ? bg_debugfs_seq_group(*pos) : SEQ_START_TOKEN;
 }
 
-static void *bg_seq_next(struct seq_file *m, void *v, loff_t *pos)
+static void *bg_debugfs_seq_next(struct seq_file *m, void *v, loff_t *pos)
 {
 	*pos = v == SEQ_START_TOKEN ? 1 : ((struct bg_group *)v)->id + 2;
-	return bg_seq_group(*pos);
+	return bg_debugfs_seq_group(*pos);
 }
 
-static void bg_seq_stop(struct seq_file *m, void *v)
+static void bg_debugfs_seq_stop(struct seq_file *m, void *v)
 {
 	mutex_unlock(&bg_table_mutex);
 }
@@ -82,7 +82,7 @@ static void bg_seq_stop(struct seq_file *m, void *v)
  * Each group's lock is held while its state is printed (seq_printf() does
  * not sleep).
  */
-static int bg_groups_show(struct seq_file *m, void *v)
+static int bg_debugfs_groups_show(struct seq_file *m, void *v)
 {
 	const struct bg_state *st;
 	struct bg_member *mem;
@@ -132,11 +132,11 @@ static int bg_groups_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static const struct seq_operations bg_groups_sops = {
-	.start = bg_seq_start,
-	.next = bg_seq_next,
-	.stop = bg_seq_stop,
-	.show = bg_groups_show,
+static const struct seq_operations bg_debugfs_groups_sops = {
+	.start = bg_debugfs_seq_start,
+	.next = bg_debugfs_seq_next,
+	.stop = bg_debugfs_seq_stop,
+	.show = bg_debugfs_groups_show,
 };
 
 /*
@@ -147,7 +147,7 @@ static const struct seq_operations bg_groups_sops = {
  * (bg_viable_blocks(), the one rule, mirrors the kernel's), as the guest
  * tests check against the kernel.
  */
-static int bg_blockers_show(struct seq_file *m, void *v)
+static int bg_debugfs_blockers_show(struct seq_file *m, void *v)
 {
 	struct bg_member *mem;
 	struct bg_group *g = v;
@@ -169,14 +169,14 @@ static int bg_blockers_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static const struct seq_operations bg_blockers_sops = {
-	.start = bg_seq_start,
-	.next = bg_seq_next,
-	.stop = bg_seq_stop,
-	.show = bg_blockers_show,
+static const struct seq_operations bg_debugfs_blockers_sops = {
+	.start = bg_debugfs_seq_start,
+	.next = bg_debugfs_seq_next,
+	.stop = bg_debugfs_seq_stop,
+	.show = bg_debugfs_blockers_show,
 };
 
-static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
+static void bg_debugfs_event_show(struct seq_file *m, const struct bg_event *ev)
 {
 	seq_putc(m, '[');
 	bg_debugfs_time(m, ev->ns);
@@ -201,7 +201,7 @@ static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
 }
 
 /*
- * bg_events_show() - print the ring, oldest first, for debugfs "events"
+ * bg_debugfs_events_show() - print the ring, oldest first, for debugfs "events"
  *
  * Format "bindguard-events 2" (README.md; 2 added not-viable, reserve and
  * release): a
@@ -214,7 +214,7 @@ static void bg_event_show(struct seq_file *m, const struct bg_event *ev)
  *
  * Copies the ring (bg_event_snapshot()), prints unlocked. Process context.
  */
-static int bg_events_show(struct seq_file *m, void *unused)
+static int bg_debugfs_events_show(struct seq_file *m, void *unused)
 {
 	unsigned int i, count;
 	unsigned long dropped;
@@ -229,24 +229,24 @@ static int bg_events_show(struct seq_file *m, void *unused)
 	if (dropped)
 		seq_printf(m, "# %lu older events dropped\n", dropped);
 	for (i = 0; i < count; i++)
-		bg_event_show(m, &snap[i]);
+		bg_debugfs_event_show(m, &snap[i]);
 	kvfree(snap);
 	return 0;
 }
 
-DEFINE_SEQ_ATTRIBUTE(bg_groups);
-DEFINE_SEQ_ATTRIBUTE(bg_blockers);
-DEFINE_SHOW_ATTRIBUTE(bg_events);
+DEFINE_SEQ_ATTRIBUTE(bg_debugfs_groups);
+DEFINE_SEQ_ATTRIBUTE(bg_debugfs_blockers);
+DEFINE_SHOW_ATTRIBUTE(bg_debugfs_events);
 
 /* Format "bindguard-hooks 1": "function kind missed", see bg_claim_show(). */
-static int bg_hooks_show(struct seq_file *m, void *unused)
+static int bg_debugfs_hooks_show(struct seq_file *m, void *unused)
 {
 	seq_puts(m, "# bindguard-hooks 1\n# function kind missed\n");
 	seq_puts(m, "really_probe veto -\n");
 	bg_claim_show(m);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(bg_hooks);
+DEFINE_SHOW_ATTRIBUTE(bg_debugfs_hooks);
 
 /**
  * bg_debugfs_init() - create the debugfs directory and files
@@ -259,10 +259,10 @@ DEFINE_SHOW_ATTRIBUTE(bg_hooks);
 int bg_debugfs_init(void)
 {
 	bg_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &bg_groups_fops);
-	debugfs_create_file("blockers", 0400, bg_debugfs_dir, NULL, &bg_blockers_fops);
-	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &bg_events_fops);
-	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &bg_hooks_fops);
+	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &bg_debugfs_groups_fops);
+	debugfs_create_file("blockers", 0400, bg_debugfs_dir, NULL, &bg_debugfs_blockers_fops);
+	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &bg_debugfs_events_fops);
+	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &bg_debugfs_hooks_fops);
 	return 0;
 }
 

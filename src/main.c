@@ -6,7 +6,7 @@
  * armed early but not live: they let every call through (or, for a claim
  * before 5.19, fail it closed) and redirect no task into this module's
  * text, so a step that fails later unwinds them safely. The last step
- * cannot fail and makes them live; exit first makes them not live again.
+ * cannot fail and makes them live; exit first fails claims closed again.
  * The parts (see docs/design.md):
  *
  *   table.c       the per-IOMMU-group table (member.c: its devices)
@@ -14,8 +14,9 @@
  *   claim_*.c     the hooks following userspace's DMA-ownership claims:
  *                 claim_dma_owner.c (5.19+) or claim_vfio.c (before)
  *   refusal.c     refusal records and the "not viable" reports they queue
- *   scan.c        asking the kernel who owns a group (rescans they queue)
- *   notifier.c    the PCI bus notifier, and the scan at load
+ *   scan.c        asking the kernel who owns a group: at load, and the
+ *                 rescans the claim hooks queue
+ *   notifier.c    the PCI bus notifier
  *   debugfs.c     /sys/kernel/debug/bindguard/
  *   reserve.c     /sys/kernel/bindguard/{reserve,release}
  * (params.c holds mode=, allow=, strict=, maxactive=, reserve.c reserve=.)
@@ -28,8 +29,11 @@
  * The init ladder, in order; exit walks it backwards, and so does a failed
  * init from the step that failed (the one place a test could make step N
  * fail). A step without init only has something to undo: the table (the
- * entries the scans made, frees still pending), the work items the claim
- * hooks queue (so they go after those hooks are gone).
+ * entries the scans made, frees still pending); the rescans and reports the
+ * claim hooks queue (so they are cancelled after those hooks are gone, and
+ * before the notifier goes: a rescan needs it to follow device removal). The
+ * scan at load comes after the claim hooks, so that a claim during the scan
+ * is seen by one or the other; it has nothing to undo.
  */
 static const struct bg_step {
 	const char *name;
@@ -37,20 +41,21 @@ static const struct bg_step {
 	void (*exit)(void);
 } bg_steps[] = {
 	{ "table",	NULL,			bg_table_exit },
-	{ "scan",	NULL,			bg_scan_exit },
-	{ "refusal",	NULL,			bg_refusal_exit },
+	{ "notifier",	bg_notifier_init,	bg_notifier_exit },
+	{ "rescans",	NULL,			bg_scan_exit },
+	{ "reports",	NULL,			bg_refusal_exit },
 	{ "veto",	bg_veto_init,		bg_veto_exit },
 	{ "claim",	bg_claim_init,		bg_claim_exit },
-	{ "notifier",	bg_notifier_init,	bg_notifier_exit },
+	{ "scan",	bg_scan_init,		NULL },
 	{ "debugfs",	bg_debugfs_init,	bg_debugfs_exit },
 	{ "reserve",	bg_reserve_init,	bg_reserve_exit },
 };
 
-/* The last step of init, which cannot fail, and the first of exit. */
-static void bg_live(bool live)
+static void bg_unwind(unsigned int n)
 {
-	bg_veto_live(live);
-	bg_claim_live(live);
+	while (n--)
+		if (bg_steps[n].exit)
+			bg_steps[n].exit();
 }
 
 static int __init bg_init(void)
@@ -62,23 +67,27 @@ static int __init bg_init(void)
 		ret = bg_steps[i].init ? bg_steps[i].init() : 0;
 		if (ret) {
 			pr_err("cannot load: %s: %d\n", bg_steps[i].name, ret);
-			while (i--)
-				bg_steps[i].exit();
+			bg_unwind(i);
 			return ret;
 		}
 	}
-	bg_live(true);
+	/* The last step, which cannot fail: the hooks decide from now on. */
+	bg_veto_live(true);
+	bg_claim_live(true);
 	pr_info("loaded, mode %s\n", bg_param_mode_name());
 	return 0;
 }
 
+/*
+ * Claims fail closed from the first step of exit. The veto keeps deciding
+ * until its own step disarms it: what it reads (the table, the reports)
+ * goes after it, and a probe it would count fails with -EBUSY once the
+ * module is going (bg_veto_busy_probe()).
+ */
 static void __exit bg_exit(void)
 {
-	unsigned int i = ARRAY_SIZE(bg_steps);
-
-	bg_live(false);
-	while (i--)
-		bg_steps[i].exit();
+	bg_claim_live(false);
+	bg_unwind(ARRAY_SIZE(bg_steps));
 	pr_info("unloaded\n");
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * notifier.c - keep the table's members and drivers current: a notifier on
- * the PCI bus follows devices (add/del) and binds (bound/unbound), and the
- * scan at load fills the table for devices that already exist.
+ * the PCI bus follows devices (add/del) and binds (bound/unbound). The scan
+ * at load (scan.c) fills the table for devices that already exist.
  *
  * No lock of its own: the driver core serializes the notifier calls of one
  * device, member.c takes the table's mutex.
@@ -41,23 +41,17 @@ static struct notifier_block bg_notifier_nb = {
 };
 
 /**
- * bg_notifier_init() - register the PCI bus notifier, then scan what exists
+ * bg_notifier_init() - register the PCI bus notifier
  *
- * The notifier goes first so that no device is missed; the scan is
- * idempotent. Call after the claim hooks are armed, so that a claim during
- * the scan is seen by one or the other.
+ * Before the scan at load (bg_scan_init()), so that no device is missed;
+ * the scan is idempotent. Unregistered after the last rescan is done.
  *
  * Context: process (module init); sleeps.
  * Return: 0 or the error of bus_register_notifier().
  */
 int bg_notifier_init(void)
 {
-	int ret = bus_register_notifier(&pci_bus_type, &bg_notifier_nb);
-
-	if (ret)
-		return ret;
-	bg_scan_all();
-	return 0;
+	return bus_register_notifier(&pci_bus_type, &bg_notifier_nb);
 }
 
 /**

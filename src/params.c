@@ -53,7 +53,7 @@ const char *bg_param_mode_name(void)
 	return bg_mode_names[bg_param_mode()];
 }
 
-static int bg_mode_set(const char *val, const struct kernel_param *kp)
+static int bg_param_mode_set(const char *val, const struct kernel_param *kp)
 {
 	int mode = sysfs_match_string(bg_mode_names, val);
 
@@ -74,14 +74,14 @@ static int bg_mode_set(const char *val, const struct kernel_param *kp)
 	return 0;
 }
 
-static int bg_mode_get(char *buf, const struct kernel_param *kp)
+static int bg_param_mode_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "%s\n", bg_param_mode_name());
 }
 
 static const struct kernel_param_ops bg_mode_ops = {
-	.set = bg_mode_set,
-	.get = bg_mode_get,
+	.set = bg_param_mode_set,
+	.get = bg_param_mode_get,
 };
 
 module_param_cb(mode, &bg_mode_ops, NULL, 0644);
@@ -89,7 +89,7 @@ MODULE_PARM_DESC(mode, "enforce (refuse binds), audit (record only) or off; "
 		 "before 5.19 audit and off still refuse (nothing else would); "
 		 "writable at runtime; default enforce");
 
-static bool bg_valid_driver_name(const char *s, size_t len)
+static bool bg_param_valid_driver_name(const char *s, size_t len)
 {
 	size_t i;
 
@@ -102,7 +102,7 @@ static bool bg_valid_driver_name(const char *s, size_t len)
 }
 
 /* allow= is only set at load time (0444), before any reader runs. */
-static int bg_allow_set(const char *val, const struct kernel_param *kp)
+static int bg_param_allow_set(const char *val, const struct kernel_param *kp)
 {
 	/* too large for the stack; parameter writes are serialized */
 	static char names[BG_ALLOW_MAX][BG_NAME_LEN];
@@ -112,7 +112,7 @@ static int bg_allow_set(const char *val, const struct kernel_param *kp)
 	while (*p && *p != '\n') {
 		size_t len = strcspn(p, ",\n");
 
-		if (count == BG_ALLOW_MAX || !bg_valid_driver_name(p, len)) {
+		if (count == BG_ALLOW_MAX || !bg_param_valid_driver_name(p, len)) {
 			pr_err("invalid allow list '%.*s': up to %d comma-separated driver names\n",
 			       (int)strcspn(val, "\n"), val, BG_ALLOW_MAX);
 			return -EINVAL;
@@ -134,7 +134,7 @@ static int bg_allow_set(const char *val, const struct kernel_param *kp)
 	return 0;
 }
 
-static int bg_allow_get(char *buf, const struct kernel_param *kp)
+static int bg_param_allow_get(char *buf, const struct kernel_param *kp)
 {
 	int len = 0;
 	unsigned int i;
@@ -146,8 +146,8 @@ static int bg_allow_get(char *buf, const struct kernel_param *kp)
 }
 
 static const struct kernel_param_ops bg_allow_ops = {
-	.set = bg_allow_set,
-	.get = bg_allow_get,
+	.set = bg_param_allow_set,
+	.get = bg_param_allow_get,
 };
 
 module_param_cb(allow, &bg_allow_ops, NULL, 0444);
@@ -162,7 +162,7 @@ MODULE_PARM_DESC(strict, "admit only the drivers in allow=, not every driver_man
 #define BG_MAXACTIVE_MAX 4096
 static unsigned int bg_maxactive_value = 256;
 
-static int bg_maxactive_set(const char *val, const struct kernel_param *kp)
+static int bg_param_maxactive_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned int n;
 
@@ -176,7 +176,7 @@ static int bg_maxactive_set(const char *val, const struct kernel_param *kp)
 }
 
 static const struct kernel_param_ops bg_maxactive_ops = {
-	.set = bg_maxactive_set,
+	.set = bg_param_maxactive_set,
 	.get = param_get_uint,
 };
 

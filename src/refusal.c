@@ -34,8 +34,8 @@
  * boottime; a new interval first says how many lines the last one
  * suppressed. Any context.
  */
-static bool bg_ratelimit(struct bg_group *g, struct bg_ratelimit *rl,
-			 const char *what)
+static bool bg_refusal_ratelimit(struct bg_group *g, struct bg_ratelimit *rl,
+				 const char *what)
 {
 	u32 now = ktime_get_boottime_seconds();
 
@@ -60,7 +60,7 @@ static bool bg_ratelimit(struct bg_group *g, struct bg_ratelimit *rl,
 #define BG_LOG_NAME	160
 #define BG_ESC_LEN	(BG_LOG_NAME + 4)
 
-static char *bg_escape(char *buf, const char *name)
+static char *bg_refusal_esc(char *buf, const char *name)
 {
 	return bg_names_escape(buf, BG_ESC_LEN, name);
 }
@@ -70,7 +70,7 @@ static DEFINE_SPINLOCK(bg_refusal_esc_lock);
 static char bg_esc[3][BG_ESC_LEN];	/* bg_refusal_esc_lock */
 
 /*
- * bg_log_refusal() - log one refused (audit: admitted) bind
+ * bg_refusal_log_bind() - log one refused (audit: admitted) bind
  * @audit:  mode=audit: the bind went ahead
  * @dev:    the device's name
  * @driver: the driver's name
@@ -83,8 +83,9 @@ static char bg_esc[3][BG_ESC_LEN];	/* bg_refusal_esc_lock */
  *
  * Context: any; does not sleep.
  */
-static void bg_log_refusal(bool audit, const char *dev, const char *driver, int group,
-			   pid_t pid, const char *comm, bool reserved)
+static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
+				int group, pid_t pid, const char *comm,
+				bool reserved)
 {
 	unsigned long flags;
 	char pid_s[12] = "-";
@@ -95,17 +96,17 @@ static void bg_log_refusal(bool audit, const char *dev, const char *driver, int 
 	if (reserved)
 		pr_warn("%s %s bind to %s: iommu group %d is reserved\n",
 			audit ? "audit: would refuse" : "refused",
-			bg_escape(bg_esc[0], driver), bg_escape(bg_esc[1], dev), group);
+			bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev), group);
 	else
 		pr_warn("%s %s bind to %s: iommu group %d owned by userspace (pid %s %s)\n",
 			audit ? "audit: would refuse" : "refused",
-			bg_escape(bg_esc[0], driver), bg_escape(bg_esc[1], dev), group,
-			pid_s, bg_escape(bg_esc[2], pid ? comm : ""));
+			bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev), group,
+			pid_s, bg_refusal_esc(bg_esc[2], pid ? comm : ""));
 	spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
 }
 
 /*
- * bg_log_claim_refused() - log a claim refused (before 5.19)
+ * bg_refusal_log_claim() - log a claim refused (before 5.19)
  * @group:   IOMMU group id
  * @probing: kernel-driver probes in flight in the group, 0 if the claim was
  *           refused for a bound driver instead
@@ -116,7 +117,7 @@ static void bg_log_refusal(bool audit, const char *dev, const char *driver, int 
  *
  * Context: any; does not sleep.
  */
-static void bg_log_claim_refused(int group, int probing, const char *dev,
+static void bg_refusal_log_claim(int group, int probing, const char *dev,
 				 const char *driver)
 {
 	char comm[TASK_COMM_LEN];
@@ -126,18 +127,18 @@ static void bg_log_claim_refused(int group, int probing, const char *dev,
 	spin_lock_irqsave(&bg_refusal_esc_lock, flags);
 	if (probing)
 		pr_warn("refused claim of iommu group %d by pid %d %s: %s is probing %s (%d kernel-driver probe(s) in flight)\n",
-			group, task_tgid_nr(current), bg_escape(bg_esc[0], comm),
-			bg_escape(bg_esc[1], driver), bg_escape(bg_esc[2], dev),
+			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
+			bg_refusal_esc(bg_esc[1], driver), bg_refusal_esc(bg_esc[2], dev),
 			probing);
 	else
 		pr_warn("refused claim of iommu group %d by pid %d %s: %s is bound to %s\n",
-			group, task_tgid_nr(current), bg_escape(bg_esc[0], comm),
-			bg_escape(bg_esc[2], dev), bg_escape(bg_esc[1], driver));
+			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
+			bg_refusal_esc(bg_esc[2], dev), bg_refusal_esc(bg_esc[1], driver));
 	spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
 }
 
 /*
- * bg_log_not_viable() - log that a process was told group @group is not viable
+ * bg_refusal_log_not_viable() - log that a process was told group @group is not viable
  * @group:    IOMMU group id
  * @pid:      the asking process (tgid)
  * @comm:     its comm
@@ -147,14 +148,14 @@ static void bg_log_claim_refused(int group, int probing, const char *dev,
  *
  * Context: any; does not sleep.
  */
-static void bg_log_not_viable(int group, pid_t pid, const char *comm,
-			      const char *blockers)
+static void bg_refusal_log_not_viable(int group, pid_t pid, const char *comm,
+				      const char *blockers)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&bg_refusal_esc_lock, flags);
 	pr_warn("iommu group %d not viable for pid %d (%s): %s\n", group, pid,
-		bg_escape(bg_esc[0], comm), blockers);
+		bg_refusal_esc(bg_esc[0], comm), blockers);
 	spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
 }
 
@@ -175,8 +176,8 @@ void bg_refusal_claim(struct bg_group *g, int probing, const char *dev,
 	lockdep_assert_held(&g->lock);
 	bg_event_add(BG_EV_CLAIM_REFUSED, g->id, task_tgid_nr(current),
 		     current->group_leader->comm, dev, driver);
-	if (bg_ratelimit(g, &g->st.rs, "refusal"))
-		bg_log_claim_refused(g->id, probing, dev, driver);
+	if (bg_refusal_ratelimit(g, &g->st.rs, "refusal"))
+		bg_refusal_log_claim(g->id, probing, dev, driver);
 }
 
 /**
@@ -239,15 +240,15 @@ void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 	if (pid)
 		strscpy(comm, g->st.owner_comm, sizeof(comm));
 	reserved = g->st.reserved && !bg_group_user_owned(&g->st);
-	log = bg_ratelimit(g, &g->st.rs, "refusal");
+	log = bg_refusal_ratelimit(g, &g->st.rs, "refusal");
 	spin_unlock_irqrestore(&g->lock, flags);
 	rcu_read_unlock();
 
 	bg_event_add(audit ? BG_EV_AUDIT : BG_EV_REFUSED, id, pid, comm,
 		     dev_name(dev), drv->name);
 	if (log)
-		bg_log_refusal(audit, dev_name(dev), drv->name, id, pid, comm,
-			       reserved);
+		bg_refusal_log_bind(audit, dev_name(dev), drv->name, id, pid,
+				    comm, reserved);
 }
 
 /* One log line of blockers: "DEV is bound to DRIVER, ..." (escaped names) */
@@ -280,7 +281,7 @@ static void bg_refusal_report(int id, pid_t pid, const char *comm)
 	if (!g)
 		goto out;
 	spin_lock_irq(&g->lock);
-	limited = !bg_ratelimit(g, &g->st.rs_viable, "not-viable");
+	limited = !bg_refusal_ratelimit(g, &g->st.rs_viable, "not-viable");
 	spin_unlock_irq(&g->lock);
 	if (limited)
 		goto out;
@@ -305,7 +306,7 @@ static void bg_refusal_report(int id, pid_t pid, const char *comm)
 		len += strlen(line + len);
 	}
 	if (len)
-		bg_log_not_viable(id, pid, comm, line);
+		bg_refusal_log_not_viable(id, pid, comm, line);
 out:
 	mutex_unlock(&bg_table_mutex);
 	kfree(line);
@@ -317,34 +318,35 @@ out:
  * while its answer waits is reported once.
  */
 #define BG_STATUS_SLOTS 8
-struct bg_status_answer {
+struct bg_refusal_status_answer {
 	int id;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 };
 
 static DEFINE_SPINLOCK(bg_refusal_queue_lock);
-static struct bg_status_answer bg_status_q[BG_STATUS_SLOTS];	/* bg_refusal_queue_lock */
-static unsigned int bg_status_n;				/* bg_refusal_queue_lock */
+/* Both under bg_refusal_queue_lock: */
+static struct bg_refusal_status_answer bg_refusal_status_q[BG_STATUS_SLOTS];
+static unsigned int bg_refusal_status_n;
 
-static void bg_status_work_fn(struct work_struct *work)
+static void bg_refusal_status_work_fn(struct work_struct *work)
 {
-	struct bg_status_answer a;
+	struct bg_refusal_status_answer a;
 	unsigned long flags;
 
 	for (;;) {
 		spin_lock_irqsave(&bg_refusal_queue_lock, flags);
-		if (!bg_status_n) {
+		if (!bg_refusal_status_n) {
 			spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
 			return;
 		}
-		a = bg_status_q[--bg_status_n];
+		a = bg_refusal_status_q[--bg_refusal_status_n];
 		spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
 		bg_refusal_report(a.id, a.pid, a.comm);
 	}
 }
 
-static DECLARE_WORK(bg_status_work, bg_status_work_fn);
+static DECLARE_WORK(bg_refusal_status_work, bg_refusal_status_work_fn);
 
 /**
  * bg_refusal_not_viable() - the current process was told group @id is not
@@ -365,17 +367,17 @@ void bg_refusal_not_viable(int id)
 	unsigned int i;
 
 	spin_lock_irqsave(&bg_refusal_queue_lock, flags);
-	for (i = 0; i < bg_status_n; i++)
-		if (bg_status_q[i].id == id && bg_status_q[i].pid == pid)
+	for (i = 0; i < bg_refusal_status_n; i++)
+		if (bg_refusal_status_q[i].id == id && bg_refusal_status_q[i].pid == pid)
 			break;
-	if (i == bg_status_n && i < BG_STATUS_SLOTS) {
-		bg_status_q[i].id = id;
-		bg_status_q[i].pid = pid;
-		get_task_comm(bg_status_q[i].comm, current->group_leader);
-		bg_status_n++;
+	if (i == bg_refusal_status_n && i < BG_STATUS_SLOTS) {
+		bg_refusal_status_q[i].id = id;
+		bg_refusal_status_q[i].pid = pid;
+		get_task_comm(bg_refusal_status_q[i].comm, current->group_leader);
+		bg_refusal_status_n++;
 	}
 	spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
-	schedule_work(&bg_status_work);
+	schedule_work(&bg_refusal_status_work);
 }
 
 /**
@@ -387,5 +389,5 @@ void bg_refusal_not_viable(int id)
  */
 void bg_refusal_exit(void)
 {
-	cancel_work_sync(&bg_status_work);
+	cancel_work_sync(&bg_refusal_status_work);
 }

@@ -33,7 +33,7 @@
  * canonical form "%04x:%02x:%02x.%x" in @bdf (BG_BDF_LEN). -EINVAL if it is
  * anything else; @what names the interface in the log line.
  */
-static int bg_parse_bdf(const char *buf, size_t len, char *bdf, const char *what)
+static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf, const char *what)
 {
 	unsigned int dom, bus, slot, fn;
 	char s[BG_BDF_LEN + 1], shown[64];
@@ -70,7 +70,7 @@ static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 	char bdf[BG_BDF_LEN];
 	int ret;
 
-	ret = bg_parse_bdf(buf, count, bdf, what);
+	ret = bg_reserve_parse_bdf(buf, count, bdf, what);
 	if (!ret)
 		ret = apply(bdf);
 	return ret ?: count;
@@ -126,7 +126,7 @@ static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 		len = strcspn(p, ",\n");
 		if (count == BG_RESERVE_MAX)
 			return -ENOSPC;
-		ret = bg_parse_bdf(p, len, bdf[count], "reserve= entry");
+		ret = bg_reserve_parse_bdf(p, len, bdf[count], "reserve= entry");
 		if (ret)
 			return ret;
 		count++;

@@ -62,7 +62,7 @@ static bool bg_scan_dma_owner_claimed(struct iommu_group *group)
  * holds the group's default domain: the kernel keeps that and a userspace
  * claim exclusive.
  */
-static int bg_kernel_dma_member(struct device *dev, void *unused)
+static int bg_scan_kernel_dma_member(struct device *dev, void *unused)
 {
 	struct device_driver *drv = READ_ONCE(dev->driver);
 
@@ -74,7 +74,7 @@ static int bg_kernel_dma_member(struct device *dev, void *unused)
  * merely have host drivers (default-domain users). A group counts as user
  * only when it reads claimed and no member has a kernel-DMA driver.
  */
-static bool bg_claimed_by_user(struct device *dev)
+static bool bg_scan_claimed_by_user(struct device *dev)
 {
 	struct iommu_group *group = iommu_group_get(dev);
 	bool user;
@@ -82,7 +82,7 @@ static bool bg_claimed_by_user(struct device *dev)
 	if (!group)
 		return false;
 	user = bg_scan_dma_owner_claimed(group) &&
-	       !iommu_group_for_each_dev(group, NULL, bg_kernel_dma_member);
+	       !iommu_group_for_each_dev(group, NULL, bg_scan_kernel_dma_member);
 	iommu_group_put(group);
 	return user;
 }
@@ -111,7 +111,7 @@ bool bg_scan_own_query(void)
  * a claim or release of it is seen. Left out: a container set without an
  * IOMMU yet and without a vfio device in the group.
  */
-static bool bg_claimed_by_user(struct device *dev)
+static bool bg_scan_claimed_by_user(struct device *dev)
 {
 	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
 
@@ -126,11 +126,11 @@ static int bg_scan_device(struct device *dev, void *unused)
 
 	bg_member_add(dev);
 	gen = bg_owner_gen(dev);
-	bg_owner_found(dev, bg_claimed_by_user(dev), gen);
+	bg_owner_found(dev, bg_scan_claimed_by_user(dev), gen);
 	return 0;
 }
 
-/**
+/*
  * bg_scan_all() - ask the kernel about every PCI device, now
  *
  * Adds every device to the table (idempotent), then records whether its
@@ -138,9 +138,24 @@ static int bg_scan_device(struct device *dev, void *unused)
  *
  * Context: process; sleeps.
  */
-void bg_scan_all(void)
+static void bg_scan_all(void)
 {
 	bus_for_each_dev(&pci_bus_type, NULL, NULL, bg_scan_device);
+}
+
+/**
+ * bg_scan_init() - the scan at load: fill the table from what exists
+ *
+ * After the PCI bus notifier is registered (no device missed) and the claim
+ * hooks are armed (a claim during the scan is seen by one or the other).
+ *
+ * Context: process (module init); sleeps.
+ * Return: 0.
+ */
+int bg_scan_init(void)
+{
+	bg_scan_all();
+	return 0;
 }
 
 /*
@@ -167,7 +182,7 @@ static void bg_scan_group(int id)
 	if (!dev)
 		return;
 	gen = bg_owner_gen(dev);
-	bg_owner_found(dev, bg_claimed_by_user(dev), gen);
+	bg_owner_found(dev, bg_scan_claimed_by_user(dev), gen);
 	put_device(dev);
 }
 
