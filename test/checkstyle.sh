@@ -26,7 +26,7 @@ if [[ ! -x $dir/scripts/checkpatch.pl || ! -x $dir/scripts/kernel-doc ]]; then
 	rm -rf "$dir/deb"
 fi
 
-git ls-files 'src/*.c' 'include/*.h' 'test/bgtest/*.c' |
+git ls-files 'src/*.c' 'include/*.h' 'test/tools/bgtest/*.c' |
 	xargs "$dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f
 # kernel-doc prints nothing for well-formed comments; any line is a finding.
 out=$(git ls-files 'src/*.c' 'include/*.h' | xargs "$dir/scripts/kernel-doc" -none -Wall 2>&1)

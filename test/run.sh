@@ -112,14 +112,9 @@
 # (test/boot-guest.sh).
 set -euo pipefail
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+. "$(dirname "$0")/lib/common.sh"
 # fetch-kernel.sh refreshes sid's kernel at most once per run
 export BG_RUN_START=${BG_RUN_START:-$(date +%s)}
-# the harness's scripts, beside this one
-HERE=$REPO/test
-
-log() { echo "run: $*" >&2; }
 
 demo=
 if [[ ${1:-} == --demo ]]; then
@@ -147,10 +142,6 @@ result() {
 	fi
 }
 
-# now: seconds since the epoch, with fractions, for timings
-now() { date +%s.%N; }
-since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
-
 # strip CRs (serial ports turn \n into \r\n)
 clean() { tr -d '\r' <"$1" 2>/dev/null || true; }
 
@@ -161,7 +152,7 @@ clean() { tr -d '\r' <"$1" 2>/dev/null || true; }
 # WARNING whose message line ("Device added to live group") is not the
 # WARNING line itself. Everything else matching the pattern is printed.
 suspicious() {
-	local allow=$REPO/test/guest/dmesg-allow pat
+	local allow=$TEST/guest/dmesg-allow pat
 	# BUG, WARNING, Oops, KASAN, UBSAN, kmemleak as words; Call Trace
 	pat='(^|[^A-Za-z0-9_])(BUG|WARNING|Oops|KASAN|UBSAN|kmemleak)([^A-Za-z0-9_]|$)|Call Trace'
 	awk -v pat="$pat" -v allowfile="$([[ -f $allow ]] && echo "$allow")" '
@@ -304,7 +295,7 @@ applies() {
 
 # --- host ---------------------------------------------------------------------
 if [[ -z ${BG_SKIP_HOST_DEPS:-} ]]; then
-	"$HERE/host-deps.sh"
+	"$TEST/lib/host-deps.sh"
 fi
 mkdir -p "$BG_CACHE/build"
 # the test programs, built for this run alone: a run beside another one
@@ -313,19 +304,19 @@ tools=$(mktemp -d "$BG_CACHE/build/tools.XXXXXX")
 trap 'rm -rf "$tools"' EXIT
 
 vfio_hold=
-if [[ -f $REPO/test/vfio-hold.c ]]; then
+if [[ -f $TEST/tools/vfio-hold.c ]]; then
 	vfio_hold=$tools/vfio-hold
-	if ! gcc -static -O2 -Wall -o "$vfio_hold" "$REPO/test/vfio-hold.c" >&2; then
+	if ! gcc -static -O2 -Wall -o "$vfio_hold" "$TEST/tools/vfio-hold.c" >&2; then
 		result host "not ok - vfio-hold.c does not build"
 		vfio_hold=
 	fi
 else
-	log "note: no test/vfio-hold.c"
+	log "note: no test/tools/vfio-hold.c"
 fi
 bench=
-if [[ -f $REPO/test/bench.c ]]; then
+if [[ -f $TEST/tools/bench.c ]]; then
 	bench=$tools/bench
-	if ! gcc -static -O2 -Wall -o "$bench" "$REPO/test/bench.c" >&2; then
+	if ! gcc -static -O2 -Wall -o "$bench" "$TEST/tools/bench.c" >&2; then
 		result host "not ok - bench.c does not build"
 		bench=
 	fi
@@ -336,7 +327,7 @@ run_series() {
 	local s=$1 kver t0 ko testko= logs initrd name extra ld rc why
 	t0=$(now)
 	rc=0
-	kver=$("$HERE/fetch-kernel.sh" "$s") || rc=$?
+	kver=$("$TEST/kernel/fetch-kernel.sh" "$s") || rc=$?
 	if ((rc == 3)) && [[ $s == debug ]]; then
 		result "$s" "ok - sanitizer kernel suite # SKIP no debug kernel in $BG_CACHE (make check-debug builds it, ~18 min)"
 		return
@@ -351,7 +342,7 @@ run_series() {
 	timing fetch "$(since "$t0")"
 
 	t0=$(now)
-	if ! ko=$("$HERE/dkms-install.sh" "$kver" 2>"$logs/dkms.log"); then
+	if ! ko=$("$TEST/kernel/dkms-install.sh" "$kver" 2>"$logs/dkms.log"); then
 		cat "$logs/dkms.log" >&2
 		result "$s" "not ok - $kver: dkms build/install failed (log: $logs/dkms.log)"
 		return
@@ -361,7 +352,7 @@ run_series() {
 	# The module builds warning-free with W=1 and sparse (C=1).
 	t0=$(now)
 	local cb
-	cb=$("$HERE/check-build.sh" "$kver") || true
+	cb=$("$TEST/kernel/check-build.sh" "$kver") || true
 	while IFS= read -r line; do
 		case $line in
 		ok* | not\ ok*) result "$s" "$line" ;;
@@ -381,8 +372,8 @@ run_series() {
 	if [[ $kver == 5.10.* ]]; then
 		local ch bko
 		t0=$(now)
-		if ch=$("$HERE/mkchroot.sh" bullseye 2>"$logs/chroot-bullseye.log") &&
-			bko=$("$HERE/dkms-install.sh" --chroot "$ch" "$kver" 2>"$logs/dkms-bullseye.log"); then
+		if ch=$("$TEST/lib/chroot.sh" build bullseye 2>"$logs/chroot-bullseye.log") &&
+			bko=$("$TEST/kernel/dkms-install.sh" --chroot "$ch" "$kver" 2>"$logs/dkms-bullseye.log"); then
 			result "$s" "ok - $kver: built and installed by bullseye's dkms in a bullseye chroot"
 			ko=$bko
 		else
@@ -392,23 +383,23 @@ run_series() {
 		timing dkms-bullseye "$(since "$t0")"
 	fi
 
-	if [[ -f $REPO/test/bgtest/Makefile || -f $REPO/test/bgtest/Kbuild ]]; then
+	if [[ -f $TEST/tools/bgtest/Makefile || -f $TEST/tools/bgtest/Kbuild ]]; then
 		t0=$(now)
 		local bdir=$BG_CACHE/build/$kver/bgtest
 		rm -rf "$bdir"
 		mkdir -p "$bdir"
-		cp -a "$REPO/test/bgtest/." "$bdir/"
-		if "$HERE/kbuild-env.sh" "$kver" make -C "$("$HERE/kbuild-env.sh" --headers "$kver")" \
+		cp -a "$TEST/tools/bgtest/." "$bdir/"
+		if "$TEST/kernel/kbuild-env.sh" "$kver" make -C "$("$TEST/kernel/kbuild-env.sh" --headers "$kver")" \
 			M="$bdir" modules >"$logs/bgtest-build.log" 2>&1 &&
 			[[ -f $bdir/bgtest.ko ]]; then
 			testko=$bdir/bgtest.ko
 		else
 			cat "$logs/bgtest-build.log" >&2
-			result "$s" "not ok - $kver: test/bgtest does not build (log: $logs/bgtest-build.log)"
+			result "$s" "not ok - $kver: test/tools/bgtest does not build (log: $logs/bgtest-build.log)"
 		fi
 		timing bgtest "$(since "$t0")"
 	else
-		log "note: no test/bgtest/Makefile or Kbuild"
+		log "note: no test/tools/bgtest/Makefile or Kbuild"
 	fi
 
 	# The debug kernel signs its modules with its build key and may run
@@ -419,7 +410,7 @@ run_series() {
 	local extra_files=("$REPO/scripts/bindguard-status:/usr/sbin/bindguard-status")
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		local hdr sdir=$BG_CACHE/build/$kver/signed
-		hdr=$("$HERE/kbuild-env.sh" --headers "$kver")
+		hdr=$("$TEST/kernel/kbuild-env.sh" --headers "$kver")
 		rm -rf "$sdir"
 		mkdir -p "$sdir"
 		if [[ -f $hdr/certs/signing_key.pem && -x $hdr/scripts/sign-file ]] &&
@@ -437,13 +428,13 @@ run_series() {
 	t0=$(now)
 	initrd=$BG_CACHE/build/$kver/initramfs.cpio.gz
 	if ! BG_KO=$ko BG_TESTKO=$testko BG_VFIO_HOLD=$vfio_hold BG_BENCH=$bench \
-		"$HERE/mkinitramfs.sh" "$kver" "$initrd" "${extra_files[@]}"; then
+		"$TEST/qemu/mkinitramfs.sh" "$kver" "$initrd" "${extra_files[@]}"; then
 		result "$s" "not ok - $kver: mkinitramfs failed"
 		return
 	fi
 	timing initramfs "$(since "$t0")"
 
-	run_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "${BG_BOOTS_FILE:-$REPO/test/guest/boots}"
+	run_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "${BG_BOOTS_FILE:-$TEST/guest/boots}"
 }
 
 # run_host_series host-SUITE: a real Debian host (test/host-image.sh) booted
@@ -455,7 +446,7 @@ run_host_series() {
 	logs=$BG_CACHE/logs/$s
 	mkdir -p "$logs"
 	t0=$(now)
-	if ! line=$(BG_VFIO_HOLD=$vfio_hold "$HERE/host-image.sh" "$suite" 2> >(tee "$logs/host-image.err" >&2)); then
+	if ! line=$(BG_VFIO_HOLD=$vfio_hold "$TEST/host/image.sh" "$suite" 2> >(tee "$logs/host-image.err" >&2)); then
 		result "$s" "not ok - $s: the host image was not made (log: $logs/host-image.err)"
 		return
 	fi
@@ -466,7 +457,7 @@ run_host_series() {
 	log "$s: booting $kver (the image was made with $oldkver, upgraded to $kver)"
 	BG_VMLINUZ=$dir/boot/vmlinuz-$kver BG_DISK=$img BG_MEM=2048 \
 		run_boots "$s" "$kver" "$dir/boot/initrd.img-$kver" "$logs" \
-		"${BG_BOOT_TIMEOUT:-900}" "" "$REPO/test/host/boots" "root=/dev/vda rw"
+		"${BG_BOOT_TIMEOUT:-900}" "" "$TEST/host/boots" "root=/dev/vda rw"
 }
 
 # run_boots SERIES KVER INITRD LOGS TIMEOUT KMEMLEAK BOOTSFILE [CMDLINE]:
@@ -502,7 +493,7 @@ run_boots() {
 			t0=$(now)
 			rc=0
 			BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
-				"$HERE/boot-guest.sh" "$kver" "$ird" "$ld" $pre "bg.boot=$name" $extra || rc=$?
+				"$TEST/qemu/boot-guest.sh" "$kver" "$ird" "$ld" $pre "bg.boot=$name" $extra || rc=$?
 			secs=$(since "$t0")
 			# died before its test began: boot it again, once
 			if [[ -z $b_expect ]] && ((try == 1)) && died_early "$ld"; then
@@ -561,7 +552,7 @@ run_boots() {
 		if [[ -n $kmemleak && $name != baseline ]]; then
 			if [[ ! -f $logs/baseline/ktap.log ]]; then
 				why+=("kmemleak: no baseline boot to compare with (test/guest/boots)")
-			elif ! "$HERE/kmemleak-diff.sh" "$ld/ktap.log" "$logs/baseline/ktap.log" >"$ld/kmemleak-new" 2>&1; then
+			elif ! "$TEST/qemu/kmemleak-diff.sh" "$ld/ktap.log" "$logs/baseline/ktap.log" >"$ld/kmemleak-new" 2>&1; then
 				why+=("kmemleak: $(head -n1 "$ld/kmemleak-new")")
 			fi
 		fi

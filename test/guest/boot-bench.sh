@@ -1,7 +1,7 @@
 # boot-bench.sh - what bindguard costs, measured side by side in one boot
-# (test/bench.sh boots it under QEMU's -icount shift=0,sleep=off; it is not
+# (test/bench/bench.sh boots it under QEMU's -icount shift=0,sleep=off; it is not
 # one of the default boots: no timing is ever asserted). /bin/bench
-# (test/bench.c) times each operation and prints one line per round:
+# (test/tools/bench.c) times each operation and prints one line per round:
 #
 #   # bench: LABEL n=N ok=K p50=NS p90=NS min=NS mean=NS
 #

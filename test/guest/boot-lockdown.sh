@@ -3,7 +3,7 @@
 #
 # What a Secure Boot host with Debian's kernel does to modules, shown with
 # the one kernel here whose signing key the suite holds: the debug kernel
-# (test/build-debug-kernel.sh) signs its own modules with its build key.
+# (test/kernel/build-debug-kernel.sh) signs its own modules with its build key.
 # test/run.sh installs bindguard re-signed with that key as
 # /lib/modules/.../bindguard.ko, and puts two copies in /tests: DKMS's
 # module as DKMS signed it (with DKMS's own key, which this kernel does not

@@ -16,7 +16,7 @@
 
 SYS=/sys/kernel/bindguard
 PARAMS=/sys/module/bindguard/parameters
-NEW=0000:02:03.0	# hot-added behind the seed's bridge (test/boot-guest.sh)
+NEW=0000:02:03.0	# hot-added behind the seed's bridge (test/qemu/boot-guest.sh)
 
 reserved_list() {
 	tr '\n' ' ' <$SYS/reserve

@@ -1,7 +1,7 @@
 # boot-reserve.sh - a reservation held from boot, on a real host (sourced by
 # test/host/run; KTAP on stdout).
 #
-# This boot's initrd (test/host-image.sh, initrd=reserve in test/host/boots)
+# This boot's initrd (test/host/image.sh, initrd=reserve in test/host/boots)
 # was made the way debian/README.Debian tells an admin to hold a group from
 # boot: `options bindguard reserve=0000:02:02.0` and `softdep e1000 pre:
 # bindguard` in modprobe.d, bindguard listed in the initramfs's modules. The
