@@ -34,3 +34,8 @@ if [[ -n $out ]]; then
 	echo "$out"
 	exit 1
 fi
+
+# --- the harness's shell ------------------------------------------------------
+# Every shell function of test/ defined once (test/lib/check-shell.sh; it
+# says which twin to share through a library).
+test/lib/check-shell.sh
