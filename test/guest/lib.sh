@@ -63,6 +63,21 @@ fail() {
 	TEST_OK=0
 }
 
+# bg_arg NAME DEFAULT: the value of bg.NAME=VALUE on the kernel command line
+# (the last one), else DEFAULT
+bg_arg() {
+	local arg v=$2
+	for arg in $(cat /proc/cmdline); do
+		case $arg in "bg.$1="*) v=${arg#*=} ;; esac
+	done
+	echo "$v"
+}
+
+# unload: rmmod bindguard; the test fails if it does not unload
+unload() {
+	rmmod bindguard || fail "rmmod bindguard"
+}
+
 diag() {
 	echo "# $*"
 }

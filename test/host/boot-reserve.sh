@@ -55,7 +55,7 @@ t_vm_stop_start() {
 }
 
 # Released: the group opens, both devices go back to e1000.
-t_release() {
+t_boot_release() {
 	local d
 	expect_eq "$(sysfs_write /sys/kernel/bindguard/release "$SIB")" OK "release of $SIB"
 	expect_eq "$(cat /sys/kernel/bindguard/reserve)" "" "reservations after release"
@@ -73,4 +73,4 @@ run_test "reserve from boot: bindguard loaded from the initramfs before e1000" t
 run_test "reserve from boot: group reserved, e1000 refused for both members" t_reserved_from_boot
 run_test "libvirt: virsh reaches libvirt" t_libvirtd
 run_test "libvirt: VM stopped and started again: the reattach to e1000 refused" t_vm_stop_start
-run_test "release: the group opens, e1000 binds" t_release
+run_test "release: the group opens, e1000 binds" t_boot_release
