@@ -299,7 +299,7 @@ if ! has_pkg "$image"; then
 fi
 headers=linux-headers-$KVER
 # The -common headers and the kbuild package are whatever the -amd64 headers
-# depend on (linux-kbuild-6.1 for 6.1, linux-kbuild-<abi> for 6.12).
+# depend on (linux-kbuild-6.1 for 6.1, linux-kbuild-5.10 for 5.10).
 deps=$(apt-cache depends "$headers" | sed -nE 's/^ *Depends: (linux-(headers-[^ ]*-common|kbuild-[^ ]*)).*/\1/p' | sort -u)
 common=$(grep -- '-common$' <<<"$deps" | head -n1 || true)
 kbuild=$(grep '^linux-kbuild-' <<<"$deps" | head -n1 || true)
