@@ -7,7 +7,8 @@
 #                        images made with it; the tests run inside them
 # make check-debug       the suite on a KASAN/lockdep/kmemleak 6.12 kernel
 #                        (built into the cache first if needed: ~18 min)
-# make demo              boot one stock kernel and play the seed scenario
+# make demo [KERNEL=s]   boot one stock kernel (default 6.1: its headers build
+#                        on the host, no chroot) and play the seed scenario
 # make bench [KERNEL=s]  what bindguard costs: ratios from interleaved rounds
 #                        in QEMU under -icount (default KERNEL=trixie)
 # make checkstyle        checkpatch.pl --strict and kernel-doc
@@ -67,7 +68,7 @@ clean:
 	rm -rf .probes
 
 deps:
-	test/host-deps.sh
+	test/lib/host-deps.sh
 
 check:
 	test/run.sh $(KERNEL)
@@ -76,15 +77,15 @@ check-host: deb
 	test/run.sh host-bullseye host-trixie
 
 check-debug:
-	test/host-deps.sh
-	test/build-debug-kernel.sh >/dev/null
+	test/lib/host-deps.sh
+	test/kernel/build-debug-kernel.sh >/dev/null
 	test/run.sh debug
 
 demo:
-	test/demo.sh $(KERNEL)
+	test/run.sh --demo $(or $(KERNEL),6.1)
 
 bench:
-	BG_BENCH_CMD="make bench$(if $(KERNEL), KERNEL=$(KERNEL))" test/bench.sh $(or $(KERNEL),trixie)
+	BG_BENCH_CMD="make bench$(if $(KERNEL), KERNEL=$(KERNEL))" test/bench/bench.sh $(or $(KERNEL),trixie)
 
 checkstyle:
 	test/checkstyle.sh

@@ -13,7 +13,7 @@
 # tests kernel versions.
 #
 # Probes compile with -Werror added to KCFLAGS (and with whatever the calling
-# make passes down: W=1 from test/check-build.sh), as on a CONFIG_WERROR=y
+# make passes down: W=1 from test/kernel/check-build.sh), as on a CONFIG_WERROR=y
 # kernel, so a probe must compile warning-free when its API exists: static
 # functions and variables marked __used, no missing prototypes.
 #

@@ -5,7 +5,8 @@
 # Usage: . "$HERE/apt-mirror.sh"; MIRROR=$(apt_mirror) || exit 1
 #        test/apt-mirror.sh      (prints both URIs the harness would use)
 #
-# Sourced by fetch-kernel.sh and mkchroot.sh. `apt_mirror` prints the URI of
+# Sourced by test/lib/chroot.sh (so by every script that fetches or
+# debootstraps) and test/deb-check.sh. `apt_mirror` prints the URI of
 # the Debian archive, `apt_mirror security` the URI of the security archive
 # (without a trailing /). When neither the variable nor the host's sources
 # give one, it prints one line on stderr saying which variable to set and

@@ -34,7 +34,7 @@ if [[ ! -x $dir/scripts/checkpatch.pl || ! -x $dir/scripts/kernel-doc ]]; then
 	rm -rf "$dir/deb"
 fi
 
-git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'test/bgtest/*.c' |
+git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'test/tools/bgtest/*.c' |
 	xargs "$dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f
 # kernel-doc prints nothing for well-formed comments; any line is a finding.
 out=$(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' | xargs "$dir/scripts/kernel-doc" -none -Wall 2>&1)
@@ -75,4 +75,9 @@ if ! loop=$(tsort <<<"$edges" 2>&1 >/dev/null) || [[ -n $loop ]]; then
 	echo "$loop"
 	fail=1
 fi
+
+# --- the harness's shell ------------------------------------------------------
+# Every shell function of test/ defined once (test/lib/check-shell.sh; it
+# says which twin to share through a library).
+test/lib/check-shell.sh || fail=1
 exit $fail

@@ -1,50 +1,54 @@
 #!/bin/bash
-# run.sh - bindguard's test suite: boot stock Debian kernels in QEMU with the
-# module installed through DKMS and collect the guest's KTAP results.
+# run.sh - bindguard's test suite: boot stock Debian kernels (and real Debian
+# hosts) in QEMU with the module installed through DKMS and collect the
+# guest's KTAP results.
 #
 # Usage: test/run.sh [SERIES...]        (default: 5.10 6.1 trixie sid)
-#        test/run.sh --demo SERIES      (run only the "demo" boot and print
-#                                        its guest output)
+#        test/run.sh --demo SERIES      (make demo: the "demo" boot alone,
+#                                        its guest output printed)
 #
 # SERIES: 5.10 (bullseye-security), 6.1 (bookworm), trixie (Debian 13's
 # 6.12+deb13), sid (the newest kernel in sid, resolved at run time; its
-# numeric series, e.g. 7.2, is accepted as an alias while it is sid's), or
-# 6.12 (bookworm-security's 6.12+deb12: no longer a default series, trixie's
-# 6.12 covers it). See test/fetch-kernel.sh.
+# numeric series, e.g. 7.2, is accepted as an alias while it is sid's),
+# debug (make check-debug: the sanitizer kernel test/kernel/build-debug-kernel.sh
+# leaves in the cache; one "# SKIP" line when it is not there), or
+# host-bullseye, host-trixie (make check-host: test/host/image.sh).
 #
-# For each kernel series:
-#   1. test/fetch-kernel.sh SERIES        -> KVER (cached)
-#   2. test/dkms-install.sh KVER          -> BG_KO (bindguard.ko)
-#      in the kernel's build environment (test/kbuild-env.sh: 5.10 with
+# Each series is prepared in turn, here:
+#   1. test/kernel/fetch-kernel.sh SERIES          -> KVER (cached)
+#   2. test/kernel/dkms-install.sh KVER            -> bindguard.ko, in the
+#      kernel's build environment (test/kernel/kbuild-env.sh: 5.10 with
 #      bullseye's gcc-10 on PATH, trixie and sid inside a chroot of their
 #      suite). 5.10 is also built and installed by bullseye's own dkms in a
-#      bullseye chroot (test/mkchroot.sh bullseye; one more result line), and
-#      that module,
-#      the one a 5.10 user gets, is the one booted.
-#   3. test/bgtest/ (if it has a Makefile or Kbuild) built with
-#      `make -C <headers> M=<per-kernel copy in $BG_CACHE/build/KVER/bgtest>`
-#      in the same build environment    -> BG_TESTKO (bgtest.ko)
-#   4. test/vfio-hold.c and test/bench.c (if present) built once per run (a private
-#      directory, removed at exit), gcc -static -> BG_VFIO_HOLD, BG_BENCH
-#   5. test/mkinitramfs.sh KVER           (one initramfs per kernel)
-#   6. for each boot in test/guest/boots, test/boot-guest.sh with
-#      "bg.boot=<name> <extra cmdline>" appended to the kernel command line.
-#      BG_BOOTS="name ..." chooses which boots to run (their keys and
-#      cmdline still come from the file); BG_BOOTS_FILE replaces the file.
+#      bullseye chroot (test/lib/chroot.sh build bullseye; one more result
+#      line), and that module, the one a 5.10 user gets, is the one booted.
+#   3. test/kernel/check-build.sh KVER: `make W=1 C=1 KCFLAGS=-Werror`, one
+#      result (not with --demo)
+#   4. test/tools/bgtest/ built against the kernel's headers (not with --demo)
+#   5. test/tools/vfio-hold.c and bench.c: gcc -static, once per run, into a
+#      directory of the run's own (removed at exit)
+#   6. test/qemu/mkinitramfs.sh KVER               (one initramfs per kernel)
+#   7. each boot of test/guest/boots that the matrix runs on this kernel's
+#      class (below) is queued.
+# A host series instead makes its disk image (test/host/image.sh) and queues
+# the boots of test/host/boots, booted from that image with systemd.
 #
-# test/guest/boots: one boot a line (blank lines and #-comments ignored;
-# without the file one boot named "main"):
+# Queued boots run BG_JOBS at a time (default: the number of CPUs, as each
+# TCG guest keeps one core busy), in queue order, while the next series is
+# being prepared: test/qemu/boot-guest.sh with "bg.boot=<name> <extra
+# cmdline>". Their results are printed in queue order as they come in, so
+# the output reads as if the boots ran one after the other.
 #
-#   <name> [only=SERIES,...] [qmp] [initrd=NAME] [expect=crash:STRING] [extra kernel cmdline...]
+# Boots file (test/guest/boots, test/host/boots): one boot a line (blank lines
+# and #-comments ignored; without the file one boot named "main"):
+#
+#   <name> [qmp] [initrd=NAME] [expect=crash:STRING] [extra kernel cmdline...]
 #
 #   initrd=NAME     boot INITRD.NAME instead of the series' initrd (a host
-#                   image's second initrd, test/host-image.sh: initrd=reserve)
-#   qmp             run test/qmp-agent.py next to QEMU (BG_QMP_AGENT=1 for
-#                   test/boot-guest.sh): the guest's host_cmd (lib.sh)
-#                   can then hot-add/delete devices and wait for QMP events.
-#   only=5.10,sid   run this boot only on these series (names as on the
-#                   command line, "sid" or sid's numeric series, or a
-#                   kernel's major.minor); on others it is not run at all.
+#                   image's second initrd, test/host/image.sh: initrd=reserve)
+#   qmp             run test/qemu/qmp-agent.py next to QEMU: the guest's
+#                   host_cmd (lib.sh) can then hot-add/delete devices and wait
+#                   for QMP events.
 #   expect=crash:STRING
 #                   the guest is expected to crash (e.g. a 5.10 boot without
 #                   bindguard: `expect=crash:kernel BUG at drivers/vfio/vfio.c`).
@@ -59,80 +63,82 @@
 #                   dmesg/BUG check below is not applied to its console.
 #   Keys come right after the name; the first other word starts the
 #   kernel command line. A malformed line is one "not ok".
+# BG_BOOTS="name ..." chooses which boots to run (their keys and cmdline
+# still come from the file); BG_BOOTS_FILE replaces test/guest/boots.
+#
+# Matrix (test/guest/matrix, test/host/matrix: the file "matrix" beside the
+# boots file; a boots file with none beside it runs every boot everywhere):
+# where each boot runs, by kernel class: old (before 5.19: no DMA ownership
+# in the kernel), new (5.19 and later), debug (the sanitizer kernel). A cell
+# is `run` or `skip:REASON`, each REASON named and explained in the file.
+# A boot not run on this class prints one line
+#   # not run: <kver>/<boot> (<class> kernel; test/guest/matrix: <REASON>)
+# counted apart ("# N boots not run (matrix)"), never as passed or skipped.
+# A boot with no row, or a class with no column, is one "not ok".
 #
 # Results: the guest writes KTAP to its second serial port (ktap.log). Each
 # top-level "ok N name" / "not ok N name" line is printed prefixed with the
-# series ("6.12 ok 3 sibling bind refused"); "# SKIP" counts as skipped,
+# series ("6.1 ok 3 sibling bind refused"); "# SKIP" counts as skipped,
 # never as passed. A boot (except an expect=crash one) also counts one
-# failure named
-# "<kernel>/<boot>: guest crash/timeout/dmesg" when QEMU timed out, when
-# ktap.log does not end with "# bindguard: done", or when console.log or the
-# dmesg the guest copies into ktap.log ("# dmesg-begin" .. "# dmesg-end")
-# has BUG, WARNING, Oops, Call Trace, KASAN, UBSAN or kmemleak in a line not
-# tolerated by test/guest/dmesg-allow (fixed strings, one a line, #-comments
-# saying why; a string tolerates its line, and the whole report it appears
-# in: "cut here" to "end trace", or a sanitizer report between "====" rules).
+# failure named "<kernel>/<boot>: guest crash/timeout/dmesg" when QEMU timed
+# out, when ktap.log does not end with "# bindguard: done", or when
+# console.log or the dmesg the guest copies into ktap.log ("# dmesg-begin" ..
+# "# dmesg-end") has BUG, WARNING, Oops, Call Trace, KASAN, UBSAN or kmemleak
+# in a line not tolerated by test/guest/dmesg-allow (fixed strings, one a
+# line, #-comments saying why; a string tolerates its line, and the whole
+# report it appears in: "cut here" to "end trace", or a sanitizer report
+# between "====" rules).
 #
 # Retry: a boot that died before its test began is booted once more. Under
-# TCG a guest sometimes dies or hangs early in the kernel's own boot
-# (static-key text patching racing in multi-threaded TCG: an int3 Oops in
-# sched_clock_cpu(); a hang at hpet), before the guest's init runs. A boot
-# (not an expect=crash one) whose ktap.log has no "KTAP version 1" line and
-# no "# bindguard: done", and whose console never names bindguard (so the
-# module is not in a crash's "Modules linked in"), is booted again, once,
-# with one line
+# TCG a guest sometimes dies or hangs early in the kernel's own boot, before
+# the guest's init runs. A boot (not an expect=crash one) whose ktap.log has
+# no "KTAP version 1" line and no "# bindguard: done", and whose console
+# never names bindguard (so the module is not in a crash's "Modules linked
+# in"), is booted again, once, with one line
 #   # retry: <kver>/<boot> died before its test began (<first suspicious
 #     console line, or timeout, or qemu exit status N>), booting again
 # and only the second attempt's results count. Its logs are kept in
 # <boot>.try1/. At most BG_BOOT_RETRIES (default 3) boots are retried per
 # run; a boot that printed its KTAP header is never retried.
 #
-# The last two lines are "# N boots retried" and "N passed, N failed[, N
-# skipped]"; the exit status is 1 if anything failed.
+# The last lines are "# N boots retried", "# N boots not run (matrix)" and
+# "N passed, N failed[, N skipped]"; the exit status is 1 if anything failed.
 #
-# Series debug (make check-debug; not a default series: its boots take as
-# long as the four stock series together, past the CI budget) is the
-# KASAN/lockdep/kmemleak kernel that test/build-debug-kernel.sh leaves
-# in the cache: run when it is there, one "# SKIP" line when it is not. Its boots get a longer
-# timeout (1800 s), and each boot's kmemleak report may show only leaks that
-# the boot named "baseline" (the same story without bindguard, run first)
-# shows too (test/kmemleak-diff.sh). Every series also gets one result for
-# `make W=1 C=1 KCFLAGS=-Werror` (test/check-build.sh).
+# The debug kernel's boots get a longer timeout (1800 s), and each boot's
+# kmemleak report may show only leaks that the boot named "baseline" (the
+# same story without bindguard) shows too (test/qemu/kmemleak-diff.sh): its
+# other boots wait for the baseline boot to end.
 #
 # Logs: $BG_CACHE/logs/<kver>/<boot>/ (console.log, ktap.log, qemu.cmd ...),
-# printed on failure. Phase timings go to stderr and to
+# printed on failure. Phase and boot timings go to stderr and to
 # $BG_CACHE/logs/<kver>/timings.
 #
 # A kernel the module does not build against (DKMS) is one "not ok" for
 # that series; nothing is booted for it. Nothing is ever skipped silently.
 #
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_BOOTS,
-# BG_BOOTS_FILE, BG_BOOT_TIMEOUT (seconds per boot, default 300),
-# BG_BOOT_RETRIES (default 3), BG_SKIP_HOST_DEPS=1, BG_TCG_THREAD
-# (test/boot-guest.sh).
+# BG_BOOTS_FILE, BG_BOOT_TIMEOUT (seconds per boot, default 300), BG_JOBS
+# (boots at a time, default nproc), BG_BOOT_RETRIES (default 3),
+# BG_SKIP_HOST_DEPS=1.
 set -euo pipefail
-
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+. "$(dirname "$0")/lib/common.sh"
 # fetch-kernel.sh refreshes sid's kernel at most once per run
 export BG_RUN_START=${BG_RUN_START:-$(date +%s)}
-# the harness's scripts, beside this one
-HERE=$REPO/test
-
-log() { echo "run: $*" >&2; }
 
 demo=
 if [[ ${1:-} == --demo ]]; then
 	demo=1
 	shift
-	[[ $# -ge 1 ]] || { echo "usage: test/run.sh --demo SERIES" >&2; exit 2; }
+	[[ $# -ge 1 ]] || usage
 	BG_BOOTS=${BG_BOOTS:-demo}
 fi
 if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 trixie sid); fi
 
-passed=0 failed=0 skipped=0 retried=0
+passed=0 failed=0 skipped=0 notrun=0
 max_retries=${BG_BOOT_RETRIES:-3}
-[[ $max_retries =~ ^[0-9]+$ ]] || { echo "BG_BOOT_RETRIES must be a number" >&2; exit 2; }
+[[ $max_retries =~ ^[0-9]+$ ]] || die "BG_BOOT_RETRIES must be a number"
+JOBS=${BG_JOBS:-$(nproc)}
+[[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "BG_JOBS must be a number from 1"
 
 # result SERIES LINE: print one result line and count it.
 result() {
@@ -147,10 +153,6 @@ result() {
 	fi
 }
 
-# now: seconds since the epoch, with fractions, for timings
-now() { date +%s.%N; }
-since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
-
 # strip CRs (serial ports turn \n into \r\n)
 clean() { tr -d '\r' <"$1" 2>/dev/null || true; }
 
@@ -161,7 +163,7 @@ clean() { tr -d '\r' <"$1" 2>/dev/null || true; }
 # WARNING whose message line ("Device added to live group") is not the
 # WARNING line itself. Everything else matching the pattern is printed.
 suspicious() {
-	local allow=$REPO/test/guest/dmesg-allow pat
+	local allow=$TEST/guest/dmesg-allow pat
 	# BUG, WARNING, Oops, KASAN, UBSAN, kmemleak as words; Call Trace
 	pat='(^|[^A-Za-z0-9_])(BUG|WARNING|Oops|KASAN|UBSAN|kmemleak)([^A-Za-z0-9_]|$)|Call Trace'
 	awk -v pat="$pat" -v allowfile="$([[ -f $allow ]] && echo "$allow")" '
@@ -239,19 +241,17 @@ boots() {
 	fi
 }
 
-# parse_boot LINE: sets b_name, b_only, b_qmp, b_initrd, b_expect, b_extra, b_err from one
+# parse_boot LINE: sets b_name, b_qmp, b_initrd, b_expect, b_extra, b_err from one
 # line of the boots file (syntax in the header).
 parse_boot() {
 	local rest w
-	b_name= b_only= b_qmp= b_initrd= b_expect= b_extra= b_err=
+	b_name= b_qmp= b_initrd= b_expect= b_extra= b_err=
 	read -r b_name rest <<<"$1"
 	while [[ -n $rest ]]; do
 		case $rest in
 		only=*)
-			w=${rest%%[[:space:]]*}
-			b_only=${w#only=}
-			rest=${rest#"$w"}
-			[[ -n $b_only ]] || b_err="empty only="
+			b_err="only= is gone: the matrix beside the boots file says where a boot runs"
+			return
 			;;
 		initrd=*)
 			w=${rest%%[[:space:]]*}
@@ -289,54 +289,313 @@ parse_boot() {
 	done
 }
 
-# applies ONLY SERIES KVER: does a boot with only=ONLY run on this series?
-applies() {
-	local only=$1 s=$2 kver=$3 item names
-	[[ -z $only ]] && return 0
-	names=" $s ${kver%%-*} "
-	[[ $kver =~ ^([0-9]+\.[0-9]+) ]] && names+=" ${BASH_REMATCH[1]} "
-	case $s in 5.10 | 6.1 | 6.12 | trixie | debug | host-*) ;; *) names+=" sid " ;; esac
-	for item in ${only//,/ }; do
-		[[ $names == *" $item "* ]] && return 0
+
+# timing LOGS WHAT SECONDS: one phase's or boot's time, to LOGS/timings and
+# stderr
+timing() {
+	echo "$2 $3" >>"$1/timings"
+	log "${1##*/}: $2 ${3}s"
+}
+
+# kclass KVER: the kernel's class in the matrix: debug, old (< 5.19), new
+kclass() {
+	if [[ -e $BG_CACHE/kernels/$1/debug ]]; then
+		echo debug
+	elif [[ $1 =~ ^([0-9]+)\.([0-9]+)[.-] ]] && ((BASH_REMATCH[1] * 1000 + BASH_REMATCH[2] < 5019)); then
+		echo old
+	else
+		echo new
+	fi
+}
+
+# matrix_cell MATRIX BOOT CLASS: "run", "skip REASON: why", or "error: ..."
+# (syntax in the matrix file's header)
+matrix_cell() {
+	awk -v b="$2" -v c="$3" '
+		/^[[:space:]]*(#|$)/ { next }
+		$1 == "reason" {
+			t = $0
+			sub(/^[[:space:]]*reason[[:space:]]+[^[:space:]]+[[:space:]]*/, "", t)
+			why[$2] = t
+			next
+		}
+		$1 == "boot" && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+		$1 == b { found = 1; if (c in col) cell = $(col[c]) }
+		END {
+			if (!hdr) { print "error: no header line (boot CLASS...)"; exit }
+			if (!(c in col)) { print "error: no column for class " c; exit }
+			if (!found) { print "error: no row for boot " b; exit }
+			if (cell == "run") { print "run"; exit }
+			if (cell ~ /^skip:/) {
+				n = substr(cell, 6)
+				if (n in why) print "skip " n ": " why[n]
+				else print "error: reason " n " is not explained (reason " n " ...)"
+				exit
+			}
+			print "error: cell \"" cell "\" (want run or skip:REASON)"
+		}' "$1"
+}
+
+# --- queued boots ---------------------------------------------------------------
+# Main queues a boot as a spec file JOBS_DIR/N.spec (shell assignments); the
+# dispatcher (a background loop) starts them in order, BG_JOBS at a time, each
+# job writing N.out (result lines "R SERIES LINE", other lines as they are)
+# and N.done; main prints finished jobs in order (flush).
+jobs_dir=$(mktemp -d "${TMPDIR:-/tmp}/bg-run.XXXXXX")
+echo 0 >"$jobs_dir/retries"
+njobs=0 nflushed=0 dispatcher=
+
+# queue_boot AFTER VAR=VALUE...: queue one boot; it starts only once job
+# AFTER (a number, or "-") has ended. Prints the job's number.
+queue_boot() {
+	local n=$njobs
+	local kv
+	{
+		echo "j_after=$1"
+		shift
+		for kv; do printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"; done
+	} >"$jobs_dir/$n.spec.tmp"
+	mv "$jobs_dir/$n.spec.tmp" "$jobs_dir/$n.spec"
+	njobs=$((njobs + 1))
+}
+
+dispatch() {
+	local next=0 ndone after
+	while :; do
+		ndone=$(find "$jobs_dir" -maxdepth 1 -name '*.done' | wc -l)
+		if [[ -e $jobs_dir/$next.spec ]] && ((next - ndone < JOBS)); then
+			after=$(sed -n 's/^j_after=//p' "$jobs_dir/$next.spec")
+			if [[ $after == - || -e $jobs_dir/$after.done ]]; then
+				(
+					boot_job "$jobs_dir/$next.spec" >"$jobs_dir/$next.out" || true
+					touch "$jobs_dir/$next.done"
+				) &
+				echo $! >"$jobs_dir/$next.pid"
+				next=$((next + 1))
+				continue
+			fi
+		fi
+		[[ -e $jobs_dir/end ]] && ((next == $(cat "$jobs_dir/end") && ndone == next)) && break
+		sleep 0.5
 	done
-	return 1
+}
+
+# flush [wait]: print the results of the jobs that ended, in queue order
+# (with "wait": all of them, waiting for each)
+flush() {
+	local tag s line
+	while ((nflushed < njobs)); do
+		if [[ ! -e $jobs_dir/$nflushed.done ]]; then
+			[[ ${1:-} == wait ]] || return 0
+			if ! kill -0 "$dispatcher" 2>/dev/null && [[ ! -e $jobs_dir/$nflushed.done ]]; then
+				result host "not ok - boot job $nflushed never ended (the dispatcher is gone)"
+				touch "$jobs_dir/$nflushed.done" "$jobs_dir/$nflushed.out"
+			fi
+			sleep 0.5
+			continue
+		fi
+		while IFS= read -r line; do
+			if [[ $line == "R "* ]]; then
+				read -r tag s line <<<"$line"
+				result "$s" "$line"
+			else
+				echo "$line"
+			fi
+		done <"$jobs_dir/$nflushed.out"
+		nflushed=$((nflushed + 1))
+	done
+}
+
+cleanup() {
+	local p
+	[[ -z $dispatcher ]] || kill "$dispatcher" 2>/dev/null || true
+	for p in "$jobs_dir"/*.pid; do
+		[[ -e $p && ! -e ${p%.pid}.done ]] && kill "$(cat "$p")" 2>/dev/null || true
+	done
+	rm -rf "$jobs_dir" "${tools:-}"
+}
+trap cleanup EXIT
+
+# take_retry: one of the run's BG_BOOT_RETRIES, if any is left
+take_retry() {
+	(
+		flock 9
+		n=$(cat "$jobs_dir/retries")
+		((n < max_retries)) || exit 1
+		echo $((n + 1)) >"$jobs_dir/retries"
+	) 9>>"$jobs_dir/retries.lock"
+}
+
+# boot_job SPEC: one boot (the spec's j_* variables: series, kver, initrd,
+# logs, timeout, kmemleak, boots-file line, command line before it, and
+# BG_VMLINUZ/BG_DISK/BG_MEM for a host) booted, retried once if it died
+# before its test began, and judged. Output: result lines "R SERIES LINE"
+# and comment lines, for flush.
+boot_job() {
+	local j_after j_s j_kver j_initrd j_logs j_timeout j_kmemleak j_line j_pre j_env=
+	eval "$(cat "$1")"
+	local s=$j_s kver=$j_kver logs=$j_logs timeout=$j_timeout
+	local name extra ld rc why t0 line ird try=1 secs early
+	parse_boot "$j_line"
+	name=$b_name extra=$b_extra
+	[[ -z $j_env ]] || export $j_env
+	ld=$logs/$name
+	rm -rf "$ld.try1"
+	ird=$j_initrd
+	[[ -n $b_initrd ]] && ird=$j_initrd.$b_initrd
+	if [[ ! -f $ird ]]; then
+		echo "R $s not ok - $kver/$name: no initrd $ird"
+		return
+	fi
+	while :; do
+		t0=$(now)
+		rc=0
+		BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
+			"$TEST/qemu/boot-guest.sh" "$kver" "$ird" "$ld" $j_pre "bg.boot=$name" $extra >&2 || rc=$?
+		secs=$(since "$t0")
+		# died before its test began: boot it again, once
+		if [[ -z $b_expect ]] && ((try == 1)) && died_early "$ld"; then
+			early=$(early_reason "$ld" "$rc")
+			if take_retry; then
+				echo "# retry: $kver/$name died before its test began ($early), booting again"
+				timing "$logs" "boot:$name.try1" "$secs"
+				mv "$ld" "$ld.try1"
+				try=2
+				continue
+			fi
+			echo "# retry: $kver/$name died before its test began ($early); not retried: $max_retries boots retried already (BG_BOOT_RETRIES=$max_retries)"
+		fi
+		timing "$logs" "boot:$name" "$secs"
+		break
+	done
+	((try == 1)) || echo "#   logs of the first attempt: $ld.try1"
+
+	clean "$ld/ktap.log" | { grep -E '^(not )?ok [0-9]+' || true; } >"$ld/results"
+	while IFS= read -r line; do
+		echo "R $s $line"
+	done <"$ld/results"
+
+	if [[ -n $b_expect ]]; then
+		local done_seen= w
+		[[ -n $(clean "$ld/ktap.log" | grep -Fx '# bindguard: done') ]] && done_seen=1
+		why=()
+		clean "$ld/console.log" | grep -qF -- "$b_expect" ||
+			why+=("console.log does not contain '$b_expect'")
+		[[ -n $done_seen ]] && why+=("the guest printed '# bindguard: done': it did not crash")
+		((rc == 124)) && why+=("(timeout after ${timeout}s)")
+		if [[ -n $done_seen ]] || ! clean "$ld/console.log" | grep -qF -- "$b_expect"; then
+			echo "R $s not ok - $kver/$name: guest did not crash as expected ($b_expect)"
+			for w in "${why[@]}"; do echo "#   $w"; done
+			echo "#   logs: $ld"
+		else
+			echo "R $s ok - $kver/$name: guest crashed as expected ($b_expect)"
+			grep -q '^not ok' "$ld/results" && echo "#   logs: $ld"
+		fi
+		return 0
+	fi
+
+	why=()
+	((rc == 124)) && why+=("timeout after ${timeout}s")
+	((rc != 0 && rc != 124)) && why+=("qemu exit status $rc")
+	[[ $(clean "$ld/ktap.log" | sed '/^[[:space:]]*$/d' | tail -n1) == "# bindguard: done" ]] ||
+		why+=("ktap.log does not end with '# bindguard: done'")
+	{
+		clean "$ld/console.log"
+		clean "$ld/ktap.log" | sed -n '/^# dmesg-begin/,/^# dmesg-end/p'
+	} | suspicious >"$ld/suspicious"
+	[[ -s $ld/suspicious ]] && why+=("kernel errors: $(head -n1 "$ld/suspicious")")
+	# kmemleak: only leaks the baseline boot (no bindguard) lacks count.
+	if [[ -n $j_kmemleak && $name != baseline ]]; then
+		if [[ ! -f $logs/baseline/ktap.log ]]; then
+			why+=("kmemleak: no baseline boot to compare with (test/guest/boots)")
+		elif ! "$TEST/qemu/kmemleak-diff.sh" "$ld/ktap.log" "$logs/baseline/ktap.log" >"$ld/kmemleak-new" 2>&1; then
+			why+=("kmemleak: $(head -n1 "$ld/kmemleak-new")")
+		fi
+	fi
+	if ((${#why[@]})); then
+		local w
+		echo "R $s not ok - $kver/$name: guest crash/timeout/dmesg"
+		for w in "${why[@]}"; do echo "#   $w"; done
+	fi
+	if ((${#why[@]})) || grep -q '^not ok' "$ld/results"; then
+		echo "#   logs: $ld"
+	fi
+	if [[ -n $demo ]]; then
+		echo "# ---- guest output ($ld/ktap.log) ----"
+		clean "$ld/ktap.log" | sed '/^# dmesg-begin$/,$d'
+		echo "# ---- end of guest output ----"
+	fi
+}
+
+# queue_boots SERIES KVER INITRD LOGS TIMEOUT KMEMLEAK BOOTSFILE [CMDLINE [ENV]]:
+# every boot of BOOTSFILE that the matrix beside it runs on this kernel's
+# class, queued; CMDLINE goes before each boot's own arguments, ENV
+# (VAR=VALUE ...) into the boot's environment. On a kmemleak kernel the other
+# boots wait for the baseline boot.
+queue_boots() {
+	local s=$1 kver=$2 bootsfile=$7 matrix class bline cell after=-
+	matrix=$(dirname "$bootsfile")/matrix
+	[[ $bootsfile == */boots && -f $matrix ]] || matrix=
+	class=$(kclass "$kver")
+	while IFS= read -r bline; do
+		parse_boot "$bline"
+		if [[ -n $b_err ]]; then
+			result "$s" "not ok - $kver/$b_name: bad line in $bootsfile: $b_err"
+			continue
+		fi
+		if [[ -n $matrix ]]; then
+			cell=$(matrix_cell "$matrix" "$b_name" "$class")
+			case $cell in
+			run) ;;
+			skip\ *)
+				cell=${cell#skip }
+				echo "# not run: $kver/$b_name ($class kernel; ${matrix#"$REPO"/}: ${cell%%:*})"
+				notrun=$((notrun + 1))
+				continue
+				;;
+			*)
+				result "$s" "not ok - $kver/$b_name: ${matrix#"$REPO"/}: ${cell#error: }"
+				continue
+				;;
+			esac
+		fi
+		queue_boot "$after" j_s="$s" j_kver="$kver" j_initrd="$3" j_logs="$4" \
+			j_timeout="$5" j_kmemleak="$6" j_line="$bline" j_pre="${8:-}" j_env="${9:-}"
+		[[ -n $6 && $b_name == baseline ]] && after=$((njobs - 1))
+	done < <(boots "$bootsfile")
+	flush
 }
 
 # --- host ---------------------------------------------------------------------
 if [[ -z ${BG_SKIP_HOST_DEPS:-} ]]; then
-	"$HERE/host-deps.sh"
+	"$TEST/lib/host-deps.sh"
 fi
 mkdir -p "$BG_CACHE/build"
 # the test programs, built for this run alone: a run beside another one
 # (a bench, a second clone) must not swap its binaries mid-run
 tools=$(mktemp -d "$BG_CACHE/build/tools.XXXXXX")
-trap 'rm -rf "$tools"' EXIT
-
-vfio_hold=
-if [[ -f $REPO/test/vfio-hold.c ]]; then
-	vfio_hold=$tools/vfio-hold
-	if ! gcc -static -O2 -Wall -o "$vfio_hold" "$REPO/test/vfio-hold.c" >&2; then
-		result host "not ok - vfio-hold.c does not build"
-		vfio_hold=
-	fi
-else
-	log "note: no test/vfio-hold.c"
+vfio_hold=$tools/vfio-hold
+if ! gcc -static -O2 -Wall -o "$vfio_hold" "$TEST/tools/vfio-hold.c" >&2; then
+	result host "not ok - test/tools/vfio-hold.c does not build"
+	vfio_hold=
 fi
 bench=
-if [[ -f $REPO/test/bench.c ]]; then
+if [[ -z $demo ]]; then
 	bench=$tools/bench
-	if ! gcc -static -O2 -Wall -o "$bench" "$REPO/test/bench.c" >&2; then
-		result host "not ok - bench.c does not build"
+	if ! gcc -static -O2 -Wall -o "$bench" "$TEST/tools/bench.c" >&2; then
+		result host "not ok - test/tools/bench.c does not build"
 		bench=
 	fi
 fi
+dispatch &
+dispatcher=$!
 
 # --- per kernel ---------------------------------------------------------------
 run_series() {
-	local s=$1 kver t0 ko testko= logs initrd name extra ld rc why
+	local s=$1 kver t0 ko testko= logs initrd rc line
 	t0=$(now)
 	rc=0
-	kver=$("$HERE/fetch-kernel.sh" "$s") || rc=$?
+	kver=$("$TEST/kernel/fetch-kernel.sh" "$s") || rc=$?
 	if ((rc == 3)) && [[ $s == debug ]]; then
 		result "$s" "ok - sanitizer kernel suite # SKIP no debug kernel in $BG_CACHE (make check-debug builds it, ~18 min)"
 		return
@@ -347,30 +606,30 @@ run_series() {
 	logs=$BG_CACHE/logs/$kver
 	mkdir -p "$logs"
 	: >"$logs/timings"
-	timing() { echo "$1 $2" >>"$logs/timings"; log "$kver: $1 ${2}s"; }
-	timing fetch "$(since "$t0")"
+	timing "$logs" fetch "$(since "$t0")"
 
 	t0=$(now)
-	if ! ko=$("$HERE/dkms-install.sh" "$kver" 2>"$logs/dkms.log"); then
+	if ! ko=$("$TEST/kernel/dkms-install.sh" "$kver" 2>"$logs/dkms.log"); then
 		cat "$logs/dkms.log" >&2
 		result "$s" "not ok - $kver: dkms build/install failed (log: $logs/dkms.log)"
 		return
 	fi
-	timing dkms "$(since "$t0")"
+	timing "$logs" dkms "$(since "$t0")"
 
-	# The module builds warning-free with W=1 and sparse (C=1).
-	t0=$(now)
-	local cb
-	cb=$("$HERE/check-build.sh" "$kver") || true
-	while IFS= read -r line; do
-		case $line in
-		ok* | not\ ok*) result "$s" "$line" ;;
-		*) echo "$line" ;;
-		esac
-	done <<<"$cb"
-	timing check-build "$(since "$t0")"
+	# The module builds warning-free with W=1 and sparse (C=1); a demo
+	# boots what DKMS built and needs no more.
+	if [[ -z $demo ]]; then
+		t0=$(now)
+		while IFS= read -r line; do
+			case $line in
+			ok* | not\ ok*) result "$s" "$line" ;;
+			*) echo "$line" ;;
+			esac
+		done < <("$TEST/kernel/check-build.sh" "$kver" || true)
+		timing "$logs" check-build "$(since "$t0")"
+	fi
 
-	# A sanitizer kernel (test/build-debug-kernel.sh) is slower under TCG.
+	# A sanitizer kernel (test/kernel/build-debug-kernel.sh) is slower under TCG.
 	local timeout=${BG_BOOT_TIMEOUT:-300} kmemleak=
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		timeout=${BG_BOOT_TIMEOUT:-1800}
@@ -381,34 +640,33 @@ run_series() {
 	if [[ $kver == 5.10.* ]]; then
 		local ch bko
 		t0=$(now)
-		if ch=$("$HERE/mkchroot.sh" bullseye 2>"$logs/chroot-bullseye.log") &&
-			bko=$("$HERE/dkms-install.sh" --chroot "$ch" "$kver" 2>"$logs/dkms-bullseye.log"); then
+		if ch=$("$TEST/lib/chroot.sh" build bullseye 2>"$logs/chroot-bullseye.log") &&
+			bko=$("$TEST/kernel/dkms-install.sh" --chroot "$ch" "$kver" 2>"$logs/dkms-bullseye.log"); then
 			result "$s" "ok - $kver: built and installed by bullseye's dkms in a bullseye chroot"
 			ko=$bko
 		else
 			cat "$logs/chroot-bullseye.log" "$logs/dkms-bullseye.log" >&2 2>/dev/null || true
 			result "$s" "not ok - $kver: build/install with bullseye's dkms in a bullseye chroot failed (logs: $logs/chroot-bullseye.log $logs/dkms-bullseye.log)"
 		fi
-		timing dkms-bullseye "$(since "$t0")"
+		timing "$logs" dkms-bullseye "$(since "$t0")"
 	fi
 
-	if [[ -f $REPO/test/bgtest/Makefile || -f $REPO/test/bgtest/Kbuild ]]; then
+	# the test driver (the demo does not load it)
+	if [[ -z $demo ]]; then
 		t0=$(now)
 		local bdir=$BG_CACHE/build/$kver/bgtest
 		rm -rf "$bdir"
 		mkdir -p "$bdir"
-		cp -a "$REPO/test/bgtest/." "$bdir/"
-		if "$HERE/kbuild-env.sh" "$kver" make -C "$("$HERE/kbuild-env.sh" --headers "$kver")" \
+		cp -a "$TEST/tools/bgtest/." "$bdir/"
+		if "$TEST/kernel/kbuild-env.sh" "$kver" make -C "$("$TEST/kernel/kbuild-env.sh" --headers "$kver")" \
 			M="$bdir" modules >"$logs/bgtest-build.log" 2>&1 &&
 			[[ -f $bdir/bgtest.ko ]]; then
 			testko=$bdir/bgtest.ko
 		else
 			cat "$logs/bgtest-build.log" >&2
-			result "$s" "not ok - $kver: test/bgtest does not build (log: $logs/bgtest-build.log)"
+			result "$s" "not ok - $kver: test/tools/bgtest does not build (log: $logs/bgtest-build.log)"
 		fi
-		timing bgtest "$(since "$t0")"
-	else
-		log "note: no test/bgtest/Makefile or Kbuild"
+		timing "$logs" bgtest "$(since "$t0")"
 	fi
 
 	# The debug kernel signs its modules with its build key and may run
@@ -419,7 +677,7 @@ run_series() {
 	local extra_files=("$REPO/scripts/bindguard-status:/usr/sbin/bindguard-status")
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		local hdr sdir=$BG_CACHE/build/$kver/signed
-		hdr=$("$HERE/kbuild-env.sh" --headers "$kver")
+		hdr=$("$TEST/kernel/kbuild-env.sh" --headers "$kver")
 		rm -rf "$sdir"
 		mkdir -p "$sdir"
 		if [[ -f $hdr/certs/signing_key.pem && -x $hdr/scripts/sign-file ]] &&
@@ -437,16 +695,16 @@ run_series() {
 	t0=$(now)
 	initrd=$BG_CACHE/build/$kver/initramfs.cpio.gz
 	if ! BG_KO=$ko BG_TESTKO=$testko BG_VFIO_HOLD=$vfio_hold BG_BENCH=$bench \
-		"$HERE/mkinitramfs.sh" "$kver" "$initrd" "${extra_files[@]}"; then
+		"$TEST/qemu/mkinitramfs.sh" "$kver" "$initrd" "${extra_files[@]}"; then
 		result "$s" "not ok - $kver: mkinitramfs failed"
 		return
 	fi
-	timing initramfs "$(since "$t0")"
+	timing "$logs" initramfs "$(since "$t0")"
 
-	run_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "${BG_BOOTS_FILE:-$REPO/test/guest/boots}"
+	queue_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "${BG_BOOTS_FILE:-$TEST/guest/boots}"
 }
 
-# run_host_series host-SUITE: a real Debian host (test/host-image.sh) booted
+# run_host_series host-SUITE: a real Debian host (test/host/image.sh) booted
 # from its disk image with systemd as init, its kernel and initrd from the
 # image's /boot; the boots of test/host/boots (BG_BOOTS_FILE does not
 # apply; BG_BOOTS does), the tests test/host/run runs inside.
@@ -455,130 +713,16 @@ run_host_series() {
 	logs=$BG_CACHE/logs/$s
 	mkdir -p "$logs"
 	t0=$(now)
-	if ! line=$(BG_VFIO_HOLD=$vfio_hold "$HERE/host-image.sh" "$suite" 2> >(tee "$logs/host-image.err" >&2)); then
+	if ! line=$(BG_VFIO_HOLD=$vfio_hold "$TEST/host/image.sh" "$suite" 2> >(tee "$logs/host-image.err" >&2)); then
 		result "$s" "not ok - $s: the host image was not made (log: $logs/host-image.err)"
 		return
 	fi
 	read -r kver oldkver img dir <<<"$line"
 	: >"$logs/timings"
-	timing() { echo "$1 $2" >>"$logs/timings"; log "$s: $1 ${2}s"; }
-	timing image "$(since "$t0")"
+	timing "$logs" image "$(since "$t0")"
 	log "$s: booting $kver (the image was made with $oldkver, upgraded to $kver)"
-	BG_VMLINUZ=$dir/boot/vmlinuz-$kver BG_DISK=$img BG_MEM=2048 \
-		run_boots "$s" "$kver" "$dir/boot/initrd.img-$kver" "$logs" \
-		"${BG_BOOT_TIMEOUT:-900}" "" "$REPO/test/host/boots" "root=/dev/vda rw"
-}
-
-# run_boots SERIES KVER INITRD LOGS TIMEOUT KMEMLEAK BOOTSFILE [CMDLINE]:
-# every boot of BOOTSFILE (BG_BOOTS_FILE replaces test/guest/boots) that
-# applies to this series, results counted; CMDLINE goes before each boot's
-# own arguments. BG_VMLINUZ/BG_DISK/BG_MEM, when the caller sets them,
-# reach test/boot-guest.sh.
-run_boots() {
-	local s=$1 kver=$2 initrd=$3 logs=$4 timeout=$5 kmemleak=$6 bootsfile=$7 pre=${8:-}
-	local name extra ld rc why t0 line
-	local bline
-	while IFS= read -r bline; do
-		parse_boot "$bline"
-		name=$b_name extra=$b_extra
-		if [[ -n $b_err ]]; then
-			result "$s" "not ok - $kver/$name: bad line in boots file: $b_err"
-			continue
-		fi
-		if ! applies "$b_only" "$s" "$kver"; then
-			log "$kver: boot $name is only for $b_only: not run"
-			continue
-		fi
-		ld=$logs/$name
-		rm -rf "$ld.try1"
-		local ird=$initrd
-		[[ -n $b_initrd ]] && ird=$initrd.$b_initrd
-		if [[ ! -f $ird ]]; then
-			result "$s" "not ok - $kver/$name: no initrd $ird"
-			continue
-		fi
-		local try=1 secs early
-		while :; do
-			t0=$(now)
-			rc=0
-			BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
-				"$HERE/boot-guest.sh" "$kver" "$ird" "$ld" $pre "bg.boot=$name" $extra || rc=$?
-			secs=$(since "$t0")
-			# died before its test began: boot it again, once
-			if [[ -z $b_expect ]] && ((try == 1)) && died_early "$ld"; then
-				early=$(early_reason "$ld" "$rc")
-				if ((retried < max_retries)); then
-					echo "# retry: $kver/$name died before its test began ($early), booting again"
-					timing "boot:$name.try1" "$secs"
-					mv "$ld" "$ld.try1"
-					retried=$((retried + 1))
-					try=2
-					continue
-				fi
-				echo "# retry: $kver/$name died before its test began ($early); not retried: $retried boots retried already (BG_BOOT_RETRIES=$max_retries)"
-			fi
-			timing "boot:$name" "$secs"
-			break
-		done
-		((try == 1)) || echo "#   logs of the first attempt: $ld.try1"
-
-		clean "$ld/ktap.log" | { grep -E '^(not )?ok [0-9]+' || true; } >"$ld/results"
-		while IFS= read -r line; do
-			result "$s" "$line"
-		done <"$ld/results"
-
-		if [[ -n $b_expect ]]; then
-			local done_seen=
-			[[ -n $(clean "$ld/ktap.log" | grep -Fx '# bindguard: done') ]] && done_seen=1
-			why=()
-			clean "$ld/console.log" | grep -qF -- "$b_expect" ||
-				why+=("console.log does not contain '$b_expect'")
-			[[ -n $done_seen ]] && why+=("the guest printed '# bindguard: done': it did not crash")
-			((rc == 124)) && why+=("(timeout after ${BG_BOOT_TIMEOUT:-300}s)")
-			if [[ -n $done_seen ]] || ! clean "$ld/console.log" | grep -qF -- "$b_expect"; then
-				result "$s" "not ok - $kver/$name: guest did not crash as expected ($b_expect)"
-				local w
-				for w in "${why[@]}"; do echo "#   $w"; done
-				echo "#   logs: $ld"
-			else
-				result "$s" "ok - $kver/$name: guest crashed as expected ($b_expect)"
-				grep -q '^not ok' "$ld/results" && echo "#   logs: $ld"
-			fi
-			continue
-		fi
-
-		why=()
-		((rc == 124)) && why+=("timeout after ${timeout}s")
-		((rc != 0 && rc != 124)) && why+=("qemu exit status $rc")
-		[[ $(clean "$ld/ktap.log" | sed '/^[[:space:]]*$/d' | tail -n1) == "# bindguard: done" ]] ||
-			why+=("ktap.log does not end with '# bindguard: done'")
-		{
-			clean "$ld/console.log"
-			clean "$ld/ktap.log" | sed -n '/^# dmesg-begin/,/^# dmesg-end/p'
-		} | suspicious >"$ld/suspicious"
-		[[ -s $ld/suspicious ]] && why+=("kernel errors: $(head -n1 "$ld/suspicious")")
-		# kmemleak: only leaks the baseline boot (no bindguard) lacks count.
-		if [[ -n $kmemleak && $name != baseline ]]; then
-			if [[ ! -f $logs/baseline/ktap.log ]]; then
-				why+=("kmemleak: no baseline boot to compare with (test/guest/boots)")
-			elif ! "$HERE/kmemleak-diff.sh" "$ld/ktap.log" "$logs/baseline/ktap.log" >"$ld/kmemleak-new" 2>&1; then
-				why+=("kmemleak: $(head -n1 "$ld/kmemleak-new")")
-			fi
-		fi
-		if ((${#why[@]})); then
-			result "$s" "not ok - $kver/$name: guest crash/timeout/dmesg"
-			local w
-			for w in "${why[@]}"; do echo "#   $w"; done
-		fi
-		if ((${#why[@]})) || grep -q '^not ok' "$ld/results"; then
-			echo "#   logs: $ld"
-		fi
-		if [[ -n $demo ]]; then
-			echo "# ---- guest output ($ld/ktap.log) ----"
-			clean "$ld/ktap.log" | sed '/^# dmesg-begin$/,$d'
-			echo "# ---- end of guest output ----"
-		fi
-	done < <(boots "$bootsfile")
+	queue_boots "$s" "$kver" "$dir/boot/initrd.img-$kver" "$logs" "${BG_BOOT_TIMEOUT:-900}" "" \
+		"$TEST/host/boots" "root=/dev/vda rw" "BG_VMLINUZ=$dir/boot/vmlinuz-$kver BG_DISK=$img BG_MEM=2048"
 }
 
 for s in "${SERIES[@]}"; do
@@ -587,9 +731,16 @@ for s in "${SERIES[@]}"; do
 	host-*) result "$s" "not ok - unknown host series $s (want host-bullseye or host-trixie)" ;;
 	*) run_series "$s" ;;
 	esac
+	flush
 done
+echo "$njobs" >"$jobs_dir/end.tmp"
+mv "$jobs_dir/end.tmp" "$jobs_dir/end"
+flush wait
+wait "$dispatcher" || true
+dispatcher=
 
-echo "# $retried boots retried"
+echo "# $(cat "$jobs_dir/retries") boots retried"
+echo "# $notrun boots not run (matrix)"
 summary="$passed passed, $failed failed"
 ((skipped)) && summary+=", $skipped skipped"
 echo "$summary"

@@ -1,7 +1,7 @@
 # boot-bench.sh - what bindguard costs, measured side by side in one boot
-# (test/bench.sh boots it under QEMU's -icount shift=0,sleep=off; it is not
+# (test/bench/bench.sh boots it under QEMU's -icount shift=0,sleep=off; it is not
 # one of the default boots: no timing is ever asserted). /bin/bench
-# (test/bench.c) times each operation and prints one line per round:
+# (test/tools/bench.c) times each operation and prints one line per round:
 #
 #   # bench: LABEL n=N ok=K p50=NS p90=NS min=NS mean=NS
 #
@@ -31,26 +31,14 @@
 . /tests/lib.sh
 . /tests/scenario.sh
 
-CYCLES=400
-CLAIMS=200
-ROUNDS=3
-READS=20
-for arg in $(cat /proc/cmdline); do
-	case $arg in
-	bg.bench_cycles=*) CYCLES=${arg#*=} ;;
-	bg.bench_claims=*) CLAIMS=${arg#*=} ;;
-	bg.bench_rounds=*) ROUNDS=${arg#*=} ;;
-	bg.bench_reads=*) READS=${arg#*=} ;;
-	esac
-done
+CYCLES=$(bg_arg bench_cycles 400)
+CLAIMS=$(bg_arg bench_claims 200)
+ROUNDS=$(bg_arg bench_rounds 3)
+READS=$(bg_arg bench_reads 20)
 BENCH_WIDE=${BENCH_WIDE:-}
 
-load() {
+bench_load() {
 	insmod "$BINDGUARD_KO" || fail "insmod bindguard"
-}
-
-unload() {
-	rmmod bindguard || fail "rmmod bindguard"
 }
 
 # slab_bytes: "CACHE BYTES" (active objects x object size) for every cache
@@ -68,7 +56,7 @@ t_topology() {
 	fi
 }
 
-t_load() {
+t_bench_load() {
 	local r=1
 	slab_bytes >/tmp/slab0
 	bench exec "insmod r1" insmod "$BINDGUARD_KO" || fail "insmod bindguard"
@@ -93,7 +81,7 @@ t_unowned() {
 	while [ $r -lt "$ROUNDS" ]; do
 		r=$((r + 1))
 		bench bind "$CYCLES" "$LONE" pci-stub "unowned without r$r" || fail "bind/unbind without"
-		load
+		bench_load
 		bench bind "$CYCLES" "$LONE" pci-stub "unowned with r$r" || fail "bind/unbind with"
 		unload
 		bench bind "$CYCLES" "$LONE" pci-stub "unowned without2 r$r" || fail "bind/unbind without (A/A)"
@@ -106,7 +94,7 @@ t_refuse() {
 	local r=0
 	unbind "$SIB"
 	echo >"/sys/bus/pci/devices/$SIB/driver_override"
-	[ "$NATIVE" = 1 ] || load	# before 5.19 the bind would BUG without it
+	[ "$NATIVE" = 1 ] || bench_load	# before 5.19 the bind would BUG without it
 	hold_start
 	if ! kill -0 "$HOLDER" 2>/dev/null || ! grep -q "^holding" /tmp/hold.log; then
 		# nobody owns the group: every bind would probe e1000 for real
@@ -118,7 +106,7 @@ t_refuse() {
 		r=$((r + 1))
 		if [ "$NATIVE" = 1 ]; then
 			bench refuse "$CYCLES" "$SIB" e1000 "refuse kernel r$r" || fail "a bind was not refused by the kernel"
-			load
+			bench_load
 		fi
 		bench refuse "$CYCLES" "$SIB" e1000 "refuse bindguard r$r" || fail "a bind was not refused by bindguard"
 		# the same device to a driver that does not match it: the
@@ -136,7 +124,7 @@ t_claim() {
 	while [ $r -lt "$ROUNDS" ]; do
 		r=$((r + 1))
 		bench claim "$CLAIMS" "$GROUP" "claim without r$r" || fail "claim/release without"
-		load
+		bench_load
 		bench claim "$CLAIMS" "$GROUP" "claim with r$r" || fail "claim/release with"
 		unload
 	done
@@ -153,7 +141,7 @@ else
 	ktap_plan 5
 fi
 run_test "topology" t_topology
-run_test "insmod, debugfs groups read, slab bytes" t_load
+run_test "insmod, debugfs groups read, slab bytes" t_bench_load
 if [ -z "$BENCH_WIDE" ]; then
 	run_test "bind + unbind to pci-stub, interleaved" t_unowned
 fi

@@ -11,7 +11,7 @@ say() {
 	echo "\$ $*"
 }
 
-run() {
+show() {
 	say "$@"
 	eval "$@" 2>&1
 }
@@ -22,15 +22,15 @@ done
 scenario_init >/dev/null
 echo "Seed scenario on $(uname -r): $HELD and $SIB are two ports behind one"
 echo "PCIe-to-PCI bridge, so they share IOMMU group $GROUP."
-run modprobe bindguard
+show modprobe bindguard
 say "vfio-hold $GROUP $HELD &    # the VM: $HELD on vfio-pci, group in a VFIO container"
 hold_start
 cat /tmp/hold.log
-run "echo $SIB > /sys/bus/pci/drivers/e1000/bind"
-run "readlink /sys/bus/pci/devices/$SIB/driver || echo '(no driver bound)'"
-run "dmesg | grep 'bindguard: refused'"
-run cat $BG_DEBUGFS/groups
-run cat $BG_DEBUGFS/events
+show "echo $SIB > /sys/bus/pci/drivers/e1000/bind"
+show "readlink /sys/bus/pci/devices/$SIB/driver || echo '(no driver bound)'"
+show "dmesg | grep 'bindguard: refused'"
+show cat $BG_DEBUGFS/groups
+show cat $BG_DEBUGFS/events
 echo
 ktap_plan 1
 t_demo() {

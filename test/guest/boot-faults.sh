@@ -15,14 +15,8 @@
 # 2 and 3 are skipped there.
 . /tests/lib.sh
 . /tests/scenario.sh
-KILLS=${BG_FAULT_KILLS:-30}
-CYCLES=${BG_FAULT_CYCLES:-50}
-for arg in $(cat /proc/cmdline); do
-	case $arg in
-	bg.kills=*) KILLS=${arg#bg.kills=} ;;
-	bg.cycles=*) CYCLES=${arg#bg.cycles=} ;;
-	esac
-done
+KILLS=$(bg_arg kills "${BG_FAULT_KILLS:-30}")
+CYCLES=$(bg_arg cycles "${BG_FAULT_CYCLES:-50}")
 
 kprobes_left() {	# registered kprobes/kretprobes (only bindguard uses any)
 	cat /sys/kernel/debug/kprobes/list 2>/dev/null

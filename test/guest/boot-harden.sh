@@ -19,14 +19,8 @@
 . /tests/scenario.sh
 
 # bg.miss_seconds=N, bg.load_cycles=N on the kernel command line
-MISS_SECONDS=8
-LOAD_CYCLES=6
-for arg in $(cat /proc/cmdline); do
-	case $arg in
-	bg.miss_seconds=*) MISS_SECONDS=${arg#bg.miss_seconds=} ;;
-	bg.load_cycles=*) LOAD_CYCLES=${arg#bg.load_cycles=} ;;
-	esac
-done
+MISS_SECONDS=$(bg_arg miss_seconds 8)
+LOAD_CYCLES=$(bg_arg load_cycles 6)
 
 PARAMS=/sys/module/bindguard/parameters
 BGTEST=/sys/module/bgtest/parameters
@@ -54,10 +48,6 @@ forced_claim_fails() {
 wait_kernel() {
 	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 ||
 		fail "group $GROUP stayed: $(grep "^$GROUP " $BG_DEBUGFS/groups)"
-}
-
-unload() {
-	rmmod bindguard || fail "rmmod bindguard"
 }
 
 # load PARAMS...: modprobe bindguard while no member is on vfio-pci (so
@@ -188,25 +178,32 @@ t_mode_switch_then_claim() {
 	unload
 }
 
+# slow_probe MS: bgtest's probe of the sibling made to sleep MS ms and
+# started in the background (BINDER: its pid; /tmp/slowbind: bind_to's
+# answer); returns once the probe is in flight.
+slow_probe() {
+	local n
+	echo "$1" >$BGTEST/delay_ms
+	n=$(dmesg_count "bgtest probing")
+	(bind_to "$SIB" bgtest >/tmp/slowbind) &
+	BINDER=$!
+	wait_for "[ \$(dmesg_count 'bgtest probing') -gt $n ]" 10 || fail "bgtest probe did not start"
+}
+
 # A slow kernel-driver probe of the sibling is in flight when a client that
 # skips the viability check sets its container: the claim must fail, the
 # probe must finish, and nothing crashes. 5.10: bindguard refuses the claim;
 # 5.19+: the kernel does (the probe holds the group's owner_cnt).
 t_probe_in_flight() {
-	local binder n
 	load
-	echo 4000 >$BGTEST/delay_ms
-	n=$(dmesg_count "bgtest probing")
-	(bind_to "$SIB" bgtest >/tmp/slowbind) &
-	binder=$!
-	wait_for "[ \$(dmesg_count 'bgtest probing') -gt $n ]" 10 || fail "bgtest probe did not start"
+	slow_probe 4000
 	forced_claim_fails
 	if [ $NATIVE = 0 ]; then
 		grep -q 'Device or resource busy' /tmp/force.log || fail "claim errno: $(cat /tmp/force.log)"
 		expect_eq "$(dmesg | grep -c "bindguard: refused claim of iommu group $GROUP by pid [0-9]* vfio-hold: bgtest is probing $SIB (1 kernel-driver probe(s) in flight)")" 1 "claim refusal log line"
 		expect_eq "$(events_count "group=$GROUP claim-refused dev=$SIB driver=bgtest pid=[0-9]+ comm=vfio-hold$")" 1 "claim-refused event"
 	fi
-	wait $binder
+	wait $BINDER
 	expect_eq "$(cat /tmp/slowbind)" OK "the slow bind"
 	expect_driver "$SIB" bgtest
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
@@ -332,17 +329,13 @@ t_failed_probe_counted_down() {
 # rmmod while a counted probe sleeps: 5.10 refuses it until the probe
 # returned (the probe runs through bindguard's code); 5.19+ counts nothing.
 t_rmmod_during_probe() {
-	local binder n got want=OK
+	local got want=OK
 	[ $NATIVE = 0 ] && want=busy
 	load
-	echo 3000 >$BGTEST/delay_ms
-	n=$(dmesg_count "bgtest probing")
-	(bind_to "$SIB" bgtest >/tmp/slowbind) &
-	binder=$!
-	wait_for "[ \$(dmesg_count 'bgtest probing') -gt $n ]" 10 || fail "bgtest probe did not start"
+	slow_probe 3000
 	if rmmod bindguard 2>/dev/null; then got=OK; else got=busy; fi
 	expect_eq "$got" $want "rmmod during a probe"
-	wait $binder
+	wait $BINDER
 	echo 0 >$BGTEST/delay_ms
 	expect_eq "$(cat /tmp/slowbind)" OK "the slow bind"
 	expect_driver "$SIB" bgtest

@@ -64,7 +64,7 @@ t_agent() {
 	case $r in bad*) ;; *) fail "unknown verb: $r" ;; esac
 }
 
-t_hold() {
+t_hotplug_hold() {
 	hold_start
 	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
 	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner pid"
@@ -242,17 +242,14 @@ fi
 # bg.hpsteps=LETTERS (investigation): run only these of a (hot-add),
 # d (lone remove/rescan), c (held device_del), b (sibling device_del, with a
 # new owner holding the hot-added device), r (that owner's release).
-STEPS=adcbr
-for arg in $(cat /proc/cmdline); do
-	case $arg in bg.hpsteps=*) STEPS=${arg#bg.hpsteps=} ;; esac
-done
+STEPS=$(bg_arg hpsteps adcbr)
 step() {	# LETTER NAME FUNC
 	case $STEPS in
 	*$1*) run_test "$2" "$3" ;;
 	*) skip_test "$2" "not in bg.hpsteps=$STEPS" ;;
 	esac
 }
-run_test "VFIO user owns the bridged group" t_hold
+run_test "VFIO user owns the bridged group" t_hotplug_hold
 step a "hot-added e1000 joins the owned group, autoprobe refused" t_hot_add
 step d "lone device removed and rescanned: entry goes, fresh one back" t_lone_remove_rescan
 step c "device_del of the held device waits for its holder" t_del_held

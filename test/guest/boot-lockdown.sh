@@ -3,7 +3,7 @@
 #
 # What a Secure Boot host with Debian's kernel does to modules, shown with
 # the one kernel here whose signing key the suite holds: the debug kernel
-# (test/build-debug-kernel.sh) signs its own modules with its build key.
+# (test/kernel/build-debug-kernel.sh) signs its own modules with its build key.
 # test/run.sh installs bindguard re-signed with that key as
 # /lib/modules/.../bindguard.ko, and puts two copies in /tests: DKMS's
 # module as DKMS signed it (with DKMS's own key, which this kernel does not
@@ -60,7 +60,7 @@ t_signed_loads_and_hooks() {
 	dmesg | grep -q 'bindguard: loaded, mode enforce' || fail "no 'loaded' line"
 }
 
-t_debugfs_readable() {
+t_lockdown_debugfs() {
 	local f
 	for f in groups events hooks; do
 		[ "$(stat -c %a $BG_DEBUGFS/$f)" = 400 ] || fail "$f: mode $(stat -c %a $BG_DEBUGFS/$f)"
@@ -82,7 +82,7 @@ t_refuses() {
 	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 || fail "group $GROUP still owned"
 }
 
-t_unload() {
+t_lockdown_unload() {
 	rmmod bindguard || fail "rmmod bindguard failed"
 	[ -d /sys/module/bindguard ] && fail "still loaded"
 }
@@ -96,6 +96,6 @@ run_test "lockdown: integrity" t_locked_down
 run_test "lockdown: unsigned bindguard refused" t_unsigned_refused
 run_test "lockdown: bindguard signed with DKMS's untrusted key refused" t_untrusted_key_refused
 run_test "lockdown: bindguard signed with the kernel's key loads and hooks" t_signed_loads_and_hooks
-run_test "lockdown: debugfs files readable" t_debugfs_readable
+run_test "lockdown: debugfs files readable" t_lockdown_debugfs
 run_test "lockdown: sibling bind refused while owned" t_refuses
-run_test "lockdown: rmmod" t_unload
+run_test "lockdown: rmmod" t_lockdown_unload

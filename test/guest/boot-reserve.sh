@@ -16,7 +16,7 @@
 
 SYS=/sys/kernel/bindguard
 PARAMS=/sys/module/bindguard/parameters
-NEW=0000:02:03.0	# hot-added behind the seed's bridge (test/boot-guest.sh)
+NEW=0000:02:03.0	# hot-added behind the seed's bridge (test/qemu/boot-guest.sh)
 
 reserved_list() {
 	tr '\n' ' ' <$SYS/reserve
@@ -82,7 +82,7 @@ t_dma_drivers_admitted() {
 	unbind "$SIB"
 }
 
-t_modes() {
+t_reserved_modes() {
 	expect_write $PARAMS/mode audit OK
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind in mode audit"
 	expect_eq "$(events_count "group=$GROUP audit dev=$SIB driver=e1000 pid=- comm=-$")" 1 "audit event"
@@ -218,7 +218,7 @@ for p in $BIND_PATHS; do
 done
 run_test "reserve: refusal logged and recorded as reserved" t_reserved_log_line
 run_test "reserve: vfio-pci and pci-stub admitted" t_dma_drivers_admitted
-run_test "reserve: audit records, off ignores, enforce refuses" t_modes
+run_test "reserve: audit records, off ignores, enforce refuses" t_reserved_modes
 run_test "reserve: a VM's stop leaves the group reserved" t_vm_stop_keeps_reservation
 run_test "reserve: release opens the group" t_release
 run_test "reserve: tracepoint and events of reservation changes" t_reservation_trace

@@ -20,12 +20,7 @@
 . /tests/lib.sh
 . /tests/scenario.sh
 
-SECONDS_=60
-for arg in $(cat /proc/cmdline); do
-	case $arg in
-	bg.stress_seconds=*) SECONDS_=${arg#bg.stress_seconds=} ;;
-	esac
-done
+SECONDS_=$(bg_arg stress_seconds 60)
 
 t_stress() {
 	local end a b refused0 refused busy other ok rounds holds dropped lines

@@ -63,6 +63,21 @@ fail() {
 	TEST_OK=0
 }
 
+# bg_arg NAME DEFAULT: the value of bg.NAME=VALUE on the kernel command line
+# (the last one), else DEFAULT
+bg_arg() {
+	local arg v=$2
+	for arg in $(cat /proc/cmdline); do
+		case $arg in "bg.$1="*) v=${arg#*=} ;; esac
+	done
+	echo "$v"
+}
+
+# unload: rmmod bindguard; the test fails if it does not unload
+unload() {
+	rmmod bindguard || fail "rmmod bindguard"
+}
+
 diag() {
 	echo "# $*"
 }
@@ -158,14 +173,14 @@ wait_for() {
 	done
 }
 
-# --- the host (test/qmp-agent.py, boots with the `qmp` key) -------------
+# --- the host (test/qemu/qmp-agent.py, boots with the `qmp` key) -------------
 #
 # host_cmd VERB ARGS...: ask the host to do something over QMP and print
 # its answer: "ok JSON", "error JSON", "timeout", "bad MESSAGE", or
 # "noreply" when no answer came in time (no agent: a boot without the `qmp`
 # key, or the agent died). The request goes out on ttyS1 (the KTAP stream,
 # as "# host: SEQ VERB ARGS..."), the answer comes back on ttyS2 as
-# "reply SEQ ...". Verbs (see test/qmp-agent.py): device_add
+# "reply SEQ ...". Verbs (see test/qemu/qmp-agent.py): device_add
 # DRIVER,k=v,..., device_del ID, wait_event EVENT [ID] [SECONDS],
 # event_count EVENT [ID], qmp JSON. Waits at most SECONDS + 10 for a
 # wait_event, 15 s otherwise. Safe inside $(...).

@@ -1,6 +1,6 @@
 # scenario.sh - the guest's devices and the "VM" that holds a group.
 #
-# Topology (test/boot-guest.sh): two conventional e1000 (8086:100e) behind
+# Topology (test/qemu/boot-guest.sh): two conventional e1000 (8086:100e) behind
 # a pcie-pci-bridge share one IOMMU group with the bridge (the seed-003 case).
 # HELD is the one the VM takes, SIB its sibling; LONE is an e1000e alone in
 # its group; ICH9 is the group of the chipset functions 00:1f.*.

@@ -1,7 +1,7 @@
 # boot-host.sh - bindguard on a real Debian host, as the package left it
 # (sourced by test/host/run; KTAP on stdout).
 #
-# The image (test/host-image.sh) was made with the suite's point-release
+# The image (test/host/image.sh) was made with the suite's point-release
 # kernel (old-kernel), bindguard-dkms was installed with apt (its maintainer
 # scripts had DKMS build it for that kernel), then the kernel was upgraded
 # from the suite's -security: Debian's DKMS kernel hooks built bindguard for

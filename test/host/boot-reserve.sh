@@ -1,7 +1,7 @@
 # boot-reserve.sh - a reservation held from boot, on a real host (sourced by
 # test/host/run; KTAP on stdout).
 #
-# This boot's initrd (test/host-image.sh, initrd=reserve in test/host/boots)
+# This boot's initrd (test/host/image.sh, initrd=reserve in test/host/boots)
 # was made the way debian/README.Debian tells an admin to hold a group from
 # boot: `options bindguard reserve=0000:02:02.0` and `softdep e1000 pre:
 # bindguard` in modprobe.d, bindguard listed in the initramfs's modules. The
@@ -55,7 +55,7 @@ t_vm_stop_start() {
 }
 
 # Released: the group opens, both devices go back to e1000.
-t_release() {
+t_boot_release() {
 	local d
 	expect_eq "$(sysfs_write /sys/kernel/bindguard/release "$SIB")" OK "release of $SIB"
 	expect_eq "$(cat /sys/kernel/bindguard/reserve)" "" "reservations after release"
@@ -73,4 +73,4 @@ run_test "reserve from boot: bindguard loaded from the initramfs before e1000" t
 run_test "reserve from boot: group reserved, e1000 refused for both members" t_reserved_from_boot
 run_test "libvirt: virsh reaches libvirt" t_libvirtd
 run_test "libvirt: VM stopped and started again: the reattach to e1000 refused" t_vm_stop_start
-run_test "release: the group opens, e1000 binds" t_release
+run_test "release: the group opens, e1000 binds" t_boot_release

@@ -1,7 +1,7 @@
 # libvirt.sh - the seed scenario as an operator meets it, with libvirt
 # (sourced by boot-host.sh and boot-nobindguard.sh).
 #
-# The topology (test/boot-guest.sh): two conventional e1000 behind a
+# The topology (test/qemu/boot-guest.sh): two conventional e1000 behind a
 # pcie-pci-bridge, one IOMMU group with the bridge. The VM ("seed", a
 # type='qemu' domain: nested TCG, SeaBIOS and no disk, so no OS is needed)
 # holds the first e1000 (HELD) as a managed hostdev; the operator detached

@@ -6,8 +6,8 @@
 # Builds the module with `make W=1 C=1 KCFLAGS=-Werror` (extra warnings,
 # sparse, and every compiler warning an error, as a CONFIG_WERROR=y kernel
 # builds out-of-tree code) against each kernel unpacked by
-# test/fetch-kernel.sh, in that kernel's build environment
-# (test/kbuild-env.sh: gcc-10 for 5.10, a chroot of its suite for trixie
+# test/kernel/fetch-kernel.sh, in that kernel's build environment
+# (test/kernel/kbuild-env.sh: gcc-10 for 5.10, a chroot of its suite for trixie
 # and sid), from a
 # clean copy of the tracked sources, and prints one KTAP line per kernel:
 # "ok - KVER: W=1 C=1 KCFLAGS=-Werror clean" or "not ok - ..." followed by
@@ -16,9 +16,7 @@
 # probe that warns where its API exists stops this build too. Exit status 1
 # if any kernel warned or failed to build.
 set -euo pipefail
-
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+. "$(dirname "$0")/../lib/common.sh"
 status=0
 
 for kver in "$@"; do
@@ -27,8 +25,8 @@ for kver in "$@"; do
 	mkdir -p "$dir"
 	git -C "$REPO" ls-files -z -- Kbuild Makefile src include scripts dkms.conf debian/changelog |
 		(cd "$REPO" && xargs -0 cp --parents -t "$dir")
-	if ! headers=$("$REPO/test/kbuild-env.sh" --headers "$kver"); then
-		echo "not ok - $kver: no build environment (test/fetch-kernel.sh)"
+	if ! headers=$("$TEST/kernel/kbuild-env.sh" --headers "$kver"); then
+		echo "not ok - $kver: no build environment (test/kernel/fetch-kernel.sh)"
 		status=1
 		continue
 	fi
@@ -36,7 +34,7 @@ for kver in "$@"; do
 	# linux-kbuild-7.x lacks scripts/checker-valid.sh, which kbuild runs
 	# to accept C=1: without it sparse is silently disabled. The unpacked
 	# kbuild gets a stand-in that accepts an installed sparse.
-	"$REPO/test/kbuild-env.sh" "$kver" sh -c '
+	"$TEST/kernel/kbuild-env.sh" "$kver" sh -c '
 		command -v sparse >/dev/null ||
 			{ apt-get -q update && apt-get install -y -q --no-install-recommends sparse; } >/dev/null
 		f=$(readlink -f "$1/scripts")/checker-valid.sh
@@ -47,7 +45,7 @@ for kver in "$@"; do
 		true' sh "$headers" || true
 	log=$dir/build.log
 	flags="W=1 C=1 KCFLAGS=-Werror"
-	if "$REPO/test/kbuild-env.sh" "$kver" make -C "$dir" KDIR="$headers" $flags >"$log" 2>&1; then
+	if "$TEST/kernel/kbuild-env.sh" "$kver" make -C "$dir" KDIR="$headers" $flags >"$log" 2>&1; then
 		if ! grep -q '^  CHECK ' "$log"; then
 			echo "not ok - $kver: sparse did not run"
 			status=1

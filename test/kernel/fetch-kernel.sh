@@ -2,15 +2,15 @@
 # fetch-kernel.sh - fetch and unpack a stock Debian kernel (image, modules and
 # headers) into a private cache, ready to boot in QEMU and to build against.
 #
-# Usage: test/fetch-kernel.sh SERIES
-#        SERIES: 5.10, 6.1, 6.12, trixie or sid (the numeric series of
+# Usage: test/kernel/fetch-kernel.sh SERIES
+#        SERIES: 5.10, 6.1, trixie or sid (the numeric series of
 #        sid's newest kernel, e.g. 7.2, is accepted as an alias for sid
 #        while it matches),
 #        or debug: the KASAN/lockdep/kmemleak 6.12 kernel that
-#        test/build-debug-kernel.sh built into the cache (never built
+#        test/kernel/build-debug-kernel.sh built into the cache (never built
 #        here: exit status 3 when it is not there)
 #
-# Prints on stdout only the kernel release (e.g. 6.12.57+deb12-amd64);
+# Prints on stdout only the kernel release (e.g. 6.1.0-56-amd64);
 # everything else goes to stderr.
 #
 # Nothing is installed on the host and the host's apt configuration is never
@@ -28,9 +28,10 @@
 #
 # Fix-ups after unpacking: the -amd64 headers Makefile includes the -common
 # one by absolute path (rewritten to the unpacked path), lib/modules/<kver>/
-# build becomes a relative link to the unpacked headers, and .ko.xz modules
-# are decompressed to .ko with modules.dep regenerated (busybox modprobe in
-# the guest cannot read compressed modules).
+# build becomes a relative link to the unpacked headers. Modules stay as
+# the package ships them (.ko.xz): test/qemu/mkinitramfs.sh decompresses
+# the few a guest boots (busybox modprobe cannot read compressed ones), so
+# a cold fetch does not decompress ~4,000 modules nor run depmod over them.
 #
 # Packages come from the Debian mirror and security mirror that the host's
 # apt sources name (apt-mirror.sh; BG_DEBIAN_MIRROR and
@@ -52,17 +53,17 @@
 #         the bookworm host), with a `gcc-10` wrapper in
 #         $BG_CACHE/toolchains/gcc-10/bin (GCC finds cc1 and libgcc relative
 #         to its own location). The kernel dir's `buildenv` says
-#         path=<that bin dir> (see test/kbuild-env.sh).
-#   6.1   bookworm + bookworm-security.
-#   6.12  bookworm + bookworm-security (+debNN ABIs).
+#         path=<that bin dir> (see test/kernel/kbuild-env.sh).
+#   6.1   bookworm + bookworm-security: headers that build with the
+#         host's own gcc-12 and dkms, no chroot (make demo's kernel).
 #   trixie Debian 13's own kernel (6.12+deb13), trixie + trixie-security:
 #         laid out from a trixie chroot exactly like sid (below), so that it
 #         is built with trixie's gcc-14 and dkms.
 #   sid   sid's kbuild tools need sid's libc, so the kernel is installed with
 #         apt (linux-image-amd64, linux-headers-amd64: the newest) into the
-#         chroot of test/mkchroot.sh sid, and laid out in the same cache
+#         chroot of test/lib/chroot.sh build sid, and laid out in the same cache
 #         structure: vmlinuz and lib/modules/<kver> are copied (hard links)
-#         into kernels/<kver>/root, .ko.xz decompressed, depmod run; headers
+#         into kernels/<kver>/root; headers
 #         -> the chroot's /usr/src/linux-headers-<kver>. `buildenv` says
 #         chroot=<dir>, headers=/usr/src/linux-headers-<kver>: every build
 #         for it runs inside the chroot. The chroot's kernel is refreshed
@@ -73,18 +74,15 @@
 #         no initramfs is made for it (the guest boots its own).
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
-log() { echo "fetch-kernel: $*" >&2; }
-die() { log "error: $*"; exit 1; }
+. "$(dirname "$0")/../lib/chroot.sh"
 
 [[ $# -eq 1 ]] || usage
 SERIES=$1
-BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 
 if [[ $SERIES == debug ]]; then
 	kver=$(cat "$BG_CACHE/debug-kernel/kver" 2>/dev/null) || kver=
 	if [[ -z $kver || ! -e $BG_CACHE/kernels/$kver/.complete ]]; then
-		log "no debug kernel in $BG_CACHE (test/build-debug-kernel.sh builds one, ~18 min)"
+		log "no debug kernel in $BG_CACHE (test/kernel/build-debug-kernel.sh builds one, ~18 min)"
 		exit 3
 	fi
 	log "series debug -> $kver"
@@ -100,10 +98,6 @@ case $SERIES in
 	DIST=bookworm
 	ABI_RE='6\.1\.0-[0-9]+'
 	;;
-6.12)
-	DIST=bookworm
-	ABI_RE='6\.12\.[0-9]+\+deb12'
-	;;
 5.10)
 	DIST=bullseye
 	ABI_RE='5\.10\.0-[0-9]+'
@@ -113,40 +107,18 @@ sid | trixie)
 	;;
 *)
 	# "7.2": sid's series, checked once sid's kernel is resolved.
-	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "unknown series '$SERIES' (want 5.10, 6.1, 6.12, trixie or sid)"
+	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "unknown series '$SERIES' (want 5.10, 6.1, trixie or sid)"
 	DIST=sid
 	;;
 esac
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/apt-mirror.sh"
 
 mkdir -p "$BG_CACHE/kernels"
 exec 9>"$BG_CACHE/.fetch-kernel.lock"
 flock 9
 
-# fix_modules ROOT KVER: .ko.xz/.ko.zst -> .ko, then regenerate modules.dep &
-# co. (busybox modprobe in the guest cannot read compressed modules).
-fix_modules() {
-	local mods=$1/lib/modules/$2 nxz nzst
-	nxz=$(find "$mods" -name '*.ko.xz' | wc -l)
-	if ((nxz > 0)); then
-		log "decompressing $nxz .ko.xz modules"
-		find "$mods" -name '*.ko.xz' -print0 | xargs -0 -r -n 64 -P 2 xz -d -f
-	fi
-	nzst=$(find "$mods" -name '*.ko.zst' | wc -l)
-	if ((nzst > 0)); then
-		log "decompressing $nzst .ko.zst modules"
-		find "$mods" -name '*.ko.zst' -print0 | xargs -0 -r -n 64 -P 2 zstd -q -d --rm -f
-	fi
-	if [[ -f $mods/modules.dep ]]; then
-		sed -i -E 's/\.ko\.(xz|zst)/.ko/g' "$mods/modules.dep"
-	fi
-	depmod -b "$1" "$2"
-}
-
 # --- sid, trixie: the kernel lives in a chroot of its suite -------------------
 if [[ $DIST == sid || $DIST == trixie ]]; then
-	CH=$("$HERE/mkchroot.sh" "$DIST") || die "cannot make the $DIST chroot"
+	CH=$(build_chroot "$DIST") || die "cannot make the $DIST chroot"
 	admin=(--admindir="$CH/var/lib/dpkg")
 	installed() { dpkg-query "${admin[@]}" -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
 	stamp=$CH/.kernel-updated
@@ -159,7 +131,7 @@ if [[ $DIST == sid || $DIST == trixie ]]; then
 	fi
 	if ((stale)) || ! installed linux-headers-amd64 || ! installed linux-image-amd64; then
 		log "refreshing the $DIST chroot's kernel (apt-get update; install linux-image-amd64 linux-headers-amd64)"
-		if "$HERE/in-chroot.sh" "$CH" env DEBIAN_FRONTEND=noninteractive INITRD=No sh -c \
+		if chroot_run "$CH" env DEBIAN_FRONTEND=noninteractive INITRD=No sh -c \
 			'apt-get -q update && apt-get install -y -q --no-install-recommends linux-image-amd64 linux-headers-amd64 dkms' >&2; then
 			touch "$stamp"
 		elif installed linux-headers-amd64 && installed linux-image-amd64; then
@@ -183,13 +155,12 @@ if [[ $DIST == sid || $DIST == trixie ]]; then
 		tmp=$KDIR.tmp
 		rm -rf "$tmp"
 		mkdir -p "$tmp/root/boot" "$tmp/root/lib/modules"
-		# hard links: same file system, no copy; xz -d replaces the link
+		# hard links: same file system, no copy
 		cp -al "$CH/boot/vmlinuz-$KVER" "$tmp/root/boot/"
 		cp -al "$CH/lib/modules/$KVER" "$tmp/root/lib/modules/"
 		rm -f "$tmp/root/lib/modules/$KVER/build" "$tmp/root/lib/modules/$KVER/source"
 		ln -sfn "$(realpath -m --relative-to="$KDIR/root/lib/modules/$KVER" "$hsrc")" \
 			"$tmp/root/lib/modules/$KVER/build"
-		fix_modules "$tmp/root" "$KVER"
 		ln -sfn "root/boot/vmlinuz-$KVER" "$tmp/vmlinuz"
 		ln -sfn "$(realpath -m --relative-to="$KDIR" "$hsrc")" "$tmp/headers"
 		dpkg-query "${admin[@]}" -W -f='${Package} ${Version}\n' \
@@ -199,7 +170,7 @@ if [[ $DIST == sid || $DIST == trixie ]]; then
 		mv "$tmp" "$KDIR"
 		log "laid out $KVER from the $DIST chroot in $KDIR"
 	fi
-	# Every build for this kernel runs in the chroot (test/kbuild-env.sh).
+	# Every build for this kernel runs in the chroot (test/kernel/kbuild-env.sh).
 	printf 'chroot=%s\nheaders=%s\n' "$CH" "/usr/src/linux-headers-$KVER" >"$KDIR/buildenv"
 	echo "$KVER"
 	exit 0
@@ -219,7 +190,7 @@ SRC
 mv -f "$APTDIR/etc/sources.list.tmp" "$APTDIR/etc/sources.list"
 
 cat >"$APTDIR/apt.conf" <<CONF
-// Private apt configuration of test/fetch-kernel.sh: never the host's.
+// Private apt configuration of test/kernel/fetch-kernel.sh: never the host's.
 Dir::State "$APTDIR/state";
 Dir::State::status "$APTDIR/state/status";
 Dir::Cache "$APTDIR/cache";
@@ -251,7 +222,7 @@ gcc10_toolchain() {
 			dpkg -x "$deb" "$tc/root"
 		done
 		for p in gcc-10 x86_64-linux-gnu-gcc-10 cpp-10 x86_64-linux-gnu-cpp-10; do
-			printf '#!/bin/sh\n# bullseye gcc-10 unpacked by test/fetch-kernel.sh\nexec %q "$@"\n' \
+			printf '#!/bin/sh\n# bullseye gcc-10 unpacked by test/kernel/fetch-kernel.sh\nexec %q "$@"\n' \
 				"$tc/root/usr/bin/x86_64-linux-gnu-${p#x86_64-linux-gnu-}" >"$tc/bin/$p"
 			chmod 0755 "$tc/bin/$p"
 		done
@@ -263,7 +234,7 @@ gcc10_toolchain() {
 }
 
 # finish KVER: write the kernel's build environment (kernels/KVER/buildenv,
-# read by test/kbuild-env.sh), print KVER, exit.
+# read by test/kernel/kbuild-env.sh), print KVER, exit.
 finish() {
 	local tc
 	if [[ $SERIES == 5.10 ]]; then
@@ -328,7 +299,7 @@ if ! has_pkg "$image"; then
 fi
 headers=linux-headers-$KVER
 # The -common headers and the kbuild package are whatever the -amd64 headers
-# depend on (linux-kbuild-6.1 for 6.1, linux-kbuild-<abi> for 6.12).
+# depend on (linux-kbuild-6.1 for 6.1, linux-kbuild-5.10 for 5.10).
 deps=$(apt-cache depends "$headers" | sed -nE 's/^ *Depends: (linux-(headers-[^ ]*-common|kbuild-[^ ]*)).*/\1/p' | sort -u)
 common=$(grep -- '-common$' <<<"$deps" | head -n1 || true)
 kbuild=$(grep '^linux-kbuild-' <<<"$deps" | head -n1 || true)
@@ -372,10 +343,6 @@ while IFS= read -r link; do
 	[[ $target == /* ]] || continue
 	ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$root$target")" "$link"
 done < <(find "$root" -type l)
-
-# Compressed modules -> plain .ko; modules.dep made by depmod (the package
-# ships none).
-fix_modules "$root" "$KVER"
 
 ln -sfn "root/boot/vmlinuz-$KVER" "$tmp/vmlinuz"
 ln -sfn "root/$hdir" "$tmp/headers"

@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# host-image.sh - a real Debian host for the test suite: systemd, a stock
+# image.sh - a real Debian host for the test suite: systemd, a stock
 # kernel, DKMS, libvirt and QEMU, with bindguard installed from the
 # bindguard-dkms package exactly as a user installs it; then a kernel
 # upgrade, so that Debian's DKMS kernel hooks build bindguard for the new
-# kernel. The result is an ext4 disk image that test/boot-guest.sh boots
+# kernel. The result is an ext4 disk image that test/qemu/boot-guest.sh boots
 # with systemd as init (test/run.sh, series host-SUITE).
 #
-# Usage: test/host-image.sh [--base-only] SUITE   (SUITE: bullseye or trixie)
+# Usage: test/host/image.sh [--base-only] SUITE   (SUITE: bullseye or trixie)
 #
 # Prints on stdout one line "KVER OLDKVER IMAGE DIR": the kernel the host
 # boots (the upgrade's), the kernel the image was made with, the disk image
@@ -18,7 +18,7 @@
 # 1. The base, made once and cached in $BG_CACHE/hosts/SUITE/base (3-5 min
 #    cold; marked complete with a fingerprint of what it holds):
 #    debootstrap --variant=minbase of SUITE from the suite itself only (no
-#    -security, no -updates), then apt-get install --no-install-recommends
+#    -security, no -updates; test/lib/chroot.sh), then apt-get install --no-install-recommends
 #    of systemd-sysv, udev, dbus, kmod, procps, pciutils, iproute2, trace-cmd,
 #    linux-image-amd64 and linux-headers-amd64 (the suite's point-release
 #    kernel: bullseye 5.10.0-32, trixie 6.12.117+deb13 when written),
@@ -33,7 +33,7 @@
 #    powers the host off when it ends, whatever its result.
 # 2. The run, every time (the package and the tests change with the tree):
 #    the base copied to $BG_CACHE/hosts/SUITE/run, and in it (chroot, private
-#    mounts: test/in-chroot.sh)
+#    mounts: test/lib/chroot.sh run)
 #      apt-get install ./bindguard-dkms_*_all.deb
 #    (the package's maintainer scripts build bindguard with DKMS for the
 #    image's kernel), then
@@ -41,7 +41,7 @@
 #    the upgrade to SUITE-security's kernel: its postinst and the headers'
 #    run Debian's DKMS kernel hooks, which build bindguard for it. Nothing is
 #    checked here: the tests inside the booted host check the result. The
-#    test scripts (test/host/) and test/vfio-hold are copied in, a second
+#    test scripts (test/host/ but this one) and vfio-hold are copied in, a second
 #    initrd with a reservation from boot is made for the reserve boot, and
 #    `mkfs.ext4 -d` makes $BG_CACHE/hosts/SUITE/root.img from the tree (no
 #    loop mount). Steps and times go to stderr; apt's output to
@@ -59,29 +59,22 @@
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_DEB, BG_DEB_DIR,
 # BG_VFIO_HOLD (a static vfio-hold binary to copy in), BG_NICE.
 set -euo pipefail
+BG_ME=host-image
+. "$(dirname "$0")/../lib/chroot.sh"
+[[ -n ${BG_HOST_IMAGE_NICED:-} ]] || BG_HOST_IMAGE_NICED=1 exec nice -n "${BG_NICE:-10}" "$0" "$@"
 
-if [[ -z ${BG_HOST_IMAGE_NICED:-} ]]; then
-	export BG_HOST_IMAGE_NICED=1
-	exec nice -n "${BG_NICE:-10}" "$0" "$@"
-fi
-
-log() { echo "host-image: $*" >&2; }
-die() { log "error: $*"; exit 1; }
 BASE_ONLY=0
 if [[ ${1:-} == --base-only ]]; then
 	BASE_ONLY=1
 	shift
 fi
-[[ $# -eq 1 ]] || { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+[[ $# -eq 1 ]] || usage
 SUITE=$1
 case $SUITE in
 bullseye | trixie) ;;
 *) die "unknown suite '$SUITE' (want bullseye or trixie)" ;;
 esac
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
-. "$REPO/test/apt-mirror.sh"
 H=$BG_CACHE/hosts/$SUITE
 BASE=$H/base
 RUN=$H/run
@@ -94,7 +87,7 @@ mkdir -p "$H" "$LOGS"
 
 # in the image's tree, as root, apt non-interactive
 in_tree() {
-	"$REPO/test/in-chroot.sh" "$1" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
+	chroot_run "$1" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
 		"${@:2}"
 }
 
@@ -109,27 +102,15 @@ FINGERPRINT=$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" "${RUN_PACKAGES[@]}" v1 | 
 exec 8>"$H/.lock"
 flock 8
 if ! grep -qx "fingerprint $FINGERPRINT" "$BASE/.complete" 2>/dev/null; then
-	command -v debootstrap >/dev/null || die "debootstrap is not installed (test/host-deps.sh)"
 	MIRROR=$(apt_mirror) && SECURITY_MIRROR=$(apt_mirror security) || exit 1
 	t0=$(date +%s)
-	rm -rf "$BASE"
-	log "debootstrap $SUITE into $BASE"
-	debootstrap --variant=minbase \
-		--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
-		"$SUITE" "$BASE" "$MIRROR" >>"$LOGF" 2>&1 ||
-		die "debootstrap $SUITE failed (log: $LOGF)"
+	chroot_debootstrap "$SUITE" "$BASE" "$LOGF" || exit 1
 	echo "deb $MIRROR $SUITE main" >"$BASE/etc/apt/sources.list"
 	cat >"$BASE/etc/apt/apt.conf.d/99bindguard-host" <<-'APT'
-	// test/host-image.sh: keep what was downloaded (the run step installs it)
-	APT::Install-Recommends "false";
+	// test/host/image.sh: keep what was downloaded (the run step installs it)
 	APT::Keep-Downloaded-Packages "true";
 	Binary::apt::APT::Keep-Downloaded-Packages "true";
-	Acquire::Languages "none";
 	APT
-	rm -f "$BASE/etc/apt/apt.conf.d/docker-clean"
-	# no daemon may start while the tree is a chroot
-	printf '#!/bin/sh\nexit 101\n' >"$BASE/usr/sbin/policy-rc.d"
-	chmod 0755 "$BASE/usr/sbin/policy-rc.d"
 	log "installing ${PACKAGES[*]}"
 	in_tree "$BASE" sh -c 'apt-get -q update && apt-get -q -y install "$@"' sh "${PACKAGES[@]}" \
 		>>"$LOGF" 2>&1 || die "apt-get install failed in the $SUITE base (log: $LOGF)"
@@ -147,7 +128,7 @@ if ! grep -qx "fingerprint $FINGERPRINT" "$BASE/.complete" 2>/dev/null; then
 		ln -sf /dev/null "$BASE/etc/systemd/system/$u"
 	done
 	cat >"$BASE/etc/systemd/system/bindguard-host-test.service" <<-'UNIT'
-	# test/host-image.sh: the host tests, KTAP on ttyS1, then power off
+	# test/host/image.sh: the host tests, KTAP on ttyS1, then power off
 	[Unit]
 	Description=bindguard host tests (KTAP on ttyS1)
 	After=multi-user.target libvirtd.service systemd-modules-load.service
@@ -209,7 +190,7 @@ in_tree "$RUN" apt-get clean >>"$LOGF" 2>&1
 # a second initrd only, DIR/boot/initrd.img-KVER.reserve, which the reserve
 # boot uses (test/host/boots: initrd=reserve): the other boots keep the
 # package's defaults. The reserved BDF is the seed's sibling
-# (test/boot-guest.sh's topology).
+# (test/qemu/boot-guest.sh's topology).
 t1=$(date +%s)
 conf=/etc/initramfs-tools-bindguard-reserve
 rm -rf "$RUN$conf"
@@ -232,8 +213,9 @@ log "reserve initrd (bindguard reserve=0000:02:02.0, softdep e1000) in $(($(date
 
 # the tests
 mkdir -p "$RUN/usr/local/lib/bindguard-test"
-cp -a "$REPO/test/host/." "$RUN/usr/local/lib/bindguard-test/"
-cp "$REPO/test/guest/lib.sh" "$RUN/usr/local/lib/bindguard-test/"
+cp -a "$TEST/host/." "$RUN/usr/local/lib/bindguard-test/"
+rm -f "$RUN/usr/local/lib/bindguard-test/image.sh"	# this script stays out
+cp "$TEST/guest/lib.sh" "$RUN/usr/local/lib/bindguard-test/"
 if [[ -n ${BG_VFIO_HOLD:-} ]]; then
 	cp "$BG_VFIO_HOLD" "$RUN/usr/local/lib/bindguard-test/vfio-hold"
 fi

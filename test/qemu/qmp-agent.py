@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """qmp-agent.py - run QMP commands for the test guest, log QMP events.
 
-Usage: test/qmp-agent.py LOGDIR [MAX_SECONDS]
+Usage: test/qemu/qmp-agent.py LOGDIR [MAX_SECONDS]
 
-Started by test/boot-guest.sh next to QEMU for boots with the `qmp` key
+Started by test/qemu/boot-guest.sh next to QEMU for boots with the `qmp` key
 (test/guest/boots). Standard library only (no QMP library in bookworm).
 
   - connects to LOGDIR/qmp.sock (QEMU's -qmp server, retried for 20 s),

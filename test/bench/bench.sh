@@ -13,9 +13,9 @@
 #              group vfio-hold owns, of claim + release by a VFIO client;
 #              insmod, a read of debugfs groups, the slab bytes of a load
 #   benchwide  test/guest/boot-benchwide.sh with BG_TOPOLOGY=wide (>= 256
-#              IOMMU groups, test/boot-guest.sh): the load, the read, the
+#              IOMMU groups, test/qemu/boot-guest.sh): the load, the read, the
 #              slab bytes and the refused binds again
-# /bin/bench (test/bench.c) times each operation with
+# /bin/bench (test/tools/bench.c) times each operation with
 # clock_gettime(CLOCK_MONOTONIC) and prints p50/p90 per round; this script
 # turns the two ktap.logs into one table of ratios. A ratio of rounds is
 # p50 ÷ p50 (and p90 ÷ p90) of the two rounds of one pair; "pooled" is the
@@ -27,18 +27,17 @@
 #
 # Environment: BG_BENCH_CYCLES (binds per round, default 400),
 # BG_BENCH_CLAIMS (claims per round, default 200), BG_BENCH_ROUNDS (pairs,
-# default 3), BG_WIDE_PORTS (test/boot-guest.sh), BG_CACHE, BG_SKIP_HOST_DEPS=1,
+# default 3), BG_WIDE_PORTS (test/qemu/boot-guest.sh), BG_CACHE, BG_SKIP_HOST_DEPS=1,
 # BG_BOOT_TIMEOUT (default 1800 s per boot); BG_BENCH_KVER=KVER boots
 # nothing and prints the table of the last boots of that kernel. Nothing here is asserted: the
 # exit status is 1 only when a boot gave no result.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+. "$(dirname "$0")/../lib/common.sh"
 [[ $# -gt 0 ]] || set -- trixie
-cmd="test/bench.sh $*"
+cmd="test/bench/bench.sh $*"
 [[ -n ${BG_BENCH_CMD:-} ]] && cmd=$BG_BENCH_CMD
 if [[ -z ${BG_SKIP_HOST_DEPS:-} ]]; then
-	"$REPO/test/host-deps.sh"
+	"$TEST/lib/host-deps.sh"
 fi
 export BG_SKIP_HOST_DEPS=1 BG_ICOUNT=1
 export BG_BOOT_TIMEOUT=${BG_BOOT_TIMEOUT:-1800}
@@ -51,7 +50,7 @@ echo "benchwide $args" >"$tmp/wide"
 # boot FILE TOPOLOGY: run.sh's output; prints the kernel version
 boot() {
 	local out kver
-	out=$(BG_TOPOLOGY=$2 BG_BOOTS_FILE=$1 "$REPO/test/run.sh" "$s" 2>"$tmp/stderr") || true
+	out=$(BG_TOPOLOGY=$2 BG_BOOTS_FILE=$1 "$TEST/run.sh" "$s" 2>"$tmp/stderr") || true
 	echo "$out" >>"$tmp/run.out"
 	kver=$(sed -n 's/^[^ ]* [^ ]* - \([^:]*\): W=1.*/\1/p' <<<"$out" | head -n1)
 	[[ -n $kver ]] || kver=$(sed -n 's/^run: \([^:]*\): boot:.*/\1/p' "$tmp/stderr" | head -n1)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# kmemleak-diff.sh LOG BASELINE_LOG
+# kmemleak-diff.sh LOG BASELINE_LOG   (test/qemu/kmemleak-diff.sh)
 #
 # Reads the kmemleak reports that the guest copies between "# kmemleak-begin"
 # and "# kmemleak-end" (test/guest/init) from two guest logs, reduces each

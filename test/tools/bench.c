@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bench - times the operations bindguard sits on, for test/bench.sh (the
+ * bench - times the operations bindguard sits on, for test/bench/bench.sh (the
  * guest side is test/guest/boot-bench.sh). Static (gcc -static), in the
  * test initramfs as /bin/bench.
  *

@@ -4,7 +4,7 @@
 # guests, and lay it out in the cache like fetch-kernel.sh lays out a stock
 # kernel, so mkinitramfs.sh, boot-guest.sh and dkms-install.sh take it as is.
 #
-# Usage: test/build-debug-kernel.sh [--rebuild]
+# Usage: test/kernel/build-debug-kernel.sh [--rebuild]
 #
 # Prints on stdout only the kernel release (e.g. 6.12.117-bgdebug);
 # everything else goes to stderr, the build's own output to
@@ -78,9 +78,7 @@
 # (make -j, default: number of CPUs).
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
-log() { echo "build-debug-kernel: $*" >&2; }
-die() { log "error: $*"; exit 1; }
+. "$(dirname "$0")/../lib/common.sh"
 
 REBUILD=${BG_DEBUG_REBUILD:-0}
 case ${1:-} in
@@ -89,7 +87,6 @@ case ${1:-} in
 *) usage ;;
 esac
 
-BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
 JOBS=${BG_DEBUG_JOBS:-$(nproc)}
 PKG=linux-source-6.12
 LOCALVERSION=-bgdebug

@@ -1,7 +1,7 @@
 #!/bin/bash
 # host-deps.sh - install the Debian 12 packages the bindguard test harness needs.
 #
-# Usage: test/host-deps.sh
+# Usage: test/lib/host-deps.sh   (make deps)
 #
 # Checks each package with dpkg-query and, only if some are missing, runs
 # `apt-get update` followed by `apt-get install --no-install-recommends` for

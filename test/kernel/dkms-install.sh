@@ -2,7 +2,7 @@
 # dkms-install.sh - build and install bindguard with DKMS, as a user would,
 # but against a kernel unpacked by fetch-kernel.sh and into private trees.
 #
-# Usage: test/dkms-install.sh [--chroot DIR] KVER
+# Usage: test/kernel/dkms-install.sh [--chroot DIR] KVER
 #
 # Prints on stdout only the path of the installed bindguard.ko; DKMS output
 # goes to stderr (and the make log, on failure).
@@ -27,22 +27,19 @@
 # kernel's sign-file is borrowed. (bullseye's dkms 2.8, --chroot bullseye,
 # signs nothing at all: neither does it for a 5.10 user.)
 #
-# Build environment: the dkms commands run through test/kbuild-env.sh,
+# Build environment: the dkms commands run through test/kernel/kbuild-env.sh,
 # so with the kernel's own toolchain (5.10: bullseye's gcc-10 on PATH; DKMS
 # passes PATH through to make) or inside its chroot (sid: the chroot's own
 # dkms, gcc and kbuild tools; the sources and private trees are in the cache,
 # which the chroot sees at the same path). --chroot DIR runs them in DIR
-# instead (test/mkchroot.sh bullseye: bullseye's dkms, as a 5.10 user
+# instead (test/lib/chroot.sh build bullseye: bullseye's dkms, as a 5.10 user
 # has it); its private trees are then $BG_CACHE/dkms/<kver>@<chroot name>.
 #
 # Idempotent: a previous add/build/install of the same version for KVER is
 # removed first (the trees are per kernel, so kernels never clash).
 set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 
-log() { echo "dkms-install: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
 CHROOT=
 if [[ ${1:-} == --chroot ]]; then
 	[[ $# -ge 2 ]] || usage
@@ -51,16 +48,14 @@ if [[ ${1:-} == --chroot ]]; then
 fi
 [[ $# -eq 1 ]] || usage
 KVER=$1
-BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 [[ -f $BG_CACHE/kernels/$KVER/headers/Makefile ]] ||
-	die "no headers for $KVER in $BG_CACHE/kernels/$KVER/headers (run test/fetch-kernel.sh first)"
+	die "no headers for $KVER in $BG_CACHE/kernels/$KVER/headers (run test/kernel/fetch-kernel.sh first)"
 if [[ -n $CHROOT ]]; then
 	export BG_BUILD_CHROOT=$CHROOT
 fi
 # in the build environment: run a command there; the headers as seen there
-inenv() { "$REPO/test/kbuild-env.sh" "$KVER" "$@"; }
-HEADERS=$("$REPO/test/kbuild-env.sh" --headers "$KVER")
+inenv() { "$TEST/kernel/kbuild-env.sh" "$KVER" "$@"; }
+HEADERS=$("$TEST/kernel/kbuild-env.sh" --headers "$KVER")
 
 conf=$REPO/dkms.conf
 [[ -f $conf ]] || die "no dkms.conf in $REPO"
@@ -103,7 +98,7 @@ mkdir -p "$SRC/$NAME-$VERSION" "$TREE" "$INST/$KVER"
 # 2. Copy what the build needs: tracked files plus new, not ignored ones (so
 # a local run sees work in progress). scripts/ holds only what a user or
 # DKMS runs (check-kernel.sh, probe-kernel.sh: the Makefile's `supported`
-# and `probes`). check-build.sh copies the same (tracked files only) plus
+# and `probes`). test/kernel/check-build.sh copies the same (tracked files only) plus
 # debian/changelog, Kbuild's version when dkms.conf has none.
 (
 	cd "$REPO"

@@ -1,15 +1,15 @@
 #!/bin/bash
 # kbuild-env.sh - run a command in the build environment of a kernel unpacked
-# by test/fetch-kernel.sh, or print where its headers are in there.
+# by test/kernel/fetch-kernel.sh, or print where its headers are in there.
 #
-# Usage: test/kbuild-env.sh KVER CMD [ARG...]
-#        test/kbuild-env.sh --headers KVER
+# Usage: test/kernel/kbuild-env.sh KVER CMD [ARG...]
+#        test/kernel/kbuild-env.sh --headers KVER
 #
 # The environment comes from $BG_CACHE/kernels/KVER/buildenv (written by
 # fetch-kernel.sh; key=value lines; no file: the host as it is):
 #   path=DIR      DIR is put first on PATH (5.10: bullseye's gcc-10, which
 #                 its headers name as CC)
-#   chroot=DIR    the command runs inside that chroot (test/in-chroot.sh;
+#   chroot=DIR    the command runs inside that chroot (test/lib/chroot.sh run;
 #                 trixie, sid: their kbuild tools need their libc). The cache is
 #                 mounted at the same path inside, so paths under $BG_CACHE
 #                 can be passed as they are.
@@ -24,10 +24,7 @@
 #
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_BUILD_CHROOT.
 set -euo pipefail
-
-usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
-HERE=$(cd "$(dirname "$0")" && pwd)
-BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+. "$(dirname "$0")/../lib/chroot.sh"
 
 mode=run
 if [[ ${1:-} == --headers ]]; then
@@ -40,7 +37,7 @@ fi
 KVER=$1
 shift
 KDIR=$BG_CACHE/kernels/$KVER
-[[ -d $KDIR ]] || { echo "kbuild-env: no kernel $KVER in $BG_CACHE/kernels" >&2; exit 1; }
+[[ -d $KDIR ]] || die "no kernel $KVER in $BG_CACHE/kernels"
 
 path= chroot= headers=
 if [[ -f $KDIR/buildenv ]]; then
@@ -53,7 +50,7 @@ if [[ -f $KDIR/buildenv ]]; then
 	done <"$KDIR/buildenv"
 fi
 if [[ -n ${BG_BUILD_CHROOT:-} ]]; then
-	[[ -z $chroot ]] || { echo "kbuild-env: $KVER is built in $chroot only" >&2; exit 1; }
+	[[ -z $chroot ]] || die "$KVER is built in $chroot only"
 	chroot=$BG_BUILD_CHROOT
 	path=
 fi
@@ -64,7 +61,8 @@ if [[ $mode == headers ]]; then
 	exit 0
 fi
 if [[ -n $chroot ]]; then
-	exec "$HERE/in-chroot.sh" "$chroot" "$@"
+	chroot_run "$chroot" "$@"
+	exit
 fi
 [[ -z $path ]] || export PATH=$path:$PATH
 exec "$@"

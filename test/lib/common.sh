@@ -1,0 +1,25 @@
+# common.sh - the preamble every harness script sources, never runs:
+#
+#   set -euo pipefail
+#   . "$(dirname "$0")/../lib/common.sh"     (a script in test/<group>/)
+#
+# Sets REPO (the top of the repository), TEST ($REPO/test) and BG_CACHE
+# (exported; default /var/cache/bindguard), and defines
+#   log MSG...    "<script>: MSG" on stderr (<script>: its name without .sh)
+#   die MSG...    log "error: MSG", exit 1
+#   usage         the script's header comment (line 2 to its `set -euo`
+#                 line, "# " stripped) on stderr, exit 2
+#   now, since T  seconds since the epoch with fractions; seconds since T,
+#                 one decimal (phase timings)
+# A script may set BG_ME before sourcing to log under another name.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TEST=$REPO/test
+export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+BG_ME=${BG_ME:-$(basename "$0" .sh)}
+
+log() { echo "$BG_ME: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+now() { date +%s.%N; }
+since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
