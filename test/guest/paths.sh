@@ -3,7 +3,7 @@
 # boot runs each path twice, while nobody owns the group (the bind must
 # happen) and while the VM owns it (refused and counted; the driver's probe
 # never runs). Test names "bind path <name>: <owned|unowned>" feed the matrix
-# in README.md (test/matrix.sh).
+# that make matrix prints (test/matrix.sh).
 
 BIND_PATHS="sysfs_bind:e1000 drivers_probe:e1000 autoprobe:e1000 driver_override:e1000 new_id:bgtest remove_rescan:e1000"
 

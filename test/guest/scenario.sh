@@ -1,7 +1,8 @@
 # scenario.sh - the guest's devices and the "VM" that holds a group.
 #
 # Topology (test/qemu/boot-guest.sh): two conventional e1000 (8086:100e) behind
-# a pcie-pci-bridge share one IOMMU group with the bridge (the seed-003 case).
+# a pcie-pci-bridge share one IOMMU group with the bridge (the
+# dual-port e1000 case of README.md's "Why").
 # HELD is the one the VM takes, SIB its sibling; LONE is an e1000e alone in
 # its group; ICH9 is the group of the chipset functions 00:1f.*.
 
