@@ -22,7 +22,8 @@
 # build/deb, where `make deb` leaves it); BG_DEB=FILE names one instead.
 #
 # For each suite, a chroot is made once and cached in
-# $BG_CACHE/deb-chroots/SUITE: debootstrap --variant=minbase, then apt-get
+# $BG_CACHE/deb-chroots/SUITE (test/lib/chroot.sh's chroot_debootstrap, with
+# apt's default of installing recommends): debootstrap --variant=minbase, then apt-get
 # install --no-install-recommends linux-headers-amd64 gcc make libc6-dev kmod
 # from the suite, its -updates and -security (what a DKMS build needs; dkms
 # itself and openssl are NOT there: the package must pull them in). Then:
@@ -60,6 +61,10 @@
 # --chroots-only makes the chroots (if not cached) and stops; --build-only
 # runs the two builds and their checks, and stops.
 #
+# Commands in a chroot run as on a user's system: test/lib/chroot.sh run
+# --env-i --no-cache (none of the caller's environment but PATH, HOME,
+# LC_ALL=C.UTF-8 and DEBIAN_FRONTEND=noninteractive; no $BG_CACHE inside).
+#
 # Runs its commands under `nice -n ${BG_NICE:-10}`. Needs root, debootstrap,
 # unshare (util-linux) and network access to the Debian mirror the host's
 # apt sources name (test/apt-mirror.sh; BG_DEBIAN_MIRROR and
@@ -73,10 +78,7 @@ if [[ -z ${BG_DEB_CHECK_NICED:-} ]]; then
 	export BG_DEB_CHECK_NICED=1
 	exec nice -n "${BG_NICE:-10}" "$0" "$@"
 fi
-
-log() { echo "deb-check: $*" >&2; }
-die() { log "error: $*"; exit 2; }
-usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+. "$(dirname "$0")/lib/chroot.sh"
 
 CHROOTS_ONLY=0 BUILD_ONLY=0
 if [[ ${1:-} == --chroots-only ]]; then
@@ -96,62 +98,38 @@ for s in "${SUITES[@]}"; do
 	esac
 done
 
-BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-. "$REPO/test/apt-mirror.sh"
 LOGS=$BG_CACHE/logs/deb-check
 mkdir -p "$LOGS" "$BG_CACHE/deb-chroots"
 
-# in_chroot DIR CMD...: CMD in DIR, with /proc and /dev mounted in a private
-# mount namespace (gone when CMD exits).
+# in_chroot DIR CMD...: CMD in DIR as on a user's system, with /proc and /dev
+# mounted in a private mount namespace (gone when CMD exits), a clean
+# environment and no $BG_CACHE inside.
 in_chroot() {
-	local dir=$1
-	shift
-	unshare --mount --propagation private -- /bin/bash -c '
-		set -e
-		r=$1
-		shift
-		mount -t proc proc "$r/proc"
-		mount --bind /dev "$r/dev"
-		mount --bind /dev/pts "$r/dev/pts"
-		exec chroot "$r" /usr/bin/env -i \
-			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
-	' deb-check "$dir" "$@"
+	chroot_run --env-i --no-cache "$1" \
+		env LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${@:2}"
 }
 
 # make_chroot SUITE: the cached chroot's directory in $chroot, made if needed
 # (its creation time in seconds in $made_in, empty when cached).
 chroot= made_in=
 make_chroot() {
-	local suite=$1 dir=$BG_CACHE/deb-chroots/$1 t0
+	local suite=$1 dir=$BG_CACHE/deb-chroots/$1 logf=$LOGS/$1-debootstrap.log t0 mirror security
 	chroot=$dir made_in=
 	exec 8>"$BG_CACHE/deb-chroots/.$suite.lock"
 	flock 8
 	if [[ ! -e $dir/.complete ]]; then
-		command -v debootstrap >/dev/null || { log "debootstrap is not installed (apt-get install debootstrap)"; return 1; }
-		MIRROR=$(apt_mirror) && SECURITY_MIRROR=$(apt_mirror security) || return 1
+		mirror=$(apt_mirror) && security=$(apt_mirror security) || return 1
 		t0=$(date +%s)
-		rm -rf "$dir"
-		log "debootstrap $suite into $dir"
-		debootstrap --variant=minbase \
-			--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
-			"$suite" "$dir" "$MIRROR" >"$LOGS/$suite-debootstrap.log" 2>&1 ||
-			{ log "debootstrap $suite failed (log: $LOGS/$suite-debootstrap.log)"; return 1; }
-		cat >"$dir/etc/apt/sources.list" <<-SRC
-		deb $MIRROR $suite main
-		deb $MIRROR $suite-updates main
-		deb $SECURITY_MIRROR $suite-security main
-		SRC
-		echo 'Acquire::Languages "none";' >"$dir/etc/apt/apt.conf.d/99deb-check"
-		# no daemons may start inside the chroot
-		printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
-		chmod 0755 "$dir/usr/sbin/policy-rc.d"
-		cp -fL /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+		: >"$logf"
+		# apt's defaults but for translations (recommends installed, as
+		# on a user's system); no daemon may start; the host's resolver
+		chroot_debootstrap --recommends "$suite" "$dir" "$logf" || return 1
+		printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n' \
+			"$mirror" "$suite" "$mirror" "$suite" "$security" "$suite" >"$dir/etc/apt/sources.list"
 		log "installing the $suite kernel headers and compiler"
 		in_chroot "$dir" sh -c 'apt-get -q update && apt-get -q -y --no-install-recommends install linux-headers-amd64 gcc make libc6-dev kmod && apt-get clean' \
-			>>"$LOGS/$suite-debootstrap.log" 2>&1 ||
-			{ log "installing the build packages failed in the $suite chroot (log: $LOGS/$suite-debootstrap.log)"; return 1; }
+			>>"$logf" 2>&1 ||
+			{ log "installing the build packages failed in the $suite chroot (log: $logf)"; return 1; }
 		# modprobe, insmod and rmmod log every call; a bindguard one is
 		# refused (it would reach the host's kernel)
 		for t in modprobe insmod rmmod; do
@@ -171,7 +149,7 @@ make_chroot() {
 }
 
 passed=0 failed=0 n=0
-result() { # result OK|FAIL TEXT
+deb_result() { # deb_result OK|FAIL TEXT
 	n=$((n + 1))
 	if [[ $1 == OK ]]; then
 		passed=$((passed + 1))
@@ -189,7 +167,7 @@ to_log() { # to_log FILE CMD...: CMD with its output in FILE
 check() { # check TEXT CMD...: one result for CMD's exit status
 	local text=$1
 	shift
-	if "$@"; then result OK "$text"; else result FAIL "$text"; fi
+	if "$@"; then deb_result OK "$text"; else deb_result FAIL "$text"; fi
 }
 
 if ((CHROOTS_ONLY)); then
@@ -230,7 +208,7 @@ build_both() {
 			test -n "$listed" -a -z "$d" -a ! -e "$tmp/src/$name/.git"
 		[[ -z $d ]] || sed 's/^/# MANIFEST vs tarball: /' <<<"$d"
 	else
-		result FAIL "make dist: $name.tar.gz made and unpacked (log: $dlog)"
+		deb_result FAIL "make dist: $name.tar.gz made and unpacked (log: $dlog)"
 	fi
 	tdeb=$tmp/src/$name/build/deb/bindguard-dkms_${v}_all.deb
 	check "make deb in the unpacked tarball without .git: built, lintian clean (log: $tlog)" \
@@ -241,7 +219,7 @@ build_both() {
 			test -z "$d"
 		[[ -z $d ]] || sed 's/^/# git vs tarball: /' <<<"$d"
 	else
-		result FAIL "dpkg-deb -c: both packages hold the same entries (a build failed)"
+		deb_result FAIL "dpkg-deb -c: both packages hold the same entries (a build failed)"
 	fi
 	rm -rf "$tmp"
 }
@@ -280,7 +258,7 @@ for s in "${SUITES[@]}"; do
 	t0=$(date +%s)
 	host_before=$(host_mods)
 	if ! make_chroot "$s"; then
-		result FAIL "$s: chroot (log: $LOGS/$s-debootstrap.log)"
+		deb_result FAIL "$s: chroot (log: $LOGS/$s-debootstrap.log)"
 		continue
 	fi
 	dir=$chroot

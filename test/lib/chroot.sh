@@ -4,7 +4,7 @@
 # and a command run in any of them.
 #
 # Usage: test/lib/chroot.sh build SUITE       (SUITE: sid, trixie, bullseye)
-#        test/lib/chroot.sh run DIR CMD [ARG...]
+#        test/lib/chroot.sh run [--env-i] [--no-cache] DIR CMD [ARG...]
 #        . test/lib/chroot.sh                 (the functions below, no action)
 #
 # build SUITE prints on stdout only the build chroot's directory,
@@ -29,16 +29,22 @@
 # The bind of $BG_CACHE is not recursive: a chroot in the cache does not see
 # itself inside itself. Environment inside: the caller's minus APT_CONFIG and
 # TMPDIR (host paths), a standard PATH, HOME=/root. Exit status: CMD's.
+# Options (before DIR), for a chroot that stands for a user's system
+# (test/deb-check.sh):
+#   --env-i     none of the caller's environment: only the standard PATH and
+#               HOME=/root (env -i; CMD may be `env VAR=VALUE ... CMD`)
+#   --no-cache  $BG_CACHE is not mounted inside
 #
 # Functions (sourced):
-#   chroot_debootstrap SUITE DIR LOG [DEBOOTSTRAP-OPTION...]
+#   chroot_debootstrap [--recommends] SUITE DIR LOG [DEBOOTSTRAP-OPTION...]
 #       debootstrap --variant=minbase of SUITE from the host's Debian mirror
 #       (test/apt-mirror.sh; BG_DEBIAN_MIRROR overrides), checked with the
 #       host's debian-archive-keyring, output appended to LOG; then apt
-#       without recommends or translations, no daemon allowed to start
-#       (policy-rc.d), the host's resolv.conf. The caller holds a lock and
-#       writes sources.list (apt_mirror, apt_mirror security) as it needs.
-#   chroot_run DIR CMD...      as `run` above
+#       without recommends or translations (--recommends: apt's default,
+#       recommends installed), no daemon allowed to start (policy-rc.d), the
+#       host's resolv.conf. The caller holds a lock and writes sources.list
+#       (apt_mirror, apt_mirror security) as it needs.
+#   chroot_run [--env-i] [--no-cache] DIR CMD...      as `run` above
 #   build_chroot SUITE         as `build` above
 # The mirror's sid Release is past its Valid-Until date, so apt inside a sid
 # chroot runs with Acquire::Check-Valid-Until=false. Needs root, debootstrap
@@ -51,7 +57,12 @@ set -euo pipefail
 . "$TEST/apt-mirror.sh"
 
 chroot_debootstrap() {
-	local suite=$1 dir=$2 logf=$3 mirror
+	local recommends=0 suite dir logf mirror
+	if [[ ${1:-} == --recommends ]]; then
+		recommends=1
+		shift
+	fi
+	suite=$1 dir=$2 logf=$3
 	shift 3
 	command -v debootstrap >/dev/null || { log "debootstrap is not installed (test/lib/host-deps.sh)"; return 1; }
 	mirror=$(apt_mirror) || return 1
@@ -63,7 +74,7 @@ chroot_debootstrap() {
 		{ log "debootstrap $suite failed (log: $logf)"; return 1; }
 	{
 		echo '// test/lib/chroot.sh'
-		echo 'APT::Install-Recommends "false";'
+		((recommends)) || echo 'APT::Install-Recommends "false";'
 		echo 'Acquire::Languages "none";'
 		[[ $suite == sid ]] && echo 'Acquire::Check-Valid-Until "false";'
 	} >"$dir/etc/apt/apt.conf.d/99bindguard"
@@ -74,26 +85,35 @@ chroot_debootstrap() {
 }
 
 chroot_run() {
-	local dir cache
+	local dir cache= envi=
+	while [[ ${1:-} == --* ]]; do
+		case $1 in
+		--env-i) envi=-i ;;
+		--no-cache) cache=none ;;
+		*) log "chroot_run: unknown option $1"; return 2 ;;
+		esac
+		shift
+	done
 	dir=$(readlink -f "$1")
 	shift
-	cache=$(readlink -f "$BG_CACHE")
+	[[ -n $cache ]] || cache=$(readlink -f "$BG_CACHE")
 	[[ -x $dir/bin/sh ]] || { log "$dir is not a chroot (no /bin/sh)"; return 1; }
-	mkdir -p "$dir/proc" "$dir/dev" "$dir$cache"
+	mkdir -p "$dir/proc" "$dir/dev"
+	[[ $cache == none ]] || mkdir -p "$dir$cache"
 	# apt inside needs the host's resolver
 	[[ ! -f /etc/resolv.conf ]] || cp -fL /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
 	unshare --mount --propagation private -- /bin/bash -c '
 		set -e
-		r=$1 cache=$2
-		shift 2
+		r=$1 cache=$2 envi=$3
+		shift 3
 		mount -t proc proc "$r/proc"
 		mount --bind /dev "$r/dev"
 		[ ! -d "$r/dev/pts" ] || mount --bind /dev/pts "$r/dev/pts"
-		mount --bind "$cache" "$r$cache"
-		exec chroot "$r" /usr/bin/env -u APT_CONFIG -u TMPDIR \
+		[ "$cache" = none ] || mount --bind "$cache" "$r$cache"
+		exec chroot "$r" /usr/bin/env ${envi:--u APT_CONFIG -u TMPDIR} \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root "$@"
-	' chroot-run "$dir" "$cache" "$@"
+	' chroot-run "$dir" "$cache" "$envi" "$@"
 }
 
 build_chroot() {
@@ -131,7 +151,13 @@ build_chroot() {
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	case ${1:-} in
 	build) [[ $# -eq 2 ]] || usage; build_chroot "$2" ;;
-	run) [[ $# -ge 3 ]] || usage; shift; chroot_run "$@" ;;
+	run)
+		shift
+		opts=()
+		while [[ ${1:-} == --env-i || ${1:-} == --no-cache ]]; do opts+=("$1"); shift; done
+		[[ $# -ge 2 ]] || usage
+		chroot_run "${opts[@]}" "$@"
+		;;
 	*) usage ;;
 	esac
 fi
