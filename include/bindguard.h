@@ -161,7 +161,7 @@ void bg_ftrace_disarm(struct ftrace_ops *ops);
 
 /* veto.c: the ftrace hook on really_probe() that refuses binds */
 int bg_veto_init(void);
-void bg_veto_live(bool live);
+void bg_veto_live(void);
 void bg_veto_exit(void);
 
 /*

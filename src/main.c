@@ -72,7 +72,7 @@ static int __init bg_init(void)
 		}
 	}
 	/* The last step, which cannot fail: the hooks decide from now on. */
-	bg_veto_live(true);
+	bg_veto_live();
 	bg_claim_live(true);
 	pr_info("loaded, mode %s\n", bg_param_mode_name());
 	return 0;

@@ -25,8 +25,9 @@
  * The hook is armed at load with its "live" static key off: the callback
  * then lets every call through, so that a load that fails after arming
  * leaves no task redirected into this module's text. The last step of the
- * load, which cannot fail, makes it live (bg_veto_live()); unloading first
- * makes it not live, then disarms it.
+ * load, which cannot fail, makes it live (bg_veto_live()). It stays live
+ * until unloading disarms it: a probe it would count then fails with
+ * -EBUSY (bg_veto_busy_probe()).
  *
  * No lock of its own: the decision is owner.c's, under the group's lock.
  */
@@ -166,17 +167,16 @@ int bg_veto_init(void)
 }
 
 /**
- * bg_veto_live() - make the armed veto decide, or let every bind through
- * @live: decide (the last step of the load) or not (the first of the exit)
+ * bg_veto_live() - make the armed veto decide
+ *
+ * The last step of the load. Nothing makes it pass-through again: it
+ * decides until bg_veto_exit() disarms it.
  *
  * Context: process; sleeps (static key update). Cannot fail.
  */
-void bg_veto_live(bool live)
+void bg_veto_live(void)
 {
-	if (live)
-		static_branch_enable(&bg_veto_key);
-	else
-		static_branch_disable(&bg_veto_key);
+	static_branch_enable(&bg_veto_key);
 }
 
 /**
