@@ -14,7 +14,7 @@
 # lintian on each (--fail-on error,warning: clean); the tarball's MANIFEST
 # lists exactly the files the tarball holds; `dpkg-deb -c` of the two
 # packages is the same but for the times (names, modes, owners, sizes, link
-# targets). Logs in $BG_CACHE/logs/deb-check/build-{git,dist,tarball}.log.
+# targets). Logs in $BG_WORK/logs/deb-check/build-{git,dist,tarball}.log.
 # --build-only stops there. (Needs a git checkout; from an unpacked tarball
 # this part is left out with a comment line.)
 #
@@ -56,7 +56,7 @@
 # "not ok N - trixie: ...", "# ..." comments (times: each suite's chroot
 # creation when it was made, cold, and each suite's checks), and at the end
 # "N passed, N failed". Exit status 1 if any check failed. Logs in
-# $BG_CACHE/logs/deb-check/SUITE-{install,purge}.log.
+# $BG_WORK/logs/deb-check/SUITE-{install,purge}.log.
 #
 # --chroots-only makes the chroots (if not cached) and stops; --build-only
 # runs the two builds and their checks, and stops.
@@ -98,7 +98,7 @@ for s in "${SUITES[@]}"; do
 	esac
 done
 
-LOGS=$BG_CACHE/logs/deb-check
+LOGS=$BG_WORK/logs/deb-check
 mkdir -p "$LOGS" "$BG_CACHE/deb-chroots"
 
 # in_chroot DIR CMD...: CMD in DIR as on a user's system, with /proc and /dev

@@ -5,9 +5,9 @@
 # Usage: test/matrix.sh [KVER...]      (default: every stock Debian kernel
 #                                          with logs, <kver> ending in -amd64)
 #
-# Reads $BG_CACHE/logs/<kver>/main/ktap.log (test lines "bind path <name>:
+# Reads $BG_WORK/logs/<kver>/main/ktap.log (test lines "bind path <name>:
 # <owned|unowned>", test/guest/paths.sh) and, when present,
-# $BG_CACHE/logs/<kver>/hotplug/ktap.log (the QMP hot-add into the owned
+# $BG_WORK/logs/<kver>/hotplug/ktap.log (the QMP hot-add into the owned
 # group, test/guest/boot-hotplug.sh), and prints a Markdown table on
 # stdout: one row per bind path and ownership, one column per kernel. A
 # cell is the outcome the passing test asserted: "binds" (unowned: the
@@ -18,7 +18,7 @@
 set -euo pipefail
 
 BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
-LOGS=$BG_CACHE/logs
+LOGS=$BG_WORK/logs
 
 if [[ $# -gt 0 ]]; then
 	kvers=("$@")

@@ -109,9 +109,9 @@
 # same story without bindguard) shows too (test/qemu/kmemleak-diff.sh): its
 # other boots wait for the baseline boot to end.
 #
-# Logs: $BG_CACHE/logs/<kver>/<boot>/ (console.log, ktap.log, qemu.cmd ...),
+# Logs: $BG_WORK/logs/<kver>/<boot>/ (console.log, ktap.log, qemu.cmd ...),
 # printed on failure. Phase and boot timings go to stderr and to
-# $BG_CACHE/logs/<kver>/timings.
+# $BG_WORK/logs/<kver>/timings.
 #
 # A kernel the module does not build against (DKMS) is one "not ok" for
 # that series; nothing is booted for it. Nothing is ever skipped silently.
@@ -570,10 +570,10 @@ queue_boots() {
 if [[ -z ${BG_SKIP_HOST_DEPS:-} ]]; then
 	"$TEST/lib/host-deps.sh"
 fi
-mkdir -p "$BG_CACHE/build"
+mkdir -p "$BG_WORK/build"
 # the test programs, built for this run alone: a run beside another one
 # (a bench, a second clone) must not swap its binaries mid-run
-tools=$(mktemp -d "$BG_CACHE/build/tools.XXXXXX")
+tools=$(mktemp -d "$BG_WORK/build/tools.XXXXXX")
 vfio_hold=$tools/vfio-hold
 if ! gcc -static -O2 -Wall -o "$vfio_hold" "$TEST/tools/vfio-hold.c" >&2; then
 	result host "not ok - test/tools/vfio-hold.c does not build"
@@ -603,7 +603,7 @@ run_series() {
 		result "$s" "not ok - $s: fetch-kernel failed"
 		return
 	fi
-	logs=$BG_CACHE/logs/$kver
+	logs=$BG_WORK/logs/$kver
 	mkdir -p "$logs"
 	: >"$logs/timings"
 	timing "$logs" fetch "$(since "$t0")"
@@ -654,7 +654,7 @@ run_series() {
 	# the test driver (the demo does not load it)
 	if [[ -z $demo ]]; then
 		t0=$(now)
-		local bdir=$BG_CACHE/build/$kver/bgtest
+		local bdir=$BG_WORK/build/$kver/bgtest
 		rm -rf "$bdir"
 		mkdir -p "$bdir"
 		cp -a "$TEST/tools/bgtest/." "$bdir/"
@@ -676,7 +676,7 @@ run_series() {
 	# the status tool, as the package installs it
 	local extra_files=("$REPO/scripts/bindguard-status:/usr/sbin/bindguard-status")
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
-		local hdr sdir=$BG_CACHE/build/$kver/signed
+		local hdr sdir=$BG_WORK/build/$kver/signed
 		hdr=$("$TEST/kernel/kbuild-env.sh" --headers "$kver")
 		rm -rf "$sdir"
 		mkdir -p "$sdir"
@@ -693,7 +693,7 @@ run_series() {
 	fi
 
 	t0=$(now)
-	initrd=$BG_CACHE/build/$kver/initramfs.cpio.gz
+	initrd=$BG_WORK/build/$kver/initramfs.cpio.gz
 	if ! BG_KO=$ko BG_TESTKO=$testko BG_VFIO_HOLD=$vfio_hold BG_BENCH=$bench \
 		"$TEST/qemu/mkinitramfs.sh" "$kver" "$initrd" "${extra_files[@]}"; then
 		result "$s" "not ok - $kver: mkinitramfs failed"
@@ -710,7 +710,7 @@ run_series() {
 # apply; BG_BOOTS does), the tests test/host/run runs inside.
 run_host_series() {
 	local s=$1 suite=${1#host-} t0 line kver oldkver img dir logs
-	logs=$BG_CACHE/logs/$s
+	logs=$BG_WORK/logs/$s
 	mkdir -p "$logs"
 	t0=$(now)
 	if ! line=$(BG_VFIO_HOLD=$vfio_hold "$TEST/host/image.sh" "$suite" 2> >(tee "$logs/host-image.err" >&2)); then

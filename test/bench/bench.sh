@@ -69,7 +69,7 @@ for s in "$@"; do
 		kver=$(boot "$tmp/small" small)
 		kver2=$(boot "$tmp/wide" wide)
 	fi
-	logs=$BG_CACHE/logs/$kver
+	logs=$BG_WORK/logs/$kver
 	if [[ -z $kver || ! -f $logs/bench/ktap.log ]]; then
 		echo "$s: no result"
 		tail -n 5 "$tmp/run.out"

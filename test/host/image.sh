@@ -45,7 +45,7 @@
 #    initrd with a reservation from boot is made for the reserve boot, and
 #    `mkfs.ext4 -d` makes $BG_CACHE/hosts/SUITE/root.img from the tree (no
 #    loop mount). Steps and times go to stderr; apt's output to
-#    $BG_CACHE/logs/host-SUITE/image.log.
+#    $BG_WORK/logs/host-SUITE/image.log.
 #
 # The package is the newest bindguard-dkms_*_all.deb in $BG_DEB_DIR (default
 # build/deb, where `make deb` leaves it); BG_DEB=FILE names one. Needs root,
@@ -79,7 +79,7 @@ H=$BG_CACHE/hosts/$SUITE
 BASE=$H/base
 RUN=$H/run
 IMG=$H/root.img
-LOGS=$BG_CACHE/logs/host-$SUITE
+LOGS=$BG_WORK/logs/host-$SUITE
 LOGF=$LOGS/image.log
 ((BASE_ONLY)) && LOGF=$LOGS/base.log
 mkdir -p "$H" "$LOGS"

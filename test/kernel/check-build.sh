@@ -20,7 +20,7 @@ set -euo pipefail
 status=0
 
 for kver in "$@"; do
-	dir=$BG_CACHE/build/$kver/wbuild
+	dir=$BG_WORK/build/$kver/wbuild
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	git -C "$REPO" ls-files -z -- Kbuild Makefile src include scripts dkms.conf debian/changelog |

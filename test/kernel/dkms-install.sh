@@ -69,7 +69,7 @@ if [[ $VERSION == "#MODULE_VERSION#" ]]; then
 fi
 [[ -n $NAME && -n $VERSION ]] || die "cannot read PACKAGE_NAME/PACKAGE_VERSION from dkms.conf (or the version from debian/changelog)"
 
-D=$BG_CACHE/dkms/$KVER${CHROOT:+@${CHROOT##*/}}
+D=$BG_WORK/dkms/$KVER${CHROOT:+@${CHROOT##*/}}
 SRC=$D/source
 TREE=$D/tree
 INST=$D/install

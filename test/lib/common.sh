@@ -3,8 +3,10 @@
 #   set -euo pipefail
 #   . "$(dirname "$0")/../lib/common.sh"     (a script in test/<group>/)
 #
-# Sets REPO (the top of the repository), TEST ($REPO/test) and BG_CACHE
-# (exported; default /var/cache/bindguard), and defines
+# Sets REPO (the top of the repository), TEST ($REPO/test), BG_CACHE
+# (exported; default /var/cache/bindguard: kernels, chroots, images) and
+# BG_WORK (exported; default $BG_CACHE: the run's build/, dkms/ and logs/;
+# give each checkout its own to run two at once), and defines
 #   log MSG...    "<script>: MSG" on stderr (<script>: its name without .sh)
 #   die MSG...    log "error: MSG", exit 1
 #   usage         the script's header comment (line 2 to its `set -euo`
@@ -16,6 +18,7 @@
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TEST=$REPO/test
 export BG_CACHE=${BG_CACHE:-/var/cache/bindguard}
+export BG_WORK=${BG_WORK:-$BG_CACHE}
 BG_ME=${BG_ME:-$(basename "$0" .sh)}
 
 log() { echo "$BG_ME: $*" >&2; }
