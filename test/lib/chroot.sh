@@ -22,8 +22,8 @@
 # is removed and made again.
 #
 # run DIR CMD runs CMD in DIR in a private mount namespace (unshare --mount,
-# propagation private) in which /proc, /dev, /dev/pts and $BG_CACHE are
-# mounted into DIR ($BG_CACHE at the same absolute path, so paths under the
+# propagation private) in which /proc, /dev, /dev/pts, $BG_CACHE (and
+# $BG_WORK, when it is elsewhere) are mounted into DIR ($BG_CACHE at the same absolute path, so paths under the
 # cache mean the same inside and outside: DKMS trees, unpacked kernels,
 # build directories). The mounts vanish when CMD exits, however it exits.
 # The bind of $BG_CACHE is not recursive: a chroot in the cache does not see
@@ -85,7 +85,7 @@ chroot_debootstrap() {
 }
 
 chroot_run() {
-	local dir cache= envi=
+	local dir cache= envi= work
 	while [[ ${1:-} == --* ]]; do
 		case $1 in
 		--env-i) envi=-i ;;
@@ -97,23 +97,32 @@ chroot_run() {
 	dir=$(readlink -f "$1")
 	shift
 	[[ -n $cache ]] || cache=$(readlink -f "$BG_CACHE")
+	# $BG_WORK too, when it is not in the cache
+	work=none
+	if [[ $cache != none && -n ${BG_WORK:-} ]]; then
+		mkdir -p "$BG_WORK"
+		work=$(readlink -f "$BG_WORK")
+		[[ $work != "$cache" && $work != "$cache"/* ]] || work=none
+	fi
 	[[ -x $dir/bin/sh ]] || { log "$dir is not a chroot (no /bin/sh)"; return 1; }
 	mkdir -p "$dir/proc" "$dir/dev"
 	[[ $cache == none ]] || mkdir -p "$dir$cache"
+	[[ $work == none ]] || mkdir -p "$dir$work"
 	# apt inside needs the host's resolver
 	[[ ! -f /etc/resolv.conf ]] || cp -fL /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
 	unshare --mount --propagation private -- /bin/bash -c '
 		set -e
-		r=$1 cache=$2 envi=$3
-		shift 3
+		r=$1 cache=$2 work=$3 envi=$4
+		shift 4
 		mount -t proc proc "$r/proc"
 		mount --bind /dev "$r/dev"
 		[ ! -d "$r/dev/pts" ] || mount --bind /dev/pts "$r/dev/pts"
 		[ "$cache" = none ] || mount --bind "$cache" "$r$cache"
+		[ "$work" = none ] || mount --bind "$work" "$r$work"
 		exec chroot "$r" /usr/bin/env ${envi:--u APT_CONFIG -u TMPDIR} \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root "$@"
-	' chroot-run "$dir" "$cache" "$envi" "$@"
+	' chroot-run "$dir" "$cache" "$work" "$envi" "$@"
 }
 
 build_chroot() {
