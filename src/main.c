@@ -81,8 +81,8 @@ static int __init bg_init(void)
 /*
  * Claims fail closed from the first step of exit. The veto keeps deciding
  * until its own step disarms it: what it reads (the table, the reports)
- * goes after it, and a probe it would count fails with -EBUSY once the
- * module is going (bg_veto_busy_probe()).
+ * goes after it, and a probe it would count fails like a refused one once
+ * the module is going (bg_veto_busy_probe()).
  */
 static void __exit bg_exit(void)
 {

@@ -6,9 +6,13 @@
  * every bind path goes through: sysfs bind, drivers_probe, autoprobe when a
  * driver registers, driver_override, new_id. The ftrace callback only
  * decides. To refuse, it points the saved instruction pointer at
- * bg_veto_refuse_probe(), a function with really_probe()'s signature that records
- * the refusal and returns -EBUSY, so the driver's probe never runs; otherwise
- * really_probe() runs untouched. Every bus is covered in the groups
+ * bg_veto_refuse_probe(), a function with really_probe()'s signature that
+ * records the refusal and returns what really_probe() returns for a probe
+ * that failed with -EBUSY (BG_PROBE_FAILED, compat.h), so the driver's probe
+ * never runs; otherwise really_probe() runs untouched. A refusal is a failed
+ * probe: the bus goes on to its next driver (a reserved group's device still
+ * reaches vfio-pci after its host driver was refused), and sysfs bind says
+ * -EBUSY (-ENODEV before 5.14, as for any failed probe there). Every bus is covered in the groups
  * bindguard tracks (those with a PCI member): 5.10's vfio hits its BUG_ON
  * for a driver bound to any device of a held group, PCI or not.
  *
@@ -41,16 +45,17 @@
 
 /*
  * Runs instead of really_probe(): process context, device lock held. The
- * driver core takes -EBUSY like any probe error (sysfs bind returns it).
- * Must not sleep: module exit waits for tasks in here via tasks RCU, which
- * a voluntary sleep would satisfy early.
+ * driver core takes the refusal like any failed probe: autoprobe tries the
+ * next driver, sysfs bind returns -EBUSY (-ENODEV before 5.14). Must not
+ * sleep: module exit waits for tasks in here via tasks RCU, which a
+ * voluntary sleep would satisfy early.
  */
 static noinline int bg_veto_refuse_probe(struct device *dev,
 					 const struct device_driver *drv)
 {
 	device_lock_assert(dev);
 	bg_refusal_bind(dev, drv, false);
-	return -EBUSY;
+	return BG_PROBE_FAILED(EBUSY);
 }
 
 /*
@@ -60,7 +65,7 @@ static noinline int bg_veto_refuse_probe(struct device *dev,
 static noinline int bg_veto_busy_probe(struct device *dev,
 				       const struct device_driver *drv)
 {
-	return -EBUSY;
+	return BG_PROBE_FAILED(EBUSY);
 }
 
 /* really_probe()'s address, from the callback's @ip (before 5.19 only). */

@@ -58,7 +58,7 @@ t_kill_during_setup() {
 	hold_start
 	expect_eq "$(group_field "$GROUP" 2)" user "state with a live owner"
 	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner pid"
-	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind while owned"
+	expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind while owned"
 	hold_stop
 	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 || fail "group $GROUP stayed user"
 }

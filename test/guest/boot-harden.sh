@@ -104,7 +104,7 @@ t_late_load() {
 	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
 	expect_eq "$(group_field "$GROUP" 3)" - "owner pid (unknown at load)"
 	expect_eq "$(group_field "$(group_of "$LONE")" 2)" kernel "state of the lone group"
-	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind after a late load"
+	expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind after a late load"
 	expect_driver "$SIB" none
 	expect_eq "$(dmesg_count "bindguard: refused e1000 bind to $SIB: iommu group $GROUP $REFUSAL (pid - -)")" 1 "log line"
 	expect_eq "$(group_field "$GROUP" 6)" 1 "refused"
@@ -119,7 +119,7 @@ t_late_load() {
 # owned (nothing tells it otherwise) until a claim and release are seen.
 t_late_load_vfio_idle() {
 	local want=kernel bind=OK
-	[ $NATIVE = 0 ] && want=user bind=EBUSY
+	[ $NATIVE = 0 ] && want=user bind=$REFUSED
 	prepare
 	modprobe bindguard || fail "modprobe bindguard"
 	expect_eq "$(group_field "$GROUP" 2)" $want "state of group $GROUP"
@@ -143,7 +143,7 @@ t_modes_at_load() {
 		expect_eq "$(cat $PARAMS/mode)" $mode "mode"
 		expect_eq "$(dmesg_count "$MODE_WARNING")" $((n + 1 - NATIVE)) "mode warning at load ($mode)"
 		hold_start
-		expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind, mode=$mode"
+		expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind, mode=$mode"
 		expect_driver "$SIB" none
 		r=$(events_count "group=$GROUP refused dev=$SIB driver=e1000 ")
 		a=$(events_count "group=$GROUP audit dev=$SIB driver=e1000 ")
@@ -168,7 +168,7 @@ t_mode_switch_then_claim() {
 		expect_write $PARAMS/mode $mode OK
 		prepare
 		hold_start
-		expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind, switched to $mode"
+		expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind, switched to $mode"
 		expect_driver "$SIB" none
 		hold_stop
 		wait_kernel
@@ -250,7 +250,7 @@ t_claim_with_bound_driver() {
 # kernel's again.
 t_late_load_during_unbind() {
 	local holder unbinder want=kernel bind=OK
-	[ $NATIVE = 0 ] && want=user bind=EBUSY
+	[ $NATIVE = 0 ] && want=user bind=$REFUSED
 	prepare
 	: >/tmp/hold.log
 	vfio-hold "$GROUP" >/tmp/hold.log 2>&1 &
@@ -301,7 +301,7 @@ t_vfio_reload() {
 	prepare
 	hold_start
 	expect_eq "$(group_field "$GROUP" 3)" "$HOLDER" "owner after vfio came back"
-	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind"
+	expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind"
 	hold_stop
 	wait_kernel
 	unload
@@ -360,7 +360,7 @@ hostile_name() {	# NAME ESCAPED
 	expect_eq "$(awk -v g="$GROUP" '$1 == g { print NF }' $BG_DEBUGFS/groups)" \
 		$((7 + $(ls /sys/kernel/iommu_groups/"$GROUP"/devices | wc -l))) "fields of group $GROUP"
 	lines_e=$(grep -vc '^#' $BG_DEBUGFS/events)
-	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind"
+	expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind"
 	expect_eq "$(grep -vc '^#' $BG_DEBUGFS/events)" $((lines_e + 1)) "events lines after one refusal"
 	expect_eq "$(grep -v '^#' $BG_DEBUGFS/events | grep -v '^\[[0-9]*\.[0-9]*\] group=[0-9]* [a-z-]*\( [a-z]*=[^ ]*\)*$' | head -n1)" "" "events grammar"
 	expect_eq "$(grep -cF "group=$GROUP refused dev=$SIB driver=e1000 pid=$HOLDER comm=$2" $BG_DEBUGFS/events)" 1 "refused event"
@@ -394,7 +394,7 @@ t_long_driver_name() {
 	fi
 	load
 	hold_start
-	expect_eq "$(bind_to "$SIB" $LONG)" EBUSY "$LONG bind"
+	expect_eq "$(bind_to "$SIB" $LONG)" "$REFUSED" "$LONG bind"
 	expect_eq "$(events_count "group=$GROUP refused dev=$SIB driver=$LONG pid=$HOLDER ")" 1 "refused event"
 	case $(group_field "$GROUP" 7) in
 	"$SIB/$LONG@"*) ;;
@@ -433,7 +433,7 @@ t_ratelimit_per_group() {
 	expect_eq "$(group_field "$GROUP" 6)" 20 "refused in group $GROUP"
 	n=$(($(dmesg_count "bindguard: refused e1000 bind to $SIB") - n))
 	diag "storm: 20 refusals in group $GROUP, $n logged"
-	expect_eq "$(bind_to "$p1" e1000e)" EBUSY "e1000e bind of $p1"
+	expect_eq "$(bind_to "$p1" e1000e)" "$REFUSED" "e1000e bind of $p1"
 	expect_eq "$(dmesg_count "bindguard: refused e1000e bind to $p1: iommu group $pgroup $REFUSAL (pid $holder2 vfio-hold)")" 1 "log line in group $pgroup after the storm"
 	kill -9 $holder2
 	wait $holder2 2>/dev/null

@@ -73,7 +73,7 @@ t_refuses() {
 	hold_start
 	grep -q "^holding" /tmp/hold.log || { fail "vfio-hold: $(cat /tmp/hold.log)"; return; }
 	expect_eq "$(group_field "$GROUP" 2)" user "group $GROUP state"
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	expect_driver "$SIB" none
 	[ "$(dmesg_count "bindguard: refused e1000 bind to $SIB: iommu group $GROUP owned by userspace (pid $HOLDER ")" -ge 1 ] ||
 		fail "no refusal line"

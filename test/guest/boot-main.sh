@@ -116,7 +116,7 @@ t_status_tool() {
 }
 
 t_sysfs_bind_refused() {
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	expect_driver "$SIB" none
 	expect_eq "$(dmesg_count "bindguard: refused e1000 bind to $SIB: iommu group $GROUP owned by userspace (pid $HOLDER vfio-hold)")" 1 "log line"
 	expect_eq "$(group_field "$GROUP" 6)" 1 "refused"
@@ -168,12 +168,12 @@ t_modes() {
 		# Nothing else stops vfio's BUG_ON: every mode still refuses.
 		n=$(dmesg_count "this kernel has no DMA-ownership check of its own")
 		expect_write $PARAMS/mode audit OK
-		expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+		expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 		expect_write $PARAMS/mode off OK
-		expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+		expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 		expect_eq "$(dmesg_count "this kernel has no DMA-ownership check of its own")" $((n + 2)) "mode warnings"
 		expect_write $PARAMS/mode enforce OK
-		expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+		expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 		expect_eq "$(group_field "$GROUP" 6)" 7 "refused"
 		expect_eq "$(events_count "group=$GROUP audit ")" 0 "audit events"
 		expect_driver "$SIB" none
@@ -189,7 +189,7 @@ t_modes() {
 	expect_eq "$(grep -c . $BG_DEBUGFS/events)" "$n" "events in mode off"
 	expect_eq "$(group_field "$GROUP" 2)" user "state tracked in mode off"
 	expect_write $PARAMS/mode enforce OK
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	expect_eq "$(group_field "$GROUP" 6)" 6 "refused after enforce"
 	expect_driver "$SIB" none
 }
@@ -200,7 +200,7 @@ t_rmmod_refused_while_owned() {
 	n=$(group_field "$GROUP" 6)
 	rmmod bindguard 2>/dev/null && fail "rmmod bindguard succeeded"
 	[ -d /sys/module/bindguard ] || fail "bindguard unloaded"
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	expect_eq "$(group_field "$GROUP" 6)" $((n + 1)) "refused"
 }
 
@@ -212,7 +212,7 @@ t_rmmod_while_owned() {
 	[ -e $BG_DEBUGFS ] && fail "debugfs directory left behind"
 	expect_eq "$(hooks_left)" "" "hooks left"
 	# Stock behaviour: the kernel's own check (5.19+) refuses, silently.
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	expect_eq "$(dmesg_count "bindguard: refused")" "$n" "bindguard log lines"
 	# The kernel admits pci-stub into the owned group.
 	expect_eq "$(bind_to "$SIB" pci-stub)" OK "pci-stub bind without bindguard"
@@ -241,7 +241,7 @@ t_strict_refuses_pci_stub() {
 		owner=$HOLDER
 	fi
 	n=$(dmesg_count "claimed by stub")
-	expect_eq "$(bind_to "$SIB" pci-stub)" EBUSY "pci-stub bind with strict=1"
+	expect_eq "$(bind_to "$SIB" pci-stub)" "$REFUSED" "pci-stub bind with strict=1"
 	expect_driver "$SIB" none
 	expect_eq "$(dmesg_count "claimed by stub")" "$n" "pci-stub probe ran"
 	expect_eq "$(events_count "group=$GROUP refused dev=$SIB driver=pci-stub pid=$owner ")" 1 "refused event"
@@ -367,7 +367,7 @@ t_tracepoints() {
 	echo 1 >$T/events/bindguard/enable || { fail "cannot enable events/bindguard"; return; }
 	echo >$T/trace
 	hold_start
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	expect_write $PARAMS/mode audit OK
 	sysfs_write /sys/bus/pci/drivers/e1000/bind "$SIB" >/dev/null
 	expect_write $PARAMS/mode enforce OK

@@ -7,7 +7,8 @@
 # removed and rescanned comes back reserved: reservations are names) and
 # admits vfio-pci and pci-stub; audit records, off ignores, on every
 # kernel (nobody owns the group); a VM that takes the group and stops leaves
-# it reserved, not open; a BDF reserved before its device exists covers the
+# it reserved, not open; a device refused to its host driver goes on to
+# vfio-pci (new_id, drivers_probe); a BDF reserved before its device exists covers the
 # device hot-added later, and outlives its removal; concurrent writers;
 # reserve= at load; nothing left after rmmod.
 . /tests/lib.sh
@@ -91,7 +92,7 @@ t_reserved_modes() {
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind in mode off"
 	unbind "$SIB"
 	expect_write $PARAMS/mode enforce OK
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 }
 
 # A VM takes the reserved group and goes: the group is reserved again, not open.
@@ -103,8 +104,8 @@ t_vm_stop_keeps_reservation() {
 	wait_for "[ \"\$(group_field $GROUP 2)\" = reserved ]" 10 ||
 		fail "state after the VM: $(group_field "$GROUP" 2)"
 	unbind "$HELD"
-	expect_write /sys/bus/pci/drivers/e1000/bind "$HELD" EBUSY
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$HELD" "$REFUSED"
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 }
 
 t_release() {
@@ -113,6 +114,29 @@ t_release() {
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
 	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD"
+}
+
+# The host driver registered first, vfio-pci given the device's ID by
+# new_id while the device was bound (so it did not attach then), the group
+# reserved, the device unbound: drivers_probe tries e1000 first, which is
+# refused, and goes on to vfio-pci, as after any failed probe.
+t_reserved_reaches_vfio_pci() {
+	local id n
+	id="$(cat "/sys/bus/pci/devices/$SIB/vendor") $(cat "/sys/bus/pci/devices/$SIB/device")"
+	id=$(echo "$id" | sed 's/0x//g')
+	expect_driver "$SIB" e1000
+	expect_write $SYS/reserve "$SIB" OK
+	expect_write /sys/bus/pci/drivers/vfio-pci/new_id "$id" OK
+	expect_driver "$SIB" e1000
+	n=$(group_field "$GROUP" 6)
+	unbind "$SIB"
+	expect_write /sys/bus/pci/drivers_probe "$SIB" OK
+	expect_driver "$SIB" vfio-pci
+	expect_eq "$(group_field "$GROUP" 6)" $((n + 1)) "refused count (the e1000 bind)"
+	echo "$id" >/sys/bus/pci/drivers/vfio-pci/remove_id
+	unbind "$SIB"
+	expect_write $SYS/release "$SIB" OK
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
 }
 
 # The tracepoint of a reservation change, and its events.
@@ -148,7 +172,7 @@ t_hot_add_reserved() {
 		fail "no refused event for $NEW"
 	# the whole group: rebinding the sibling is refused too
 	unbind "$SIB"
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	r=$(host_cmd device_del nic6)
 	expect_eq "$r" "ok {}" "device_del"
 	r=$(host_cmd wait_event DEVICE_DELETED nic6 30)
@@ -198,7 +222,7 @@ t_load_param() {
 	expect_eq "$(cat $PARAMS/reserve)" "$SIB,0000:0f:00.0" "reserve= parameter"
 	expect_eq "$(reserved_list)" "$SIB 0000:0f:00.0 " "reservations"
 	expect_eq "$(group_field "$GROUP" 2)" reserved "state at load"
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	rmmod bindguard || fail "rmmod"
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind with bindguard unloaded"
 }
@@ -209,7 +233,7 @@ done
 modprobe bindguard || diag "modprobe bindguard failed"
 scenario_init
 
-ktap_plan $((12 + $(echo $BIND_PATHS | wc -w)))
+ktap_plan $((13 + $(echo $BIND_PATHS | wc -w)))
 run_test "reserve: sysfs files" t_files
 run_test "reserve: garbage is EINVAL with a log line, changes nothing" t_bad_writes
 run_test "reserve: the sibling's BDF reserves its group" t_reserve
@@ -221,6 +245,7 @@ run_test "reserve: vfio-pci and pci-stub admitted" t_dma_drivers_admitted
 run_test "reserve: audit records, off ignores, enforce refuses" t_reserved_modes
 run_test "reserve: a VM's stop leaves the group reserved" t_vm_stop_keeps_reservation
 run_test "reserve: release opens the group" t_release
+run_test "reserve: after its host driver is refused, the device reaches vfio-pci (new_id, drivers_probe)" t_reserved_reaches_vfio_pci
 run_test "reserve: tracepoint and events of reservation changes" t_reservation_trace
 if [ "$(host_cmd event_count DEVICE_DELETED)" = noreply ]; then
 	skip_test "reserve: a device hot-added later is covered" "no QMP agent (boots key qmp)"

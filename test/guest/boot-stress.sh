@@ -40,7 +40,7 @@ t_stress() {
 				unbind "$SIB"
 				usleep $((RANDOM % 300000))
 				;;
-			EBUSY) busy=$((busy + 1)) ;;
+			"$REFUSED") busy=$((busy + 1)) ;;
 			*) other=$((other + 1)) ;;
 			esac
 			rounds=$((rounds + 1))
@@ -76,11 +76,11 @@ t_stress() {
 	dropped=$(sed -n 's/^# \([0-9]*\) older events dropped$/\1/p' $BG_DEBUGFS/events)
 	dropped=${dropped:-0}
 	lines=$(events_count "group=$GROUP refused dev=$SIB driver=e1000 ")
-	diag "stress: ${SECONDS_}s, loop A $rounds binds: $ok bound, $busy EBUSY, $other other errors;" \
+	diag "stress: ${SECONDS_}s, loop A $rounds binds: $ok bound, $busy $REFUSED, $other other errors;" \
 		"loop B $starts owner starts, $holds seen holding"
 	diag "stress: refused counter $refused, refused events $lines, events dropped $dropped" \
 		"($(grep -vc '^#' $BG_DEBUGFS/events) events in the ring)"
-	expect_eq "$refused" "$busy" "refused counter vs EBUSY seen by loop A"
+	expect_eq "$refused" "$busy" "refused counter vs $REFUSED seen by loop A"
 	expect_eq "$other" 0 "binds failing with another error"
 	if [ "$dropped" = 0 ]; then
 		expect_eq "$lines" "$refused" "refused events"
@@ -100,4 +100,4 @@ modprobe bindguard || diag "modprobe bindguard failed"
 scenario_init
 
 ktap_plan 1
-run_test "binds racing the owner for ${SECONDS_}s: every EBUSY is bindguard's" t_stress
+run_test "binds racing the owner for ${SECONDS_}s: every refusal is bindguard's" t_stress
