@@ -72,7 +72,12 @@ static int bg_scan_kernel_dma_member(struct device *dev, void *unused)
 /*
  * iommu_group_dma_owner_claimed() is also true for groups whose devices
  * merely have host drivers (default-domain users). A group counts as user
- * only when it reads claimed and no member has a kernel-DMA driver.
+ * only when it reads claimed, no member has a kernel-DMA driver, and it
+ * still reads claimed after that. The last question closes a window: a
+ * kernel driver being unbound drops its claim (dma_cleanup) before
+ * dev->driver is cleared, so the first answer can be that driver's claim
+ * and the members then show no driver. Both answers are taken under the
+ * group's mutex, which orders them around the unbind's dma_cleanup.
  */
 static bool bg_scan_claimed_by_user(struct device *dev)
 {
@@ -82,7 +87,8 @@ static bool bg_scan_claimed_by_user(struct device *dev)
 	if (!group)
 		return false;
 	user = bg_scan_dma_owner_claimed(group) &&
-	       !iommu_group_for_each_dev(group, NULL, bg_scan_kernel_dma_member);
+	       !iommu_group_for_each_dev(group, NULL, bg_scan_kernel_dma_member) &&
+	       bg_scan_dma_owner_claimed(group);
 	iommu_group_put(group);
 	return user;
 }
@@ -111,12 +117,31 @@ bool bg_scan_own_query(void)
  * a claim or release of it is seen. Left out: a container set without an
  * IOMMU yet and without a vfio device in the group.
  */
-static bool bg_scan_claimed_by_user(struct device *dev)
+static int bg_scan_unmanaged_domain(struct device *dev, void *unused)
 {
 	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
 
-	return bg_vfio_bound(dev) ||
-	       (domain && domain->type == IOMMU_DOMAIN_UNMANAGED);
+	return domain && domain->type == IOMMU_DOMAIN_UNMANAGED;
+}
+
+/*
+ * The domain is read in iommu_group_for_each_dev()'s callback, under the
+ * group's mutex that a module cannot take otherwise: vfio detaches and
+ * frees the domain under it, so it is not freed while its type is read.
+ */
+static bool bg_scan_claimed_by_user(struct device *dev)
+{
+	struct iommu_group *group;
+	bool user;
+
+	if (bg_vfio_bound(dev))
+		return true;
+	group = iommu_group_get(dev);
+	if (!group)
+		return false;
+	user = iommu_group_for_each_dev(group, NULL, bg_scan_unmanaged_domain);
+	iommu_group_put(group);
+	return user;
 }
 #endif
 
