@@ -125,6 +125,8 @@ t_reserved_reaches_vfio_pci() {
 	id="$(cat "/sys/bus/pci/devices/$SIB/vendor") $(cat "/sys/bus/pci/devices/$SIB/device")"
 	id=$(echo "$id" | sed 's/0x//g')
 	expect_driver "$SIB" e1000
+	# the bus tries its drivers in the order they registered: vfio-pci last
+	rmmod vfio_pci && modprobe vfio-pci || { fail "vfio-pci reload"; return; }
 	expect_write $SYS/reserve "$SIB" OK
 	expect_write /sys/bus/pci/drivers/vfio-pci/new_id "$id" OK
 	expect_driver "$SIB" e1000
