@@ -6,8 +6,9 @@
 #     EBUSY it sees; after a bind it unbinds and pauses up to 0.3 s (while
 #     the sibling has e1000 no owner can take the group);
 #   B starts the owner (vfio-hold) and SIGKILLs it after up to 0.2 s (in
-#     the middle of its setup, or after it took the group), or, when it was
-#     seen holding by then, after up to 0.4 s more.
+#     the middle of its setup, or after it took the group), or every other
+#     time once it holds (waiting up to 5 s); when it was seen holding,
+#     after up to 0.4 s more.
 # Afterwards bindguard's "refused" counter for the group must equal the
 # EBUSYs loop A saw: bindguard refuses every bind into a user-owned group
 # before the kernel's own check (5.19+) could, since it marks a claim pending
@@ -53,8 +54,15 @@ t_stress() {
 		while [ "$(date +%s)" -lt $end ]; do
 			vfio-hold "$GROUP" "$HELD" >/tmp/hold-b.log 2>&1 &
 			p=$!
-			# a random moment: during setup, or after a hold of up to 0.4 s
-			usleep $((RANDOM % 200000))
+			# every other owner is killed at a random moment (during
+			# setup, or after a hold of up to 0.4 s); the others once
+			# they hold (up to 5 s: a sanitizer guest under load is
+			# slow to get there), so that loop A meets owners
+			if [ $((starts % 2)) = 0 ]; then
+				wait_for "grep -q '^holding' /tmp/hold-b.log" 5 || :
+			else
+				usleep $((RANDOM % 200000))
+			fi
 			if grep -q '^holding' /tmp/hold-b.log; then
 				holds=$((holds + 1))
 				usleep $((RANDOM % 400000))
