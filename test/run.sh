@@ -435,7 +435,7 @@ boot_job() {
 	local j_after j_s j_kver j_initrd j_logs j_timeout j_kmemleak j_line j_pre j_env=
 	eval "$(cat "$1")"
 	local s=$j_s kver=$j_kver logs=$j_logs timeout=$j_timeout
-	local name extra ld rc why t0 line ird try=1 secs early
+	local name extra ld rc why t0 line ird try=1 secs early l
 	parse_boot "$j_line"
 	name=$b_name extra=$b_extra
 	[[ -z $j_env ]] || export $j_env
@@ -504,6 +504,10 @@ boot_job() {
 		clean "$ld/ktap.log" | sed -n '/^# dmesg-begin/,/^# dmesg-end/p'
 	} | suspicious >"$ld/suspicious"
 	[[ -s $ld/suspicious ]] && why+=("kernel errors: $(head -n1 "$ld/suspicious")")
+	# a lockdep kernel (test/guest/init): lockdep must still be on at the end
+	l=$(clean "$ld/ktap.log" | grep -m1 '^# lockdep: ' || true)
+	[[ -z $l || $l =~ ^'# lockdep: debug_locks:'\ *1$ ]] ||
+		why+=("lockdep turned itself off (${l#\# })")
 	# kmemleak: only leaks the baseline boot (no bindguard) lacks count.
 	if [[ -n $j_kmemleak && $name != baseline ]]; then
 		if [[ ! -f $logs/baseline/ktap.log ]]; then
