@@ -11,7 +11,9 @@
 #                        on the host, no chroot) and play the seed scenario
 # make bench [KERNEL=s]  what bindguard costs: ratios from interleaved rounds
 #                        in QEMU under -icount (default KERNEL=trixie)
-# make checkstyle        checkpatch.pl --strict and kernel-doc
+# make checkstyle        checkpatch.pl --strict and kernel-doc, the harness's
+#                        shell, and scripts/bindguard-status on crafted
+#                        debugfs files (test/status-check.sh)
 # make matrix            the bind-path matrix of the last run (test/matrix.sh):
 #                        printed, and kept in build/matrix.md
 # make deps              install the host packages the harness needs
@@ -89,6 +91,7 @@ bench:
 
 checkstyle:
 	test/checkstyle.sh
+	test/status-check.sh
 
 matrix:
 	@mkdir -p build

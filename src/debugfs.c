@@ -9,6 +9,7 @@
  *   blockers  "bindguard-blockers 1": members that keep a group from being
  *             claimed (the rule of viable.c)
  *   events    "bindguard-events 2": the event ring (events.c)
+ *   history   "bindguard-history 1": each group's last events (events.c)
  *   hooks     "bindguard-hooks 1": the hooks armed, and their misses
  *
  * The formats are documented in README.md. Names are escaped (names.c): no
@@ -176,28 +177,41 @@ static const struct seq_operations bg_debugfs_blockers_sops = {
 	.show = bg_debugfs_blockers_show,
 };
 
-static void bg_debugfs_event_show(struct seq_file *m, const struct bg_event *ev)
+/*
+ * One event, in the grammar of "bindguard-events 2" (below), from the ring
+ * (struct bg_event) or a group's history (struct bg_group_event).
+ */
+static void bg_debugfs_event_line(struct seq_file *m, u64 ns, int group,
+				  enum bg_event_type type, pid_t pid,
+				  const char *comm, const char *bdf,
+				  const char *driver)
 {
 	seq_putc(m, '[');
-	bg_debugfs_time(m, ev->ns);
-	seq_printf(m, "] group=%d %s", ev->group, bg_event_name(ev->type));
-	if (ev->bdf[0]) {
+	bg_debugfs_time(m, ns);
+	seq_printf(m, "] group=%d %s", group, bg_event_name(type));
+	if (bdf[0]) {
 		seq_puts(m, " dev=");
-		bg_names_seq(m, ev->bdf);
+		bg_names_seq(m, bdf);
 	}
-	if (ev->bdf[0] && ev->type != BG_EV_RESERVE && ev->type != BG_EV_UNRESERVE) {
+	if (bdf[0] && type != BG_EV_RESERVE && type != BG_EV_UNRESERVE) {
 		seq_puts(m, " driver=");
-		bg_names_seq(m, ev->driver);
+		bg_names_seq(m, driver);
 	}
-	if (ev->type != BG_EV_KERNEL) {
-		if (ev->pid) {
-			seq_printf(m, " pid=%d comm=", ev->pid);
-			bg_names_seq(m, ev->comm);
+	if (type != BG_EV_KERNEL) {
+		if (pid) {
+			seq_printf(m, " pid=%d comm=", pid);
+			bg_names_seq(m, comm);
 		} else {
 			seq_puts(m, " pid=- comm=-");
 		}
 	}
 	seq_putc(m, '\n');
+}
+
+static void bg_debugfs_event_show(struct seq_file *m, const struct bg_event *ev)
+{
+	bg_debugfs_event_line(m, ev->ns, ev->group, ev->type, ev->pid,
+			      ev->comm, ev->bdf, ev->driver);
 }
 
 /*
@@ -234,9 +248,53 @@ static int bg_debugfs_events_show(struct seq_file *m, void *unused)
 	return 0;
 }
 
+/*
+ * debugfs "history". Format "bindguard-history 1": a line naming the
+ * format, then per group (by id) a line "# group N: D older events" if it
+ * had more than BG_GROUP_EVENTS, then its last BG_GROUP_EVENTS events,
+ * oldest first, each line as in "events" (device and driver names cut with
+ * "..." past BG_GROUP_EV_NAME - 1 bytes). Kept apart from the ring: a noisy
+ * group cannot evict another's. The events are copied under bg_events_lock
+ * (bg_event_group_snapshot()) and printed unlocked.
+ */
+static int bg_debugfs_history_show(struct seq_file *m, void *v)
+{
+	struct bg_group_event *snap, *e;
+	unsigned long dropped;
+	struct bg_group *g = v;
+	unsigned int i, count;
+
+	lockdep_assert_held(&bg_table_mutex);
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(m, "# bindguard-history 1\n");
+		return 0;
+	}
+	snap = kmalloc_array(BG_GROUP_EVENTS, sizeof(*snap), GFP_KERNEL);
+	if (!snap)
+		return -ENOMEM;
+	count = bg_event_group_snapshot(g, snap, &dropped);
+	if (dropped)
+		seq_printf(m, "# group %d: %lu older events\n", g->id, dropped);
+	for (i = 0; i < count; i++) {
+		e = &snap[i];
+		bg_debugfs_event_line(m, e->ns, g->id, e->type, e->pid,
+				      e->comm, e->bdf, e->driver);
+	}
+	kfree(snap);
+	return 0;
+}
+
+static const struct seq_operations bg_debugfs_history_sops = {
+	.start = bg_debugfs_seq_start,
+	.next = bg_debugfs_seq_next,
+	.stop = bg_debugfs_seq_stop,
+	.show = bg_debugfs_history_show,
+};
+
 DEFINE_SEQ_ATTRIBUTE(bg_debugfs_groups);
 DEFINE_SEQ_ATTRIBUTE(bg_debugfs_blockers);
 DEFINE_SHOW_ATTRIBUTE(bg_debugfs_events);
+DEFINE_SEQ_ATTRIBUTE(bg_debugfs_history);
 
 /* Format "bindguard-hooks 1": "function kind missed", see bg_claim_show(). */
 static int bg_debugfs_hooks_show(struct seq_file *m, void *unused)
@@ -262,6 +320,7 @@ int bg_debugfs_init(void)
 	debugfs_create_file("groups", 0400, bg_debugfs_dir, NULL, &bg_debugfs_groups_fops);
 	debugfs_create_file("blockers", 0400, bg_debugfs_dir, NULL, &bg_debugfs_blockers_fops);
 	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &bg_debugfs_events_fops);
+	debugfs_create_file("history", 0400, bg_debugfs_dir, NULL, &bg_debugfs_history_fops);
 	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &bg_debugfs_hooks_fops);
 	return 0;
 }

@@ -5,16 +5,26 @@
  * (bindguard_trace.h), fired from the same call so that the ring and the
  * trace never disagree.
  *
- * Lock: bg_events_lock, a leaf spinlock with interrupts off. The ring is
- * written from atomic context (claim hooks, the veto in audit mode), so it
- * is a fixed array; the oldest event is dropped when it is full.
+ * Each event is also kept in its group's own history (struct
+ * bg_group_events in the table entry, the last BG_GROUP_EVENTS), so that one
+ * noisy group cannot evict every other group's events from the ring. The
+ * entry is found under rcu_read_lock() (it is freed after a grace period).
+ *
+ * Lock: bg_events_lock, a leaf spinlock with interrupts off, for the ring
+ * and every group's history. Both are written from atomic context (claim
+ * hooks, the veto in audit mode), so both are fixed arrays, nothing is
+ * allocated; the oldest event is dropped when one is full.
  */
+#include <linux/kernel.h>
+#include <linux/lockdep.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 
 #include "bindguard.h"
+#include "table.h"
 
 #define CREATE_TRACE_POINTS
 #include "bindguard_trace.h"
@@ -48,6 +58,40 @@ const char *bg_event_name(enum bg_event_type type)
 	return bg_event_names[type];
 }
 
+/* a name into a group's history: whole, or cut with "..." */
+static void bg_event_cut(char *dst, size_t size, const char *src)
+{
+	if (strscpy(dst, src ?: "", size) < 0)
+		memcpy(dst + size - 4, "...", 4);
+}
+
+/* the event also into its group's history; bg_events_lock held */
+static void bg_event_add_group(const struct bg_event *ev)
+{
+	struct bg_group_events *h;
+	struct bg_group_event *e;
+	struct bg_group *g;
+
+	lockdep_assert_held(&bg_events_lock);
+	if (ev->group < 0)
+		return;
+	rcu_read_lock();
+	g = bg_table_find(ev->group);
+	if (g) {
+		h = &g->events;
+		e = &h->ev[h->head];
+		h->head = (h->head + 1) % BG_GROUP_EVENTS;
+		h->count++;
+		e->ns = ev->ns;
+		e->type = ev->type;
+		e->pid = ev->pid;
+		strscpy(e->comm, ev->comm, sizeof(e->comm));
+		bg_event_cut(e->bdf, sizeof(e->bdf), ev->bdf);
+		bg_event_cut(e->driver, sizeof(e->driver), ev->driver);
+	}
+	rcu_read_unlock();
+}
+
 /**
  * bg_event_add() - append an event, dropping the oldest if the ring is full
  * @type:   what happened
@@ -57,7 +101,9 @@ const char *bg_event_name(enum bg_event_type type)
  * @bdf:    device (refusals), or NULL
  * @driver: driver (refusals), or NULL
  *
- * Strings are copied. Each event also fires its tracepoint
+ * Strings are copied. The event also goes into its group's history (the
+ * last BG_GROUP_EVENTS of the group, names cut past BG_GROUP_EV_NAME - 1
+ * bytes), if bindguard tracks the group. Each event also fires its tracepoint
  * (bindguard_trace.h): bindguard_owner, bindguard_refusal,
  * bindguard_claim_refused, bindguard_not_viable or bindguard_reservation.
  *
@@ -83,6 +129,7 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	strscpy(ev->comm, comm ?: "", sizeof(ev->comm));
 	strscpy(ev->bdf, bdf ?: "", sizeof(ev->bdf));
 	strscpy(ev->driver, driver ?: "", sizeof(ev->driver));
+	bg_event_add_group(ev);
 	spin_unlock_irqrestore(&bg_events_lock, flags);
 
 	switch (type) {
@@ -126,6 +173,33 @@ unsigned int bg_event_snapshot(struct bg_event *snap, unsigned long *dropped)
 	first = (bg_events_head + BG_EVENTS - count) % BG_EVENTS;
 	for (i = 0; i < count; i++)
 		snap[i] = bg_events[(first + i) % BG_EVENTS];
+	spin_unlock_irq(&bg_events_lock);
+	return count;
+}
+
+/**
+ * bg_event_group_snapshot() - copy a group's history, oldest first
+ * @g:       the group's entry
+ * @snap:    room for BG_GROUP_EVENTS events
+ * @dropped: set to the number of the group's events no longer kept
+ *
+ * Context: process; bg_table_mutex held (the entry stays); takes
+ * bg_events_lock with interrupts disabled.
+ * Return: the number of events copied.
+ */
+unsigned int bg_event_group_snapshot(struct bg_group *g, struct bg_group_event *snap,
+				     unsigned long *dropped)
+{
+	const struct bg_group_events *h = &g->events;
+	unsigned int i, first, count;
+
+	lockdep_assert_held(&bg_table_mutex);
+	spin_lock_irq(&bg_events_lock);
+	count = min_t(unsigned long, h->count, BG_GROUP_EVENTS);
+	*dropped = h->count - count;
+	first = (h->head + BG_GROUP_EVENTS - count) % BG_GROUP_EVENTS;
+	for (i = 0; i < count; i++)
+		snap[i] = h->ev[(first + i) % BG_GROUP_EVENTS];
 	spin_unlock_irq(&bg_events_lock);
 	return count;
 }

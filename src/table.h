@@ -108,6 +108,43 @@ struct bg_state {
 	struct bg_names *last;
 };
 
+/* the last events of each group, kept apart from the ring (events.c) */
+#define BG_GROUP_EVENTS		8
+#define BG_GROUP_EV_NAME	48
+
+/**
+ * struct bg_group_event - one event in a group's own history
+ * @ns:     boottime of the event
+ * @type:   what happened
+ * @pid:    the process, 0 if unknown
+ * @comm:   its comm, "" if unknown
+ * @bdf:    the device, "" if none; cut with "..." past BG_GROUP_EV_NAME - 1
+ *          bytes
+ * @driver: its driver, "" if none; cut the same way
+ */
+struct bg_group_event {
+	u64 ns;
+	enum bg_event_type type;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+	char bdf[BG_GROUP_EV_NAME];
+	char driver[BG_GROUP_EV_NAME];
+};
+
+/**
+ * struct bg_group_events - a group's last BG_GROUP_EVENTS events, so that
+ *                          a noisy group cannot evict them from the ring;
+ *                          bg_events_lock (events.c)
+ * @ev:    the events, a ring
+ * @head:  the next slot in @ev
+ * @count: events recorded for the group since its entry was made
+ */
+struct bg_group_events {
+	struct bg_group_event ev[BG_GROUP_EVENTS];
+	unsigned int head;
+	unsigned long count;
+};
+
 /**
  * struct bg_group - bindguard's view of one IOMMU group
  * @group:   the group, compared by address only; a reference is held
@@ -117,6 +154,7 @@ struct bg_state {
  * @members: list of struct bg_member; bg_table_mutex
  * @rcu:     frees the entry after a grace period (table.c)
  * @st:      the ownership state
+ * @events:  its last events (events.c); bg_events_lock
  */
 struct bg_group {
 	struct iommu_group *group;
@@ -125,6 +163,7 @@ struct bg_group {
 	struct list_head members;	/* bg_table_mutex */
 	struct rcu_head rcu;
 	struct bg_state st;
+	struct bg_group_events events;
 };
 
 /*
@@ -170,5 +209,9 @@ struct bg_group *bg_table_get_entry(struct device *dev);
 struct bg_member *bg_table_member(struct bg_group *g, struct device *dev);
 void bg_table_free_member(struct bg_member *m);
 void bg_table_erase(struct bg_group *g);
+
+/* events.c: a group's own history */
+unsigned int bg_event_group_snapshot(struct bg_group *g, struct bg_group_event *snap,
+				     unsigned long *dropped);
 
 #endif /* _BINDGUARD_TABLE_H */

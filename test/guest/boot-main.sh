@@ -388,6 +388,36 @@ t_tracepoints() {
 	echo >$T/trace
 }
 
+# A noisy group (BG_EVENTS + 44 reserve and release events of the seed
+# group) evicts a quiet one's events (one reservation of LONE's group) from
+# the ring; debugfs "history" still holds the quiet group's, and the last
+# BG_GROUP_EVENTS (8) of the noisy one.
+t_group_history() {
+	local H=$BG_DEBUGFS/history lg i out
+	lg=$(group_of "$LONE")
+	expect_eq "$(head -n1 $H)" "# bindguard-history 1" "history format"
+	expect_eq "$(stat -c %a $H)" 400 "history file mode"
+	expect_write /sys/kernel/bindguard/reserve "$LONE" OK
+	expect_write /sys/kernel/bindguard/release "$LONE" OK
+	i=0
+	while [ $i -lt 150 ]; do
+		echo "$SIB" >/sys/kernel/bindguard/reserve && echo "$SIB" >/sys/kernel/bindguard/release ||
+			{ fail "reserve/release $SIB failed at $i"; return; }
+		i=$((i + 1))
+	done
+	expect_eq "$(events_count "group=$lg ")" 0 "group $lg's events left in the ring"
+	grep -q '^# [0-9]* older events dropped$' $BG_DEBUGFS/events || fail "the ring did not overflow"
+	sed 's/^/# history: /' $H
+	out=$(grep " group=$lg " $H | tail -n2 | sed 's/^\[[0-9]*\.[0-9]*\] //; s/ pid=[0-9]* comm=[^ ]*$//')
+	expect_eq "$out" "group=$lg reserve dev=$LONE
+group=$lg release dev=$LONE" "group $lg's last events in history"
+	expect_eq "$(grep -c " group=$GROUP " $H)" 8 "group $GROUP's events in history"
+	expect_eq "$(grep " group=$GROUP " $H | grep -vcE " (reserve|release) dev=$SIB pid=[0-9]+ comm=[^ ]+$")" 0 \
+		"group $GROUP's history: its last reservations only"
+	out=$(sed -n "s/^# group $GROUP: \([0-9]*\) older events$/\1/p" $H)
+	[ "${out:-0}" -ge 292 ] || fail "group $GROUP: '$out' older events, want at least 292"
+}
+
 t_unload() {
 	local out
 	rmmod bindguard || fail "rmmod bindguard"
@@ -404,7 +434,7 @@ for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
 done
 scenario_init
 
-ktap_plan $((21 + 2 * $(echo $BIND_PATHS | wc -w)))
+ktap_plan $((22 + 2 * $(echo $BIND_PATHS | wc -w)))
 run_test "bad params at insmod fail with EINVAL" t_bad_params_at_insmod
 run_test "modprobe bindguard hooks really_probe" t_load
 run_test "bad mode writes fail with EINVAL" t_bad_mode_write
@@ -433,4 +463,5 @@ run_test "owner SIGKILL returns group to kernel" t_owner_killed
 run_test "new_id driver probes once owner is gone" t_new_id_probes_after_owner
 run_test "blockers: bindguard's verdict equals VFIO_GROUP_FLAGS_VIABLE; not viable explained" t_blockers_match_kernel
 run_test "tracepoints: owner changes and refusals, fields as in events" t_tracepoints
+run_test "history: a noisy group evicts no other group's last events" t_group_history
 run_test "rmmod leaves no hook" t_unload

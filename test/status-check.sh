@@ -1,0 +1,340 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# status-check.sh - scripts/bindguard-status on the host, no guest: crafted
+# debugfs files (BINDGUARD_DEBUGFS), hostile names and a hostile textfile
+# directory, under each awk the tool may meet. Run by `make checkstyle`.
+#
+# Usage: test/status-check.sh
+#
+# The tool runs three ways: sh (dash) with gawk, sh with mawk, and busybox
+# sh with every command a busybox applet (awk, mktemp, stat, mv, chmod, ...:
+# the guest's and a minimal host's tool set). A missing gawk or busybox is
+# reported "# SKIP" (apt-get install gawk busybox-static), never as a pass.
+# For each:
+#  - --json of names holding every byte 1..255, invalid and valid UTF-8,
+#    ", \ and controls, and of 300 groups of random names: strict UTF-8 and
+#    JSON (Python), and each name equal to what an independent reading
+#    gives (Python's UTF-8 decoder; a byte it rejects is U+00XX); the table
+#    and --check keep debugfs's escapes (printable ASCII only);
+#  - a record that does not parse (a number field that is not one, a member
+#    without "="), and an unknown format version: exit 2, one line on
+#    stderr, nothing on stdout, no metrics file;
+#  - --metrics: Prometheus text, each sample line well formed; the file
+#    mode 0644 under umask 077; relative names, spaces, a leading "-";
+#    a symlink at the final name (to a file, to a directory) replaced and
+#    its target untouched; a directory there, a missing or (as nobody) a
+#    read-only directory, a write error (ulimit -f 0): exit 2, the old file
+#    unchanged, no temporary file left; a symlink planted at the old tool's
+#    predictable temporary name (.FILE.PID) not followed; the temporary
+#    file swapped after mktemp made it (for a symlink to a victim file, a
+#    hard link to it): nothing written or chmod-ed through it.
+#
+# Output: one line per check, "ok N - SET: what" or "not ok N - SET: what"
+# (a "# " line after it says what was seen), then "N passed, N failed,
+# N skipped". Exit status 1 if any check failed.
+#
+# Environment: BG_STATUS_TOOL, the tool to check (default
+# scripts/bindguard-status of this tree).
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+tool=${BG_STATUS_TOOL:-$REPO/scripts/bindguard-status}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+n=0 passed=0 failed=0 skipped=0
+
+st_report() { # st_report ok|fail|skip TEXT [SEEN]
+	n=$((n + 1))
+	case $1 in
+	ok) echo "ok $n - $2"; passed=$((passed + 1)) ;;
+	skip) echo "ok $n - $2 # SKIP $3"; skipped=$((skipped + 1)) ;;
+	*)
+		echo "not ok $n - $2"
+		[[ -z ${3:-} ]] || printf '%s\n' "$3" | head -n5 | sed 's/^/#   /'
+		failed=$((failed + 1))
+		;;
+	esac
+}
+
+st_check() { # st_check TEXT CMD...: one result for CMD's exit status, its output shown on failure
+	local text=$1 st_out
+	shift
+	if st_out=$("$@" 2>&1); then
+		st_report ok "$set: $text"
+	else
+		st_report fail "$set: $text" "$st_out"
+	fi
+}
+
+# st_tool ARG...: the tool in the current set ($bin first in PATH, run by
+# $shell), reading the fixture $fx
+st_tool() {
+	PATH=$bin:$PATH BINDGUARD_DEBUGFS=$fx $shell "$tool" "$@"
+}
+
+# --- fixtures ------------------------------------------------------------------
+# fx/hostile: hand-written names; fx/fuzz: random ones; each with
+# expect.json, the names as an independent reader decodes them. Names are
+# escaped as the module escapes them (docs/interfaces.md, "Names").
+python3 - "$work" <<'PY'
+import json, os, random, sys
+
+work = sys.argv[1]
+
+def esc(b):
+    if b == b'-':
+        return '\\055'
+    return ''.join(chr(c) if 0x21 <= c <= 0x7e and c != 0x5c else '\\%03o' % c for c in b)
+
+def want(b):
+    # valid UTF-8 as it decodes, every other byte U+00XX
+    s = b.decode('utf-8', 'surrogateescape')
+    return ''.join(chr(ord(c) - 0xdc00) if 0xdc80 <= ord(c) <= 0xdcff else c for c in s)
+
+def write(name, groups):
+    d = os.path.join(work, 'fx', name)
+    os.makedirs(d)
+    exp = []
+    with open(os.path.join(d, 'groups'), 'w') as g, open(os.path.join(d, 'blockers'), 'w') as bl:
+        g.write('# bindguard-groups 2\n# group state pid comm since refused last_refusal members\n')
+        bl.write('# bindguard-blockers 1\n# group dev driver\n')
+        for i, (comm, drv) in enumerate(groups):
+            g.write('%d user %d %s 1.000001 1 0000:00:%02x.0/%s@2.5 0000:00:%02x.0=%s 0000:00:%02x.1=-\n'
+                    % (i, 100 + i, esc(comm), i % 256, esc(drv), i % 256, esc(drv), i % 256))
+            bl.write('%d 0000:00:%02x.0 %s\n' % (i, i % 256, esc(drv)))
+            exp.append({'comm': want(comm), 'driver': want(drv)})
+    with open(os.path.join(d, 'expect.json'), 'w') as f:
+        json.dump(exp, f)
+
+hostile = [
+    (bytes(range(1, 128)), bytes(range(128, 256))),
+    (b'q\xff\xc3x"\\\n\xc3\xa9\xf0\x9f\x98\x80', b'e\xed\xa0\x80\xc0\x80'),
+    (b'\xe0\xa0x\xf4\x90\x80\x80\xf0\x8f\xbf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf', b'-'),
+    (b'\xc3', b'vfio-pci'),
+    (b'"q\n9 user 1 x', b'\\'),
+]
+write('hostile', hostile)
+rnd = random.Random(18)
+pool = list(range(1, 256)) + [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80] * 8
+write('fuzz', [(bytes(rnd.choice(pool) for _ in range(rnd.randint(1, 24))),
+                bytes(rnd.choice(pool) for _ in range(rnd.randint(1, 24)))) for _ in range(300)])
+PY
+
+# st_json_check FIXTURE: stdin is --json of it: strict UTF-8, JSON, each
+# group's comm, member and blocker drivers and last refusal's driver as
+# expected
+st_json_check() {
+	python3 -c '
+import json, sys
+doc = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+exp = json.load(open(sys.argv[1]))
+assert doc["format"] == 1 and len(doc["groups"]) == len(exp), "groups: %d" % len(doc["groups"])
+for g, e in zip(doc["groups"], exp):
+    got = (g["comm"], g["members"][0]["driver"], g["blockers"][0]["driver"], g["last_refusal"]["driver"],
+           g["members"][1]["driver"], g["pid"], g["since"], g["last_refusal"]["at"])
+    want = (e["comm"], e["driver"], e["driver"], e["driver"], None, 100 + g["group"], 1.000001, 2.5)
+    assert got == want, "group %d: %r, want %r" % (g["group"], got, want)
+' "$1"
+}
+
+# st_prom_check FILE: every line a comment or a well-formed sample
+st_prom_check() {
+	local bad
+	bad=$(LC_ALL=C grep -Evx '# (HELP|TYPE) .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\[\\"n])*")*\})? -?[0-9]+(\.[0-9]+)?' "$1")
+	[[ -z $bad && $(tail -c1 "$1" | od -An -c | tr -d ' ') == '\n' ]] || { echo "$bad"; return 1; }
+}
+
+# st_metrics_case NAME: a fresh directory $d (0755) for one --metrics case
+st_metrics_case() {
+	d=$work/m-$set-$1
+	rm -rf "$d"
+	mkdir -p "$d"
+	chmod 755 "$d"
+}
+
+# st_no_temp DIR: no temporary file (.NAME.*) left in DIR
+st_no_temp() {
+	local left
+	left=$(find "$1" -maxdepth 1 -name '.*.prom.*' | head -n3)
+	[[ -z $left ]] || { echo "left: $left"; return 1; }
+}
+
+# st_failed_write RC FILE WANT: exit status 2, FILE's content still WANT,
+# nothing left in its directory
+st_failed_write() {
+	[[ $1 == 2 ]] || { echo "exit status $1, want 2"; return 1; }
+	[[ $(cat "$2" 2>/dev/null) == "$3" ]] || { echo "$2 changed: $(head -c 80 "$2")"; return 1; }
+	st_no_temp "$(dirname "$2")"
+}
+
+st_metrics_checks() {
+	local rc out
+	fx=$work/fx/hostile
+	st_metrics_case plain
+	(umask 077 && st_tool --metrics "$d/bindguard.prom") || true
+	st_check "--metrics: exit 0, mode 0644 under umask 077, Prometheus text, nothing else left" \
+		eval '[[ $(stat -c %a "$d/bindguard.prom") == 644 ]] && st_prom_check "$d/bindguard.prom" &&
+			[[ $(ls -A "$d") == bindguard.prom ]] &&
+			grep -qx "bindguard_binds_refused_total{group=\"4\"} 1" "$d/bindguard.prom"'
+
+	st_metrics_case relative
+	mkdir "$d/x y"
+	(cd "$d" && st_tool --metrics "-a b.prom" && cd "x y" && st_tool --metrics "../c d.prom") || true
+	st_check "--metrics, relative names with spaces and a leading -" \
+		eval '[[ $(ls -A "$d" | tr "\n" /) == "-a b.prom/c d.prom/x y/" ]] &&
+			st_prom_check "$d/-a b.prom" && st_prom_check "$d/c d.prom" && st_no_temp "$d/x y"'
+
+	st_metrics_case symlink
+	echo secret >"$work/victim-$set"
+	chmod 600 "$work/victim-$set"
+	ln -s "$work/victim-$set" "$d/bindguard.prom"
+	st_tool --metrics "$d/bindguard.prom" || true
+	st_check "--metrics over a symlink to a file: the link replaced by the metrics, its target untouched" \
+		eval '[[ ! -L "$d/bindguard.prom" && $(cat "$work/victim-$set") == secret &&
+			$(stat -c %a "$work/victim-$set") == 600 ]] && st_prom_check "$d/bindguard.prom" && st_no_temp "$d"'
+
+	st_metrics_case symlink-dir
+	mkdir "$work/victimdir-$set"
+	ln -s "$work/victimdir-$set" "$d/bindguard.prom"
+	st_tool --metrics "$d/bindguard.prom" || true
+	st_check "--metrics over a symlink to a directory: the link replaced, nothing written into the directory" \
+		eval '[[ ! -L "$d/bindguard.prom" && -z $(ls -A "$work/victimdir-$set") ]] && st_prom_check "$d/bindguard.prom"'
+
+	st_metrics_case dir
+	mkdir "$d/bindguard.prom"
+	rc=0
+	out=$(st_tool --metrics "$d/bindguard.prom" 2>&1) || rc=$?
+	st_check "--metrics onto a directory: exit 2, one line, the directory empty, no temporary file" \
+		eval '[[ $rc == 2 && $(wc -l <<<"$out") == 1 && -z $(ls -A "$d/bindguard.prom") ]] && st_no_temp "$d" || { echo "$rc: $out"; false; }'
+
+	st_metrics_case missing
+	rc=0
+	out=$(st_tool --metrics "$d/none/bindguard.prom" 2>&1) || rc=$?
+	st_check "--metrics into a missing directory: exit 2, one line" \
+		eval '[[ $rc == 2 && $(wc -l <<<"$out") == 1 && ! -e "$d/none" ]] || { echo "$rc: $out"; false; }'
+
+	st_metrics_case readonly
+	echo old >"$d/bindguard.prom"
+	chmod 644 "$d/bindguard.prom"
+	rc=0
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$bin:$PATH" BINDGUARD_DEBUGFS="$fx" \
+		$shell "$tool" --metrics "$d/bindguard.prom" 2>&1) || rc=$?
+	st_check "--metrics as nobody into root's 0755 directory: exit 2, one line, the old file kept" \
+		eval 'st_failed_write "$rc" "$d/bindguard.prom" old && [[ $(wc -l <<<"$out") == 1 ]] || { echo "$out"; false; }'
+
+	st_metrics_case full
+	echo old >"$d/bindguard.prom"
+	rc=0
+	(trap '' XFSZ && ulimit -f 0 && st_tool --metrics "$d/bindguard.prom") 2>/dev/null || rc=$?
+	st_check "--metrics with a write error (ulimit -f 0): exit 2, the old file kept, no temporary file" \
+		st_failed_write "$rc" "$d/bindguard.prom" old
+
+	st_metrics_case bad-input
+	echo old >"$d/bindguard.prom"
+	rc=0
+	fx=$work/fx/bad-pid st_tool --metrics "$d/bindguard.prom" 2>/dev/null || rc=$?
+	st_check "--metrics of a record that does not parse: exit 2, the old file kept" \
+		st_failed_write "$rc" "$d/bindguard.prom" old
+
+	# the tool before this check wrote .FILE.$$: its pid is the pid of
+	# the shell that execs it
+	st_metrics_case predictable
+	echo secret >"$work/victim-$set"
+	(
+		export PATH=$bin:$PATH BINDGUARD_DEBUGFS=$fx
+		exec $shell -c 'ln -s "$1" "$2/.bindguard.prom.$$" && exec '"$shell"' "$3" --metrics "$2/bindguard.prom"' \
+			sh "$work/victim-$set" "$d" "$tool"
+	) || true
+	st_check "--metrics with a symlink planted at .bindguard.prom.PID: not followed" \
+		eval '[[ $(cat "$work/victim-$set") == secret ]] && st_prom_check "$d/bindguard.prom"'
+
+	# the race: the temporary file's name taken over between mktemp and
+	# the write (an inotify watcher wins it easily), by a symlink or a hard
+	# link to a victim
+	for how in symlink hardlink; do
+		if [[ $set == busybox ]]; then
+			st_report skip "$set: --metrics, its temporary file swapped for a $how" \
+				"busybox sh runs its own mktemp whatever PATH says: no stand-in to swap it"
+			continue
+		fi
+		st_metrics_case "swap-$how"
+		printf '' >"$d/victim"
+		chmod 600 "$d/victim"
+		echo old >"$d/bindguard.prom"
+		mkdir -p "$work/swap-$set-$how"
+		cat >"$work/swap-$set-$how/mktemp" <<-EOF
+			#!/bin/sh
+			t=\$(PATH="$bin:$PATH" mktemp "\$@") || exit
+			rm -f "\$t"
+			$([[ $how == symlink ]] && echo 'ln -s' || echo 'ln') "$d/victim" "\$t"
+			echo "\$t"
+		EOF
+		chmod +x "$work/swap-$set-$how/mktemp"
+		rc=0
+		out=$(PATH=$work/swap-$set-$how:$bin:$PATH BINDGUARD_DEBUGFS=$fx $shell "$tool" --metrics "$d/bindguard.prom" 2>&1) ||
+			rc=$?
+		st_check "--metrics, its temporary file swapped for a $how to a victim: exit 2, victim empty and 0600" \
+			eval '[[ ! -s "$d/victim" && $(stat -c %a "$d/victim") == 600 ]] &&
+				st_failed_write "$rc" "$d/bindguard.prom" old || { echo "$rc: $out"; false; }'
+	done
+}
+
+st_set() { # st_set SET: all the checks with one tool set
+	local out rc want
+	fx=$work/fx/hostile
+	for f in hostile fuzz; do
+		fx=$work/fx/$f
+		st_check "--json of the $f names: UTF-8, JSON, each name as decoded" \
+			eval 'st_tool --json | st_json_check "$fx/expect.json"'
+	done
+	fx=$work/fx/hostile
+	st_check "table: printable ASCII only (debugfs escapes kept), one line per group" \
+		eval 'out=$(st_tool) && ! LC_ALL=C grep -q "[^ -~]" <<<"$out" && [[ $(grep -c "^[0-9]" <<<"$out") == 5 ]]'
+	rc=0
+	out=$(st_tool --check 1 2>&1) || rc=$?
+	want='bindguard-status: iommu group 1 is owned by userspace (pid 101 q\377\303x"\134\012\303\251\360\237\230\200)
+bindguard-status: iommu group 1 not viable: 0000:00:01.0 is bound to e\355\240\200\300\200'
+	st_check "--check: exit 1, the owner's and the blocker's names as debugfs escapes them" \
+		eval '[[ $rc == 1 && $out == "$want" ]] || { echo "$rc: $out"; false; }'
+	for f in bad-pid bad-since bad-member bad-blocker bad-version; do
+		fx=$work/fx/$f
+		rc=0
+		out=$(st_tool --json 2>"$work/err") || rc=$?
+		st_check "--json of $f: exit 2, one line on stderr, nothing on stdout" \
+			eval '[[ $rc == 2 && -z $out && $(wc -l <"$work/err") == 1 ]] || { echo "$rc: $out $(cat "$work/err")"; false; }'
+	done
+	st_metrics_checks
+}
+
+# fixtures that must be refused, each from the hostile one
+for f in bad-pid:'s/^1 user 101 /1 user 1x1 /' bad-since:'s/ 1\.000001 1 / 1e3 1 /' \
+	bad-member:'s/0000:00:02\.1=-/0000:00:02.1/' bad-version:'1s/ 2$/ 3/' bad-blocker:''; do
+	mkdir "$work/fx/${f%%:*}"
+	sed -e "${f#*:}" "$work/fx/hostile/groups" >"$work/fx/${f%%:*}/groups"
+	cp "$work/fx/hostile/blockers" "$work/fx/${f%%:*}/"
+done
+echo "3 0000:00:03.0" >>"$work/fx/bad-blocker/blockers"
+
+for set in gawk mawk busybox; do
+	bin=$work/bin-$set
+	mkdir -p "$bin"
+	shell=sh
+	case $set in
+	busybox)
+		command -v busybox >/dev/null && busybox --install -s "$bin" && shell="busybox sh"
+		;;
+	*)
+		! command -v $set >/dev/null || ln -s "$(command -v $set)" "$bin/awk"
+		;;
+	esac
+	if [[ ! -e $bin/awk ]]; then
+		st_report skip "$set: every check" "$set is not installed"
+		continue
+	fi
+	st_set
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))
