@@ -134,8 +134,7 @@ t_drivers_probe_refused() {
 }
 
 t_autoprobe_refused() {
-	rmmod e1000 || fail "rmmod e1000"
-	modprobe e1000 || fail "modprobe e1000"
+	path_autoprobe e1000 || fail "rmmod + modprobe e1000"
 	expect_driver "$SIB" none
 	expect_eq "$(group_field "$GROUP" 6)" 3 "refused"
 	expect_eq "$(events_count "refused dev=$SIB driver=e1000 ")" 3 "refused events"

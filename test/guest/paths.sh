@@ -16,7 +16,9 @@ path_drivers_probe() {	# the bus tries every matching driver
 }
 
 path_autoprobe() {	# the driver registers and probes unbound devices
-	rmmod "$1" && modprobe "$1"
+	# a debug kernel (DEBUG_KOBJECT_RELEASE) removes the old driver's sysfs
+	# directory a few seconds late: registering again before would fail
+	rmmod "$1" && wait_for "[ ! -e /sys/bus/pci/drivers/$1 ]" 10 && modprobe "$1"
 }
 
 path_driver_override() {	# driver_override + drivers_probe
