@@ -5,9 +5,10 @@
  * (bindguard_trace.h), fired from the same call so that the ring and the
  * trace never disagree.
  *
- * Lock: bg_events_lock, a leaf spinlock with interrupts off. The ring is
- * written from atomic context (claim hooks, the veto in audit mode), so it
- * is a fixed array; the oldest event is dropped when it is full.
+ * Lock: bg_events_lock, a leaf raw spinlock with interrupts off (taken by
+ * the hooks with preemption off, also on PREEMPT_RT). The ring is written
+ * from atomic context (claim hooks, the veto in audit mode), so it is a
+ * fixed array; the oldest event is dropped when it is full.
  */
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -19,7 +20,7 @@
 #define CREATE_TRACE_POINTS
 #include "bindguard_trace.h"
 
-static DEFINE_SPINLOCK(bg_events_lock);
+static DEFINE_RAW_SPINLOCK(bg_events_lock);
 static struct bg_event bg_events[BG_EVENTS];	/* bg_events_lock */
 static unsigned int bg_events_head;		/* bg_events_lock: next slot */
 static unsigned int bg_events_count;		/* bg_events_lock */
@@ -69,7 +70,7 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	struct bg_event *ev;
 	unsigned long flags;
 
-	spin_lock_irqsave(&bg_events_lock, flags);
+	raw_spin_lock_irqsave(&bg_events_lock, flags);
 	ev = &bg_events[bg_events_head];
 	bg_events_head = (bg_events_head + 1) % BG_EVENTS;
 	if (bg_events_count < BG_EVENTS)
@@ -83,7 +84,7 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	strscpy(ev->comm, comm ?: "", sizeof(ev->comm));
 	strscpy(ev->bdf, bdf ?: "", sizeof(ev->bdf));
 	strscpy(ev->driver, driver ?: "", sizeof(ev->driver));
-	spin_unlock_irqrestore(&bg_events_lock, flags);
+	raw_spin_unlock_irqrestore(&bg_events_lock, flags);
 
 	switch (type) {
 	case BG_EV_USER:
@@ -120,12 +121,12 @@ unsigned int bg_event_snapshot(struct bg_event *snap, unsigned long *dropped)
 {
 	unsigned int i, first, count;
 
-	spin_lock_irq(&bg_events_lock);
+	raw_spin_lock_irq(&bg_events_lock);
 	count = bg_events_count;
 	*dropped = bg_events_dropped;
 	first = (bg_events_head + BG_EVENTS - count) % BG_EVENTS;
 	for (i = 0; i < count; i++)
 		snap[i] = bg_events[(first + i) % BG_EVENTS];
-	spin_unlock_irq(&bg_events_lock);
+	raw_spin_unlock_irq(&bg_events_lock);
 	return count;
 }
