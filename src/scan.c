@@ -9,9 +9,10 @@
  *
  * Lock story: the rescans asked for from atomic context wait in a few
  * slots under bg_scan_lock, a leaf raw spinlock (the claim hooks run with
- * preemption off, also on PREEMPT_RT), for one work item that does them. Since 5.19 bindguard's own questions to
- * iommu_group_dma_owner_claimed() are serialized by bg_scan_query_mutex,
- * so that the status kretprobe can tell them from vfio's.
+ * preemption off, also on PREEMPT_RT), for one work item that does them.
+ * Since 5.19 bindguard's own questions to iommu_group_dma_owner_claimed()
+ * are serialized by bg_scan_query_mutex, so that the status kretprobe can
+ * tell them from vfio's.
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
