@@ -2,6 +2,8 @@
 #
 # make                   build bindguard.ko for the running kernel (or KDIR=...)
 # make check [KERNEL=s]  boot stock Debian kernels in QEMU and run the test suite
+#                        (series 5.10, 6.1, trixie, rt: trixie's PREEMPT_RT,
+#                        sid; test/run.sh's default list)
 # make check-host        build bindguard-dkms and boot real Debian hosts
 #                        (bullseye, trixie: systemd, DKMS, libvirt) from disk
 #                        images made with it; the tests run inside them

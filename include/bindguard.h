@@ -24,9 +24,10 @@ struct bg_group;
 
 /*
  * Device and driver names are copied, never kept as pointers. Both are sysfs
- * names, which userspace can only read up to NAME_MAX. The table keeps them
- * to their length, whole (struct bg_member, struct bg_names); the fixed
- * buffers of the event ring and the allow list keep up to BG_NAME_LEN.
+ * names, which userspace can only read up to NAME_MAX. The table's members
+ * keep them to their length (struct bg_member); the records written in
+ * atomic context (struct bg_names), the event ring and the allow list keep
+ * up to BG_NAME_LEN.
  */
 #define BG_NAME_LEN	(NAME_MAX + 1)
 
@@ -44,13 +45,28 @@ bool bg_param_allowed(const struct device_driver *drv);
 unsigned int bg_param_maxactive(void);
 
 /* names.c: escaping of names, and copied device/driver name records */
-struct bg_names;
+
+/**
+ * struct bg_names - a device's and a driver's name, copied (names.c)
+ * @dev:    the device's name, up to NAME_MAX bytes
+ * @driver: the driver's name, up to NAME_MAX bytes
+ *
+ * Full-size, so that atomic context only ever writes a record in place
+ * (bg_names_set()). Freed with kfree().
+ */
+struct bg_names {
+	char dev[BG_NAME_LEN];
+	char driver[BG_NAME_LEN];
+};
 
 char *bg_names_escape(char *buf, size_t size, const char *name);
 void bg_names_seq(struct seq_file *m, const char *name);
+void bg_names_current_comm(char *comm);
+void bg_names_fill(void);
 void bg_names_set(struct bg_names **np, const char *dev, const char *driver);
 const char *bg_names_dev(const struct bg_names *n);
 const char *bg_names_driver(const struct bg_names *n);
+void bg_names_exit(void);
 
 /* events.c: a bounded ring of ownership changes and refusals */
 enum bg_event_type {

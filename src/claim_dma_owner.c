@@ -14,9 +14,11 @@
  * A kretprobe per function: the entry handler marks a claim pending (a bind
  * racing the claim is already refused); the return handler commits it when
  * the call returned 0 and reverts it otherwise. Releases count down on
- * return. Handlers run in atomic context: no sleeping (a refusal's name
- * record is allocated GFP_NOWAIT, refusal.c), no group reference get/put;
- * what needs process context is queued (scan.c, refusal.c). They redirect
+ * return. Handlers run in atomic context (preemption off, PREEMPT_RT
+ * included): no sleeping, no sleeping lock (only raw spinlocks: owner.c,
+ * events.c, refusal.c, scan.c), no allocation (a refusal's name record
+ * comes from names.c's pool), no group reference get/put; what needs
+ * process context is queued (scan.c, refusal.c, names.c). They redirect
  * nothing, and unregister_kretprobe() waits for them, so they follow
  * claims from the moment they are armed
  * (the load-time scan relies on it); only their reports ("not viable", the

@@ -80,12 +80,15 @@ static void bg_debugfs_seq_stop(struct seq_file *m, void *v)
  * since refused last_refusal members...", the last refusal as
  * dev/driver@time, members as dev=driver, "-" for what is unknown or empty.
  * Names are escaped (bg_names_seq()): no field holds a space or a newline.
- * Each group's lock is held while its state is printed (seq_printf() does
- * not sleep).
+ * Each group's state is copied under its lock (a raw spinlock: only the
+ * copy, not the printing, runs with interrupts off), then printed.
  */
+static struct bg_names bg_debugfs_last;	/* bg_table_mutex: a state's copy */
+
 static int bg_debugfs_groups_show(struct seq_file *m, void *v)
 {
 	const struct bg_state *st;
+	struct bg_state snap;
 	struct bg_member *mem;
 	struct bg_group *g = v;
 	bool user;
@@ -96,8 +99,15 @@ static int bg_debugfs_groups_show(struct seq_file *m, void *v)
 		seq_puts(m, "# group state pid comm since refused last_refusal members\n");
 		return 0;
 	}
-	st = &g->st;
-	spin_lock_irq(&g->lock);
+	raw_spin_lock_irq(&g->lock);
+	snap = g->st;
+	if (snap.last)
+		bg_debugfs_last = *snap.last;
+	raw_spin_unlock_irq(&g->lock);
+	if (snap.last)
+		snap.last = &bg_debugfs_last;
+	snap.probe = NULL;	/* not printed, not copied */
+	st = &snap;
 	user = bg_group_user_owned(st);
 	seq_printf(m, "%d %s ", g->id,
 		   user ? "user" : st->reserved ? "reserved" : "kernel");
@@ -122,7 +132,6 @@ static int bg_debugfs_groups_show(struct seq_file *m, void *v)
 	} else {
 		seq_putc(m, '-');
 	}
-	spin_unlock_irq(&g->lock);
 	list_for_each_entry(mem, &g->members, node) {
 		seq_putc(m, ' ');
 		bg_names_seq(m, mem->bdf);

@@ -10,10 +10,11 @@
  * noisy group cannot evict every other group's events from the ring. The
  * entry is found under rcu_read_lock() (it is freed after a grace period).
  *
- * Lock: bg_events_lock, a leaf spinlock with interrupts off, for the ring
- * and every group's history. Both are written from atomic context (claim
- * hooks, the veto in audit mode), so both are fixed arrays, nothing is
- * allocated; the oldest event is dropped when one is full.
+ * Lock: bg_events_lock, a leaf raw spinlock with interrupts off (taken by
+ * the hooks with preemption off, also on PREEMPT_RT), for the ring and
+ * every group's history. Both are written from atomic context (claim hooks,
+ * the veto in audit mode), so both are fixed arrays, nothing is allocated;
+ * the oldest event is dropped when one is full.
  */
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
@@ -29,7 +30,7 @@
 #define CREATE_TRACE_POINTS
 #include "bindguard_trace.h"
 
-static DEFINE_SPINLOCK(bg_events_lock);
+static DEFINE_RAW_SPINLOCK(bg_events_lock);
 static struct bg_event bg_events[BG_EVENTS];	/* bg_events_lock */
 static unsigned int bg_events_head;		/* bg_events_lock: next slot */
 static unsigned int bg_events_count;		/* bg_events_lock */
@@ -115,7 +116,7 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	struct bg_event *ev;
 	unsigned long flags;
 
-	spin_lock_irqsave(&bg_events_lock, flags);
+	raw_spin_lock_irqsave(&bg_events_lock, flags);
 	ev = &bg_events[bg_events_head];
 	bg_events_head = (bg_events_head + 1) % BG_EVENTS;
 	if (bg_events_count < BG_EVENTS)
@@ -130,7 +131,7 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	strscpy(ev->bdf, bdf ?: "", sizeof(ev->bdf));
 	strscpy(ev->driver, driver ?: "", sizeof(ev->driver));
 	bg_event_add_group(ev);
-	spin_unlock_irqrestore(&bg_events_lock, flags);
+	raw_spin_unlock_irqrestore(&bg_events_lock, flags);
 
 	switch (type) {
 	case BG_EV_USER:
@@ -167,13 +168,13 @@ unsigned int bg_event_snapshot(struct bg_event *snap, unsigned long *dropped)
 {
 	unsigned int i, first, count;
 
-	spin_lock_irq(&bg_events_lock);
+	raw_spin_lock_irq(&bg_events_lock);
 	count = bg_events_count;
 	*dropped = bg_events_dropped;
 	first = (bg_events_head + BG_EVENTS - count) % BG_EVENTS;
 	for (i = 0; i < count; i++)
 		snap[i] = bg_events[(first + i) % BG_EVENTS];
-	spin_unlock_irq(&bg_events_lock);
+	raw_spin_unlock_irq(&bg_events_lock);
 	return count;
 }
 
@@ -194,12 +195,12 @@ unsigned int bg_event_group_snapshot(struct bg_group *g, struct bg_group_event *
 	unsigned int i, first, count;
 
 	lockdep_assert_held(&bg_table_mutex);
-	spin_lock_irq(&bg_events_lock);
+	raw_spin_lock_irq(&bg_events_lock);
 	count = min_t(unsigned long, h->count, BG_GROUP_EVENTS);
 	*dropped = h->count - count;
 	first = (h->head + BG_GROUP_EVENTS - count) % BG_GROUP_EVENTS;
 	for (i = 0; i < count; i++)
 		snap[i] = h->ev[(first + i) % BG_GROUP_EVENTS];
-	spin_unlock_irq(&bg_events_lock);
+	raw_spin_unlock_irq(&bg_events_lock);
 	return count;
 }

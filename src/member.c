@@ -51,9 +51,9 @@ static void bg_member_mark_reserved(struct bg_group *g, struct bg_member *m,
 	if (m->reserved == on)
 		return;
 	m->reserved = on;
-	spin_lock_irqsave(&g->lock, flags);
+	raw_spin_lock_irqsave(&g->lock, flags);
 	g->st.reserved += on ? 1 : -1;
-	spin_unlock_irqrestore(&g->lock, flags);
+	raw_spin_unlock_irqrestore(&g->lock, flags);
 }
 
 /*

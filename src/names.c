@@ -13,28 +13,22 @@
  * express this before 5.13 (ESCAPE_APPEND), nor seq_escape_str() before
  * 5.14, hence the few lines here.
  *
- * No lock of its own: a names record is part of a group's state, and only
- * used under that group's lock (owner.c, refusal.c, debugfs.c).
+ * A names record is part of a group's state, and only used under that
+ * group's lock (owner.c, refusal.c, debugfs.c). Records are written in
+ * atomic context (the veto, the kretprobe handlers), where nothing may be
+ * allocated (on PREEMPT_RT the allocator takes sleeping locks): every
+ * record is full-size, a group's first one comes from a small pool, and a
+ * work item refills the pool in process context. bg_names_pool_lock, a raw
+ * spinlock (leaf, interrupts off), guards the pool.
  */
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include "bindguard.h"
-
-/**
- * struct bg_names - a device's and a driver's name, copied to their length
- * @size:  bytes in @names
- * @names: the device's name, its NUL, the driver's name, its NUL
- *
- * Written in atomic context (the veto, the kretprobe handlers) under the
- * owner's lock (the group's): bg_names_set() reuses the record when the
- * names fit and allocates without sleeping otherwise. Freed with kfree().
- */
-struct bg_names {
-	unsigned int size;
-	char names[];
-};
 
 static bool bg_name_plain(unsigned char c)
 {
@@ -110,6 +104,27 @@ char *bg_names_escape(char *buf, size_t size, const char *name)
 }
 
 /**
+ * bg_names_current_comm() - copy the comm of the current process
+ * @comm: TASK_COMM_LEN bytes
+ *
+ * The comm of current's group leader, as get_task_comm() copies it since
+ * 6.13: without task_lock(), which is a spinlock_t (sleeping on
+ * PREEMPT_RT) and taken by get_task_comm() up to 6.12, so not usable from
+ * the hooks. Safe without it: the task (current's group leader, which
+ * lives as long as its group) cannot go away under us, its comm is an
+ * array of TASK_COMM_LEN bytes that __set_task_comm() only overwrites with
+ * another NUL-padded name, and the copy is cut and NUL-terminated at
+ * TASK_COMM_LEN. A rename racing the copy may give a mix of the old and
+ * the new name, never bytes from outside the array.
+ *
+ * Context: any; takes no lock.
+ */
+void bg_names_current_comm(char *comm)
+{
+	strscpy_pad(comm, current->group_leader->comm, TASK_COMM_LEN);
+}
+
+/**
  * bg_names_dev() - the device's name in a names record
  * @n: the record, or NULL
  *
@@ -119,7 +134,7 @@ char *bg_names_escape(char *buf, size_t size, const char *name)
  */
 const char *bg_names_dev(const struct bg_names *n)
 {
-	return n ? n->names : NULL;
+	return n ? n->dev : NULL;
 }
 
 /**
@@ -132,36 +147,103 @@ const char *bg_names_dev(const struct bg_names *n)
  */
 const char *bg_names_driver(const struct bg_names *n)
 {
-	return n ? n->names + strlen(n->names) + 1 : NULL;
+	return n ? n->driver : NULL;
 }
 
+/*
+ * Full-size records waiting to be taken by bg_names_set(): a few, for a
+ * group's first record only (after that the group reuses its own), so that
+ * a burst of first refusals in as many groups still finds one each.
+ */
+#define BG_NAMES_POOL	4
+static DEFINE_RAW_SPINLOCK(bg_names_pool_lock);
+static struct bg_names *bg_names_pool[BG_NAMES_POOL];	/* bg_names_pool_lock */
+static unsigned int bg_names_pool_n;			/* bg_names_pool_lock */
+
 /**
- * bg_names_set() - set a names record to @dev and @driver, whole
+ * bg_names_fill() - fill the pool of names records
+ *
+ * Called where an entry is created (table.c) and by the work item that
+ * bg_names_set() queues; without memory the pool stays short (a group's
+ * first record is then "-" until the pool is filled again).
+ *
+ * Context: process; sleeps (GFP_KERNEL).
+ */
+void bg_names_fill(void)
+{
+	struct bg_names *n;
+	bool full;
+
+	for (;;) {
+		raw_spin_lock_irq(&bg_names_pool_lock);
+		full = bg_names_pool_n == BG_NAMES_POOL;
+		raw_spin_unlock_irq(&bg_names_pool_lock);
+		if (full)
+			return;
+		n = kmalloc(sizeof(*n), GFP_KERNEL);
+		if (!n)
+			return;
+		raw_spin_lock_irq(&bg_names_pool_lock);
+		if (bg_names_pool_n < BG_NAMES_POOL) {
+			bg_names_pool[bg_names_pool_n++] = n;
+			n = NULL;
+		}
+		raw_spin_unlock_irq(&bg_names_pool_lock);
+		kfree(n);	/* filled meanwhile by the other filler */
+	}
+}
+
+static void bg_names_fill_fn(struct work_struct *work)
+{
+	bg_names_fill();
+}
+
+static DECLARE_WORK(bg_names_fill_work, bg_names_fill_fn);
+
+/**
+ * bg_names_set() - set a names record to @dev and @driver
  * @np:     the record, *@np NULL if none yet
  * @dev:    the device's name
  * @driver: the driver's name
  *
- * In place when they fit, else in a new record allocated without sleeping
- * (rounded up, so that the next names most likely fit). No memory: *@np
- * becomes NULL, the names unknown ("-").
+ * Each name is kept whole up to NAME_MAX bytes (the longest sysfs name,
+ * all userspace can see of it), in place: records are full-size. A group's
+ * first record is taken from the pool, and the pool's refill queued; an
+ * empty pool leaves *@np NULL, the names unknown ("-"). Nothing is
+ * allocated here.
  *
  * Context: any; the caller serializes the record (a group's state: the
- * group's lock is held around every use).
+ * group's lock is held around every use); takes bg_names_pool_lock.
  */
 void bg_names_set(struct bg_names **np, const char *dev, const char *driver)
 {
-	size_t ld = strlen(dev) + 1, lr = strlen(driver) + 1;
 	struct bg_names *n = *np;
+	unsigned long flags;
 
-	if (!n || n->size < ld + lr) {
-		kfree(n);
-		n = kmalloc(round_up(sizeof(*n) + ld + lr, 32),
-			    GFP_NOWAIT | __GFP_NOWARN);
+	if (!n) {
+		raw_spin_lock_irqsave(&bg_names_pool_lock, flags);
+		if (bg_names_pool_n)
+			n = bg_names_pool[--bg_names_pool_n];
+		raw_spin_unlock_irqrestore(&bg_names_pool_lock, flags);
+		schedule_work(&bg_names_fill_work);
 		*np = n;
 		if (!n)
 			return;
-		n->size = round_up(sizeof(*n) + ld + lr, 32) - sizeof(*n);
 	}
-	memcpy(n->names, dev, ld);
-	memcpy(n->names + ld, driver, lr);
+	strscpy(n->dev, dev, sizeof(n->dev));
+	strscpy(n->driver, driver, sizeof(n->driver));
+}
+
+/**
+ * bg_names_exit() - wait for a refill, free the pool
+ *
+ * Call once nothing is left to take a record (the hooks are gone).
+ *
+ * Context: process; sleeps.
+ */
+void bg_names_exit(void)
+{
+	cancel_work_sync(&bg_names_fill_work);
+	while (bg_names_pool_n)
+		kfree(bg_names_pool[--bg_names_pool_n]);
 }

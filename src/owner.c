@@ -3,12 +3,17 @@
  * owner.c - who owns each IOMMU group: the state machine of claims,
  * releases, kernel-driver probes and presumptions (struct bg_state).
  *
- * Lock story: a group's state changes only under its bg_group.lock, a
+ * Lock story: a group's state changes only under its bg_group.lock, a raw
  * spinlock taken with interrupts off, from the veto and the claim hooks
  * (atomic context: the entry is found under rcu_read_lock()) and from the
  * scans (process context: under bg_table_mutex, which keeps the entry).
- * Nothing here sleeps under the lock; events (events.c) and refused-claim
- * records (refusal.c) are written under it, their own locks nest inside.
+ * Raw, for the hooks run with preemption off, where a spinlock_t (a
+ * sleeping lock on PREEMPT_RT) may not be taken. Under it nothing sleeps,
+ * nothing is allocated (names.c's records come from a pool) and no
+ * sleeping lock is taken: a comm is copied without task_lock()
+ * (bg_names_current_comm()); events (events.c), name records (names.c)
+ * and refused-claim records (refusal.c) are written under it, their own
+ * raw locks nest inside.
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
@@ -113,7 +118,7 @@ void bg_owner_found(struct device *dev, bool owned, unsigned int gen)
 	mutex_lock(&bg_table_mutex);
 	g = bg_table_lookup(dev->iommu_group);
 	if (g) {
-		spin_lock_irq(&g->lock);
+		raw_spin_lock_irq(&g->lock);
 		was = bg_group_held(&g->st);
 		/* only "free", asked with no claim in between, proves it */
 		g->st.uncounted = owned || g->st.gen != gen || g->st.pending;
@@ -125,7 +130,7 @@ void bg_owner_found(struct device *dev, bool owned, unsigned int gen)
 			g->st.owner_comm[0] = '\0';
 			bg_owner_held_changed(g, was);
 		}
-		spin_unlock_irq(&g->lock);
+		raw_spin_unlock_irq(&g->lock);
 	}
 	mutex_unlock(&bg_table_mutex);
 }
@@ -188,7 +193,7 @@ enum bg_verdict bg_owner_admit_probe(struct device *dev,
 	rcu_read_lock();
 	g = bg_table_lookup(READ_ONCE(dev->iommu_group));
 	if (g) {
-		spin_lock_irqsave(&g->lock, flags);
+		raw_spin_lock_irqsave(&g->lock, flags);
 		if (bg_group_user_owned(&g->st)) {
 			v = BG_REFUSE;
 		} else if (g->st.reserved && mode == BG_MODE_ENFORCE) {
@@ -203,7 +208,7 @@ enum bg_verdict bg_owner_admit_probe(struct device *dev,
 				v = BG_ADMIT_COUNTED;
 			}
 		}
-		spin_unlock_irqrestore(&g->lock, flags);
+		raw_spin_unlock_irqrestore(&g->lock, flags);
 	}
 	rcu_read_unlock();
 	return v;
@@ -223,10 +228,10 @@ void bg_owner_probe_done(int id)
 	rcu_read_lock();
 	g = bg_table_find(id);
 	if (g) {
-		spin_lock_irqsave(&g->lock, flags);
+		raw_spin_lock_irqsave(&g->lock, flags);
 		if (g->st.probing > 0)
 			g->st.probing--;
-		spin_unlock_irqrestore(&g->lock, flags);
+		raw_spin_unlock_irqrestore(&g->lock, flags);
 	}
 	rcu_read_unlock();
 }
@@ -238,7 +243,7 @@ static void bg_owner_set(struct bg_group *g)
 
 	lockdep_assert_held(&g->lock);
 	st->owner_pid = task_tgid_nr(current);
-	get_task_comm(st->owner_comm, current->group_leader);
+	bg_names_current_comm(st->owner_comm);
 }
 
 /**
@@ -266,7 +271,7 @@ int bg_owner_claim_begin(int id, bool wait_probes)
 		rcu_read_unlock();
 		return 0;
 	}
-	spin_lock_irqsave(&g->lock, flags);
+	raw_spin_lock_irqsave(&g->lock, flags);
 	if (wait_probes && g->st.probing) {
 		bg_refusal_claim(g, g->st.probing, bg_names_dev(g->st.probe),
 				 bg_names_driver(g->st.probe));
@@ -278,7 +283,7 @@ int bg_owner_claim_begin(int id, bool wait_probes)
 		g->st.pending++;
 		g->st.gen++;
 	}
-	spin_unlock_irqrestore(&g->lock, flags);
+	raw_spin_unlock_irqrestore(&g->lock, flags);
 	rcu_read_unlock();
 	return ret;
 }
@@ -299,12 +304,12 @@ void bg_owner_forget_presumed(void)
 
 	mutex_lock(&bg_table_mutex);
 	for (id = 0; (g = bg_table_next(&id)); id++) {
-		spin_lock_irq(&g->lock);
+		raw_spin_lock_irq(&g->lock);
 		was = bg_group_held(&g->st);
 		g->st.presumed = false;
 		g->st.gen++;
 		bg_owner_held_changed(g, was);
-		spin_unlock_irq(&g->lock);
+		raw_spin_unlock_irq(&g->lock);
 	}
 	mutex_unlock(&bg_table_mutex);
 }
@@ -329,7 +334,7 @@ void bg_owner_claim_end(int id, bool success)
 	rcu_read_lock();
 	g = bg_table_find(id);
 	if (g) {
-		spin_lock_irqsave(&g->lock, flags);
+		raw_spin_lock_irqsave(&g->lock, flags);
 		was = bg_group_held(&g->st);
 		if (g->st.pending > 0)
 			g->st.pending--;
@@ -351,7 +356,7 @@ void bg_owner_claim_end(int id, bool success)
 			g->st.owner_pid = 0;
 			g->st.owner_comm[0] = '\0';
 		}
-		spin_unlock_irqrestore(&g->lock, flags);
+		raw_spin_unlock_irqrestore(&g->lock, flags);
 	}
 	rcu_read_unlock();
 }
@@ -377,7 +382,7 @@ bool bg_owner_release(int id)
 	rcu_read_lock();
 	g = bg_table_find(id);
 	if (g) {
-		spin_lock_irqsave(&g->lock, flags);
+		raw_spin_lock_irqsave(&g->lock, flags);
 		was = bg_group_held(&g->st);
 		g->st.gen++;
 		if (g->st.claims > 0)
@@ -386,7 +391,7 @@ bool bg_owner_release(int id)
 			g->st.presumed = false;
 		bg_owner_held_changed(g, was);
 		ask = g->st.uncounted;
-		spin_unlock_irqrestore(&g->lock, flags);
+		raw_spin_unlock_irqrestore(&g->lock, flags);
 	}
 	rcu_read_unlock();
 	return ask;

@@ -11,6 +11,10 @@
  * bg_table_mutex, from a work item, for the hooks that learn of it cannot
  * sleep (bg_refusal_queue_lock guards the few answers waiting for it). Log
  * lines escape names into scratch buffers under bg_refusal_esc_lock, a leaf.
+ * All three are raw spinlocks (the hooks run with preemption off, also on
+ * PREEMPT_RT), held for bounded work: a ratelimit, a copy, a log line of
+ * three names cut at BG_LOG_NAME. printk() there only stores the line
+ * (PREEMPT_RT prints from the consoles' own threads).
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
@@ -66,7 +70,7 @@ static char *bg_refusal_esc(char *buf, const char *name)
 }
 
 /* Scratch for log lines: three escaped names (too large for the stack). */
-static DEFINE_SPINLOCK(bg_refusal_esc_lock);
+static DEFINE_RAW_SPINLOCK(bg_refusal_esc_lock);
 static char bg_esc[3][BG_ESC_LEN];	/* bg_refusal_esc_lock */
 
 /*
@@ -92,7 +96,7 @@ static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
 
 	if (pid)
 		snprintf(pid_s, sizeof(pid_s), "%d", pid);
-	spin_lock_irqsave(&bg_refusal_esc_lock, flags);
+	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
 	if (reserved)
 		pr_warn("%s %s bind to %s: iommu group %d is reserved\n",
 			audit ? "audit: would refuse" : "refused",
@@ -102,7 +106,7 @@ static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
 			audit ? "audit: would refuse" : "refused",
 			bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev), group,
 			pid_s, bg_refusal_esc(bg_esc[2], pid ? comm : ""));
-	spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
+	raw_spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
 }
 
 /*
@@ -112,19 +116,18 @@ static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
  *           refused for a bound driver instead
  * @dev:     the device probed (the last one) or bound
  * @driver:  its driver
+ * @comm:    the claimer's comm (the current process)
  *
  * Names the current process as the claimer. The caller ratelimits.
  *
  * Context: any; does not sleep.
  */
 static void bg_refusal_log_claim(int group, int probing, const char *dev,
-				 const char *driver)
+				 const char *driver, const char *comm)
 {
-	char comm[TASK_COMM_LEN];
 	unsigned long flags;
 
-	get_task_comm(comm, current->group_leader);
-	spin_lock_irqsave(&bg_refusal_esc_lock, flags);
+	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
 	if (probing)
 		pr_warn("refused claim of iommu group %d by pid %d %s: %s is probing %s (%d kernel-driver probe(s) in flight)\n",
 			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
@@ -134,7 +137,7 @@ static void bg_refusal_log_claim(int group, int probing, const char *dev,
 		pr_warn("refused claim of iommu group %d by pid %d %s: %s is bound to %s\n",
 			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
 			bg_refusal_esc(bg_esc[2], dev), bg_refusal_esc(bg_esc[1], driver));
-	spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
+	raw_spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
 }
 
 /*
@@ -153,10 +156,10 @@ static void bg_refusal_log_not_viable(int group, pid_t pid, const char *comm,
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&bg_refusal_esc_lock, flags);
+	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
 	pr_warn("iommu group %d not viable for pid %d (%s): %s\n", group, pid,
 		bg_refusal_esc(bg_esc[0], comm), blockers);
-	spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
+	raw_spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
 }
 
 /**
@@ -173,11 +176,14 @@ static void bg_refusal_log_not_viable(int group, pid_t pid, const char *comm,
 void bg_refusal_claim(struct bg_group *g, int probing, const char *dev,
 		      const char *driver)
 {
+	char comm[TASK_COMM_LEN];
+
 	lockdep_assert_held(&g->lock);
-	bg_event_add(BG_EV_CLAIM_REFUSED, g->id, task_tgid_nr(current),
-		     current->group_leader->comm, dev, driver);
+	bg_names_current_comm(comm);
+	bg_event_add(BG_EV_CLAIM_REFUSED, g->id, task_tgid_nr(current), comm,
+		     dev, driver);
 	if (bg_refusal_ratelimit(g, &g->st.rs, "refusal"))
-		bg_refusal_log_claim(g->id, probing, dev, driver);
+		bg_refusal_log_claim(g->id, probing, dev, driver, comm);
 }
 
 /**
@@ -196,9 +202,9 @@ void bg_refusal_claim_bound(int id, const char *dev, const char *driver)
 	rcu_read_lock();
 	g = bg_table_find(id);
 	if (g) {
-		spin_lock_irqsave(&g->lock, flags);
+		raw_spin_lock_irqsave(&g->lock, flags);
 		bg_refusal_claim(g, 0, dev, driver);
-		spin_unlock_irqrestore(&g->lock, flags);
+		raw_spin_unlock_irqrestore(&g->lock, flags);
 	}
 	rcu_read_unlock();
 }
@@ -231,7 +237,7 @@ void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 		rcu_read_unlock();
 		return;
 	}
-	spin_lock_irqsave(&g->lock, flags);
+	raw_spin_lock_irqsave(&g->lock, flags);
 	g->st.refused++;
 	g->st.last_ns = ktime_get_boottime_ns();
 	bg_names_set(&g->st.last, dev_name(dev), drv->name);
@@ -241,7 +247,7 @@ void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 		strscpy(comm, g->st.owner_comm, sizeof(comm));
 	reserved = g->st.reserved && !bg_group_user_owned(&g->st);
 	log = bg_refusal_ratelimit(g, &g->st.rs, "refusal");
-	spin_unlock_irqrestore(&g->lock, flags);
+	raw_spin_unlock_irqrestore(&g->lock, flags);
 	rcu_read_unlock();
 
 	bg_event_add(audit ? BG_EV_AUDIT : BG_EV_REFUSED, id, pid, comm,
@@ -280,9 +286,9 @@ static void bg_refusal_report(int id, pid_t pid, const char *comm)
 	 */
 	if (!g)
 		goto out;
-	spin_lock_irq(&g->lock);
+	raw_spin_lock_irq(&g->lock);
 	limited = !bg_refusal_ratelimit(g, &g->st.rs_viable, "not-viable");
-	spin_unlock_irq(&g->lock);
+	raw_spin_unlock_irq(&g->lock);
 	if (limited)
 		goto out;
 	list_for_each_entry(mem, &g->members, node) {
@@ -324,7 +330,7 @@ struct bg_refusal_status_answer {
 	char comm[TASK_COMM_LEN];
 };
 
-static DEFINE_SPINLOCK(bg_refusal_queue_lock);
+static DEFINE_RAW_SPINLOCK(bg_refusal_queue_lock);
 /* Both under bg_refusal_queue_lock: */
 static struct bg_refusal_status_answer bg_refusal_status_q[BG_STATUS_SLOTS];
 static unsigned int bg_refusal_status_n;
@@ -335,13 +341,13 @@ static void bg_refusal_status_work_fn(struct work_struct *work)
 	unsigned long flags;
 
 	for (;;) {
-		spin_lock_irqsave(&bg_refusal_queue_lock, flags);
+		raw_spin_lock_irqsave(&bg_refusal_queue_lock, flags);
 		if (!bg_refusal_status_n) {
-			spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
+			raw_spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
 			return;
 		}
 		a = bg_refusal_status_q[--bg_refusal_status_n];
-		spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
+		raw_spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
 		bg_refusal_report(a.id, a.pid, a.comm);
 	}
 }
@@ -366,17 +372,17 @@ void bg_refusal_not_viable(int id)
 	unsigned long flags;
 	unsigned int i;
 
-	spin_lock_irqsave(&bg_refusal_queue_lock, flags);
+	raw_spin_lock_irqsave(&bg_refusal_queue_lock, flags);
 	for (i = 0; i < bg_refusal_status_n; i++)
 		if (bg_refusal_status_q[i].id == id && bg_refusal_status_q[i].pid == pid)
 			break;
 	if (i == bg_refusal_status_n && i < BG_STATUS_SLOTS) {
 		bg_refusal_status_q[i].id = id;
 		bg_refusal_status_q[i].pid = pid;
-		get_task_comm(bg_refusal_status_q[i].comm, current->group_leader);
+		bg_names_current_comm(bg_refusal_status_q[i].comm);
 		bg_refusal_status_n++;
 	}
-	spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
+	raw_spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
 	schedule_work(&bg_refusal_status_work);
 }
 

@@ -8,10 +8,11 @@
  * saw meanwhile.
  *
  * Lock story: the rescans asked for from atomic context wait in a few
- * slots under bg_scan_lock, a leaf spinlock, for one work item that does
- * them. Since 5.19 bindguard's own questions to
- * iommu_group_dma_owner_claimed() are serialized by bg_scan_query_mutex,
- * so that the status kretprobe can tell them from vfio's.
+ * slots under bg_scan_lock, a leaf raw spinlock (the claim hooks run with
+ * preemption off, also on PREEMPT_RT), for one work item that does them.
+ * Since 5.19 bindguard's own questions to iommu_group_dma_owner_claimed()
+ * are serialized by bg_scan_query_mutex, so that the status kretprobe can
+ * tell them from vfio's.
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
@@ -190,7 +191,7 @@ int bg_scan_init(void)
  * a few at a time; one more than fits makes it the whole bus.
  */
 #define BG_RESCAN_SLOTS 8
-static DEFINE_SPINLOCK(bg_scan_lock);
+static DEFINE_RAW_SPINLOCK(bg_scan_lock);
 static int bg_scan_ids[BG_RESCAN_SLOTS];	/* bg_scan_lock */
 static unsigned int bg_scan_n;		/* bg_scan_lock */
 static bool bg_scan_want_all;			/* bg_scan_lock */
@@ -218,7 +219,7 @@ static void bg_scan_work_fn(struct work_struct *work)
 	int id;
 
 	for (;;) {
-		spin_lock_irqsave(&bg_scan_lock, flags);
+		raw_spin_lock_irqsave(&bg_scan_lock, flags);
 		all = bg_scan_want_all;
 		if (all) {
 			bg_scan_want_all = false;
@@ -226,10 +227,10 @@ static void bg_scan_work_fn(struct work_struct *work)
 		} else if (bg_scan_n) {
 			id = bg_scan_ids[--bg_scan_n];
 		} else {
-			spin_unlock_irqrestore(&bg_scan_lock, flags);
+			raw_spin_unlock_irqrestore(&bg_scan_lock, flags);
 			return;
 		}
-		spin_unlock_irqrestore(&bg_scan_lock, flags);
+		raw_spin_unlock_irqrestore(&bg_scan_lock, flags);
 		if (all)
 			bg_scan_all();
 		else
@@ -248,9 +249,9 @@ void bg_scan_queue_all(void)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&bg_scan_lock, flags);
+	raw_spin_lock_irqsave(&bg_scan_lock, flags);
 	bg_scan_want_all = true;
-	spin_unlock_irqrestore(&bg_scan_lock, flags);
+	raw_spin_unlock_irqrestore(&bg_scan_lock, flags);
 	schedule_work(&bg_scan_work);
 }
 
@@ -267,7 +268,7 @@ void bg_scan_queue_group(int id)
 	unsigned long flags;
 	unsigned int i;
 
-	spin_lock_irqsave(&bg_scan_lock, flags);
+	raw_spin_lock_irqsave(&bg_scan_lock, flags);
 	for (i = 0; i < bg_scan_n && bg_scan_ids[i] != id; i++)
 		;
 	if (i == bg_scan_n) {
@@ -276,7 +277,7 @@ void bg_scan_queue_group(int id)
 		else
 			bg_scan_want_all = true;
 	}
-	spin_unlock_irqrestore(&bg_scan_lock, flags);
+	raw_spin_unlock_irqrestore(&bg_scan_lock, flags);
 	schedule_work(&bg_scan_work);
 }
 

@@ -16,6 +16,9 @@
  *    groups costs no grace period of the caller, and bg_table_exit()'s
  *    rcu_barrier() waits for every free still pending.
  *  - bg_group.lock guards the entry's state (owner.c); not taken here.
+ *
+ * Creating an entry also fills names.c's pool of name records, which the
+ * hooks take from (they allocate nothing).
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
@@ -130,11 +133,12 @@ struct bg_group *bg_table_get_entry(struct device *dev)
 	g->group = group;
 	g->id = iommu_group_id(group);
 	INIT_LIST_HEAD(&g->members);
-	spin_lock_init(&g->lock);
+	raw_spin_lock_init(&g->lock);
 	if (xa_err(xa_store(&bg_groups, g->id, g, GFP_KERNEL))) {
 		kfree(g);
 		goto fail;
 	}
+	bg_names_fill();
 	return g;
 fail:
 	iommu_group_put(group);
@@ -200,7 +204,7 @@ void bg_table_erase(struct bg_group *g)
  * Called last at module exit (and on a failed load), when no hook,
  * notifier or reader is left. The rcu_barrier() waits for every call_rcu()
  * of this table, those of earlier device removals included, before the
- * module's text (bg_table_free_rcu()) goes.
+ * module's text (bg_table_free_rcu()) goes; then names.c's pool goes.
  *
  * Context: process; sleeps.
  */
@@ -214,4 +218,5 @@ void bg_table_exit(void)
 		bg_table_erase(g);
 	mutex_unlock(&bg_table_mutex);
 	rcu_barrier();
+	bg_names_exit();
 }

@@ -10,7 +10,10 @@
  *   rcu_read_lock()           looking an entry up in atomic context; an
  *                             entry is freed after a grace period
  *   bg_group.lock             the entry's state (struct bg_state); taken in
- *                             atomic context, interrupts off
+ *                             atomic context, interrupts off: a
+ *                             raw_spinlock_t, which does not sleep on
+ *                             PREEMPT_RT either; held for a few copies and
+ *                             counts, never around an allocation
  */
 #ifndef _BINDGUARD_TABLE_H
 #define _BINDGUARD_TABLE_H
@@ -85,9 +88,9 @@ struct bg_ratelimit {
  * @since_ns:    boottime when the group became user-owned
  * @last_ns:     boottime of the last refusal, 0 if none
  * @probe:       device and driver of the last counted probe, NULL if none
- *               (or no memory)
- * @last:        device and driver of the last refusal, NULL if none (or no
- *               memory)
+ *               (or none left in names.c's pool)
+ * @last:        device and driver of the last refusal, NULL if none (or
+ *               none left in names.c's pool)
  */
 struct bg_state {
 	int claims;
@@ -150,7 +153,7 @@ struct bg_group_events {
  * @group:   the group, compared by address only; a reference is held
  *           while the entry is in the table
  * @id:      iommu_group_id(), the key in the table
- * @lock:    protects @st; taken in atomic context
+ * @lock:    protects @st; taken in atomic context (raw: PREEMPT_RT)
  * @members: list of struct bg_member; bg_table_mutex
  * @rcu:     frees the entry after a grace period (table.c)
  * @st:      the ownership state
@@ -159,7 +162,7 @@ struct bg_group_events {
 struct bg_group {
 	struct iommu_group *group;
 	int id;
-	spinlock_t lock;		/* protects st */
+	raw_spinlock_t lock;		/* protects st */
 	struct list_head members;	/* bg_table_mutex */
 	struct rcu_head rcu;
 	struct bg_state st;

@@ -4,14 +4,16 @@
 # checkstyle.sh - run the kernel's checkpatch.pl --strict over the module's
 # sources and headers (and the test driver), and scripts/kernel-doc over the
 # module, so that every documented function's kernel-doc is well formed.
-# Then two layout checks of src/ (see docs/design.md), from the sources
+# Then three checks of src/ (see docs/design.md), from the sources
 # alone (no build needed, so it runs right after test/host-deps.sh):
 #  - no src/*.c over 500 lines;
 #  - no call circle between source files: for each file, the functions and
 #    variables it defines for the others (a non-static definition at the
 #    start of a line, comments stripped by gcc -fpreprocessed), and which
 #    of those names each other file uses; tsort(1) finds a circle in that
-#    file -> file graph and names its files.
+#    file -> file graph and names its files;
+#  - no spinlock_t, rwlock_t or GFP_ATOMIC/GFP_NOWAIT in the code (comments
+#    stripped): the hooks' atomic context, PREEMPT_RT included.
 #
 # checkpatch.pl and kernel-doc are in no Debian package of their own: they
 # are taken, with the files checkpatch reads (spelling.txt,
@@ -75,6 +77,19 @@ if ! loop=$(tsort <<<"$edges" 2>&1 >/dev/null) || [[ -n $loop ]]; then
 	echo "$loop"
 	fail=1
 fi
+
+# Atomic context (docs/design.md): the hooks run with preemption off, also on
+# PREEMPT_RT, where a spinlock_t or rwlock_t sleeps and so does the allocator.
+# So src/ (code, not comments) has raw spinlocks only and never allocates
+# without sleeping (GFP_ATOMIC, GFP_NOWAIT: only atomic context would need
+# it; records for the hooks come from names.c's pool).
+for f in $(git ls-files 'src/*.c' 'src/*.h' 'include/*.h'); do
+	if hits=$(strip "$f" | grep -nE '\b(spinlock_t|rwlock_t|DEFINE_SPINLOCK|DEFINE_RWLOCK|spin_lock(_irq|_irqsave|_bh)?|read_lock|write_lock|GFP_ATOMIC|GFP_NOWAIT)\b'); then
+		echo "$f: a sleeping lock on PREEMPT_RT, or an allocation meant for atomic context (docs/design.md, atomic context):"
+		echo "$hits"
+		fail=1
+	fi
+done
 
 # --- the harness's shell ------------------------------------------------------
 # Every shell function of test/ defined once (test/lib/check-shell.sh; it

@@ -3,12 +3,13 @@
 # hosts) in QEMU with the module installed through DKMS and collect the
 # guest's KTAP results.
 #
-# Usage: test/run.sh [SERIES...]        (default: 5.10 6.1 trixie sid)
+# Usage: test/run.sh [SERIES...]        (default: 5.10 6.1 trixie rt sid)
 #        test/run.sh --demo SERIES      (make demo: the "demo" boot alone,
 #                                        its guest output printed)
 #
 # SERIES: 5.10 (bullseye-security), 6.1 (bookworm), trixie (Debian 13's
-# 6.12+deb13), sid (the newest kernel in sid, resolved at run time; its
+# 6.12+deb13), rt (trixie's PREEMPT_RT flavour, 6.12+deb13-rt), sid (the
+# newest kernel in sid, resolved at run time; its
 # numeric series, e.g. 7.2, is accepted as an alias while it is sid's),
 # debug (make check-debug: the sanitizer kernel test/kernel/build-debug-kernel.sh
 # leaves in the cache; one "# SKIP" line when it is not there), or
@@ -18,8 +19,8 @@
 #   1. test/kernel/fetch-kernel.sh SERIES          -> KVER (cached)
 #   2. test/kernel/dkms-install.sh KVER            -> bindguard.ko, in the
 #      kernel's build environment (test/kernel/kbuild-env.sh: 5.10 with
-#      bullseye's gcc-10 on PATH, trixie and sid inside a chroot of their
-#      suite). 5.10 is also built and installed by bullseye's own dkms in a
+#      bullseye's gcc-10 on PATH, trixie, rt and sid inside a chroot of
+#      their suite). 5.10 is also built and installed by bullseye's own dkms in a
 #      bullseye chroot (test/lib/chroot.sh build bullseye; one more result
 #      line), and that module, the one a 5.10 user gets, is the one booted.
 #   3. test/kernel/check-build.sh KVER: `make W=1 C=1 KCFLAGS=-Werror`, one
@@ -69,7 +70,8 @@
 # Matrix (test/guest/matrix, test/host/matrix: the file "matrix" beside the
 # boots file; a boots file with none beside it runs every boot everywhere):
 # where each boot runs, by kernel class: old (before 5.19: no DMA ownership
-# in the kernel), new (5.19 and later), debug (the sanitizer kernel). A cell
+# in the kernel), new (5.19 and later), rt (a PREEMPT_RT kernel, 5.19 and
+# later), debug (the sanitizer kernel). A cell
 # is `run` or `skip:REASON`, each REASON named and explained in the file.
 # A boot not run on this class prints one line
 #   # not run: <kver>/<boot> (<class> kernel; test/guest/matrix: <REASON>)
@@ -104,7 +106,8 @@
 # The last lines are "# N boots retried", "# N boots not run (matrix)" and
 # "N passed, N failed[, N skipped]"; the exit status is 1 if anything failed.
 #
-# The debug kernel's boots get a longer timeout (1800 s), and each boot's
+# The rt kernel's boots get a longer timeout (900 s), the debug kernel's
+# longer still (1800 s), and each debug boot's
 # kmemleak report may show only leaks that the boot named "baseline" (the
 # same story without bindguard) shows too (test/qemu/kmemleak-diff.sh): its
 # other boots wait for the baseline boot to end.
@@ -132,7 +135,7 @@ if [[ ${1:-} == --demo ]]; then
 	[[ $# -ge 1 ]] || usage
 	BG_BOOTS=${BG_BOOTS:-demo}
 fi
-if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 trixie sid); fi
+if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 trixie rt sid); fi
 
 passed=0 failed=0 skipped=0 notrun=0
 max_retries=${BG_BOOT_RETRIES:-3}
@@ -297,10 +300,13 @@ timing() {
 	log "${1##*/}: $2 ${3}s"
 }
 
-# kclass KVER: the kernel's class in the matrix: debug, old (< 5.19), new
+# kclass KVER: the kernel's class in the matrix: debug, rt (PREEMPT_RT in
+# its headers' .config), old (< 5.19), new
 kclass() {
 	if [[ -e $BG_CACHE/kernels/$1/debug ]]; then
 		echo debug
+	elif grep -qx 'CONFIG_PREEMPT_RT=y' "$BG_CACHE/kernels/$1/headers/.config" 2>/dev/null; then
+		echo rt
 	elif [[ $1 =~ ^([0-9]+)\.([0-9]+)[.-] ]] && ((BASH_REMATCH[1] * 1000 + BASH_REMATCH[2] < 5019)); then
 		echo old
 	else
@@ -633,11 +639,16 @@ run_series() {
 		timing "$logs" check-build "$(since "$t0")"
 	fi
 
-	# A sanitizer kernel (test/kernel/build-debug-kernel.sh) is slower under TCG.
+	# A sanitizer kernel (test/kernel/build-debug-kernel.sh) is slower under
+	# TCG, and so is PREEMPT_RT: on a loaded host trixie-rt's main took
+	# 164 s where trixie's took 57 s, and its harden passed 300 s (trixie's
+	# 246 s; rt's 145 s on a quieter host).
 	local timeout=${BG_BOOT_TIMEOUT:-300} kmemleak=
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		timeout=${BG_BOOT_TIMEOUT:-1800}
 		kmemleak=1
+	elif [[ $(kclass "$kver") == rt ]]; then
+		timeout=${BG_BOOT_TIMEOUT:-900}
 	fi
 
 	# 5.10: also bullseye's own dkms (2.8) and gcc-10, in a bullseye chroot.

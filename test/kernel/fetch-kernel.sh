@@ -3,7 +3,7 @@
 # headers) into a private cache, ready to boot in QEMU and to build against.
 #
 # Usage: test/kernel/fetch-kernel.sh SERIES
-#        SERIES: 5.10, 6.1, trixie or sid (the numeric series of
+#        SERIES: 5.10, 6.1, trixie, rt or sid (the numeric series of
 #        sid's newest kernel, e.g. 7.2, is accepted as an alias for sid
 #        while it matches),
 #        or debug: the KASAN/lockdep/kmemleak 6.12 kernel that
@@ -18,8 +18,8 @@
 # sources.list, lists, package cache and (empty) dpkg status. The newest ABI
 # of the series is resolved at run time from those lists, then
 # linux-image-<abi>-amd64 (or -unsigned), linux-headers-<abi>-{amd64,common}
-# and the matching linux-kbuild-* are `apt-get download`ed and `dpkg -x`ed
-# into
+# (rt: -rt-amd64, -common-rt) and the matching linux-kbuild-* are `apt-get
+# download`ed and `dpkg -x`ed into
 #
 #   $BG_CACHE/kernels/<kver>/root/      the unpacked packages
 #   $BG_CACHE/kernels/<kver>/vmlinuz    -> root/boot/vmlinuz-<kver>
@@ -72,6 +72,13 @@
 #         set, if it was not refreshed since then; otherwise at most every
 #         BG_APT_MAX_AGE seconds. INITRD=No:
 #         no initramfs is made for it (the guest boots its own).
+#   rt    trixie's PREEMPT_RT kernel (6.12+deb13-rt-amd64, the flavour of
+#         linux-image-rt-amd64): trixie + trixie-security in a private apt
+#         tree of its own, downloaded and unpacked like 5.10 and 6.1
+#         (nothing is installed in any chroot); `buildenv` says
+#         chroot=<the trixie chroot>, so that trixie's gcc-14, dkms and the
+#         unpacked kbuild tools (trixie's libc) build against the unpacked
+#         headers, which the chroot sees at the same path.
 set -euo pipefail
 
 . "$(dirname "$0")/../lib/chroot.sh"
@@ -98,6 +105,11 @@ case $SERIES in
 	DIST=bookworm
 	ABI_RE='6\.1\.0-[0-9]+'
 	;;
+rt)
+	# trixie's suite, a tree apart from the chroot's
+	DIST=rt SUITE=trixie
+	ABI_RE='6\.12\.[0-9]+\+deb13[.0-9]*-rt'
+	;;
 5.10)
 	DIST=bullseye
 	ABI_RE='5\.10\.0-[0-9]+'
@@ -107,10 +119,12 @@ sid | trixie)
 	;;
 *)
 	# "7.2": sid's series, checked once sid's kernel is resolved.
-	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "unknown series '$SERIES' (want 5.10, 6.1, trixie or sid)"
+	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "unknown series '$SERIES' (want 5.10, 6.1, trixie, rt or sid)"
 	DIST=sid
 	;;
 esac
+
+SUITE=${SUITE:-$DIST}
 
 mkdir -p "$BG_CACHE/kernels"
 exec 9>"$BG_CACHE/.fetch-kernel.lock"
@@ -184,8 +198,8 @@ mkdir -p "$APTDIR"/{state/lists/partial,cache/archives/partial,etc/sources.list.
 : >>"$APTDIR/state/status"
 
 cat >"$APTDIR/etc/sources.list.tmp" <<-SRC
-deb [signed-by=$KEYRING] $MIRROR $DIST main
-deb [signed-by=$KEYRING] $SECURITY_MIRROR $DIST-security main
+deb [signed-by=$KEYRING] $MIRROR $SUITE main
+deb [signed-by=$KEYRING] $SECURITY_MIRROR $SUITE-security main
 SRC
 mv -f "$APTDIR/etc/sources.list.tmp" "$APTDIR/etc/sources.list"
 
@@ -236,10 +250,13 @@ gcc10_toolchain() {
 # finish KVER: write the kernel's build environment (kernels/KVER/buildenv,
 # read by test/kernel/kbuild-env.sh), print KVER, exit.
 finish() {
-	local tc
+	local tc ch
 	if [[ $SERIES == 5.10 ]]; then
 		tc=$(gcc10_toolchain) || die "cannot set up gcc-10 for $1"
 		printf 'path=%s\n' "$tc" >"$BG_CACHE/kernels/$1/buildenv"
+	elif [[ $SERIES == rt ]]; then
+		ch=$(build_chroot trixie) || die "cannot make the trixie chroot to build $1 in"
+		printf 'chroot=%s\n' "$ch" >"$BG_CACHE/kernels/$1/buildenv"
 	fi
 	echo "$1"
 	exit 0
@@ -299,9 +316,10 @@ if ! has_pkg "$image"; then
 fi
 headers=linux-headers-$KVER
 # The -common headers and the kbuild package are whatever the -amd64 headers
-# depend on (linux-kbuild-6.1 for 6.1, linux-kbuild-5.10 for 5.10).
-deps=$(apt-cache depends "$headers" | sed -nE 's/^ *Depends: (linux-(headers-[^ ]*-common|kbuild-[^ ]*)).*/\1/p' | sort -u)
-common=$(grep -- '-common$' <<<"$deps" | head -n1 || true)
+# depend on (linux-kbuild-6.1 for 6.1, linux-kbuild-5.10 for 5.10; rt's
+# headers have their own -common-rt).
+deps=$(apt-cache depends "$headers" | sed -nE 's/^ *Depends: (linux-(headers-[^ ]*-common(-rt)?|kbuild-[^ ]*)).*/\1/p' | sort -u)
+common=$(grep -E -- '-common(-rt)?$' <<<"$deps" | head -n1 || true)
 kbuild=$(grep '^linux-kbuild-' <<<"$deps" | head -n1 || true)
 [[ -n $common && -n $kbuild ]] || die "cannot find -common/kbuild deps of $headers (got: $deps)"
 pkgs=("$image" "$headers" "$common" "$kbuild")
@@ -327,6 +345,12 @@ done
 
 root=$tmp/root
 hdir=usr/src/linux-headers-$KVER
+# trixie's packages (merged /usr, rt) ship the modules in usr/lib/modules:
+# moved to lib/modules, where the other kernels have them
+if [[ ! -d $root/lib/modules/$KVER && -d $root/usr/lib/modules/$KVER ]]; then
+	mkdir -p "$root/lib/modules"
+	mv "$root/usr/lib/modules/$KVER" "$root/lib/modules/"
+fi
 [[ -f $root/$hdir/Makefile ]] || die "no $hdir/Makefile in the headers package"
 [[ -d $root/lib/modules/$KVER ]] || die "no lib/modules/$KVER in $image"
 
