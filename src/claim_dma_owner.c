@@ -39,7 +39,8 @@
  * A probe that passed the veto just before a claim began reaches it after
  * the claim: the kernel then refuses it with -EBUSY, silently. bindguard
  * records that refusal like its own, so that its count is every bind refused
- * because the group was owned.
+ * because the group was owned; but a driver allow= admitted is the kernel's
+ * refusal alone, and its log line says so.
  *
  * No lock of its own: the hooks array is written at init and exit only; the
  * state is owner.c's.
@@ -168,8 +169,17 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		 * PASIDs): only a group bindguard holds as user-owned counts.
 		 */
 		drv = READ_ONCE(call->dev->driver);
-		if (ret == -EBUSY && drv && bg_param_mode() == BG_MODE_ENFORCE &&
-		    bg_owner_dev_user(call->dev))
+		if (ret != -EBUSY || !drv || bg_param_mode() != BG_MODE_ENFORCE ||
+		    !bg_owner_dev_user(call->dev))
+			break;
+		/*
+		 * A driver in allow= passed the veto on purpose: the refusal
+		 * is the kernel's, not bindguard's. Say so; count nothing.
+		 */
+		if (bg_param_allowed(drv))
+			pr_notice_ratelimited("%s bind to %s: admitted by allow=, but refused by the kernel: iommu group %d is owned by userspace\n",
+					      drv->name, dev_name(call->dev), call->id);
+		else
 			bg_refusal_bind(call->dev, drv, false);
 		break;
 	case BG_STATUS:
