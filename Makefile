@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make                   build bindguard.ko for the running kernel (or KDIR=...)
+#                        (BG_FAULT_INJECT=1: the test build, Kbuild)
 # make check [KERNEL=s]  boot stock Debian kernels in QEMU and run the test suite
 # make check-host        build bindguard-dkms and boot real Debian hosts
 #                        (bullseye, trixie: systemd, DKMS, libvirt) from disk
