@@ -22,8 +22,10 @@
  * (params.c holds mode=, allow=, strict=, maxactive=, reserve.c reserve=.)
  */
 #include <linux/err.h>
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 
 #include "bindguard.h"
@@ -148,6 +150,36 @@ static int __init bg_init(void)
 }
 
 /*
+ * A forced unload (rmmod -f: Debian's kernels have MODULE_FORCE_UNLOAD) runs
+ * exit while references to this module are held. Those of calls in flight
+ * in a wrapper that called the original (before 5.19: a counted probe, a
+ * VFIO claim) and of open debugfs files would return tasks into freed text:
+ * wait for them. The module is going, so no new one is taken, and
+ * meanwhile claims and counted probes fail with -EBUSY while the veto still
+ * refuses. The pins of owned groups (before 5.19) are not waited for: the
+ * administrator forced the unload, and after it the kernel is as stock. A
+ * plain rmmod never waits here (it fails with EBUSY instead). TASK_IDLE: a
+ * long wait is no hung task.
+ */
+static void bg_exit_wait_refs(void)
+{
+	unsigned long next = jiffies;
+	int refs;
+
+	while ((refs = module_refcount(THIS_MODULE) - bg_table_pins()) > 0) {
+		if (time_after_eq(jiffies, next)) {
+			pr_warn("forced unload: waiting for %d references (calls in flight, open debugfs files); claims and kernel-driver probes in tracked groups fail with -EBUSY meanwhile\n",
+				refs);
+			next = jiffies + 60 * HZ;
+		}
+		schedule_timeout_idle(HZ / 10);
+	}
+	if (bg_table_pins())
+		pr_warn("forced unload while %d groups are owned by userspace: nothing refuses a bind into them from now on\n",
+			bg_table_pins());
+}
+
+/*
  * Claims fail closed from the first step of exit. The veto keeps deciding
  * until its own step disarms it: what it reads (the table, the reports)
  * goes after it, and a probe it would count fails with -EBUSY once the
@@ -156,6 +188,7 @@ static int __init bg_init(void)
 static void __exit bg_exit(void)
 {
 	bg_claim_live(false);
+	bg_exit_wait_refs();
 	bg_unwind(ARRAY_SIZE(bg_steps));
 	pr_info("unloaded\n");
 }
