@@ -145,6 +145,13 @@ int bg_vfio_get(void);
 void bg_vfio_put(void);
 int bg_vfio_group_id(struct vfio_group *group);
 bool bg_vfio_bound(struct device *dev);
+void bg_vfio_set_followed(bool followed);
+bool bg_vfio_followed(void);
+#else
+static inline bool bg_vfio_followed(void)
+{
+	return true;	/* claims are followed in the iommu core */
+}
 #endif
 
 /* scan.c: ask the kernel who owns a group: load-time scan and rescans */
