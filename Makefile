@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make                   build bindguard.ko for the running kernel (or KDIR=...)
+#                        (BG_FAULT_INJECT=1: the test build, Kbuild)
 # make check [KERNEL=s]  boot stock Debian kernels in QEMU and run the test suite
 #                        (series 5.10, 6.1, trixie, rt: trixie's PREEMPT_RT,
 #                        sid; test/run.sh's default list)

@@ -104,6 +104,7 @@ const char *bg_event_name(enum bg_event_type type);
 /* table.c: the per-IOMMU-group table (entries: src/table.h) */
 struct bg_group *bg_table_lookup(struct iommu_group *group);
 struct bg_group *bg_table_find(int id);
+int bg_table_pins(void);
 void bg_table_exit(void);
 
 /* member.c: the devices of each group, their drivers, reserved names */
@@ -160,6 +161,13 @@ int bg_vfio_get(void);
 void bg_vfio_put(void);
 int bg_vfio_group_id(struct vfio_group *group);
 bool bg_vfio_bound(struct device *dev);
+void bg_vfio_set_followed(bool followed);
+bool bg_vfio_followed(void);
+#else
+static inline bool bg_vfio_followed(void)
+{
+	return true;	/* claims are followed in the iommu core */
+}
 #endif
 
 /* scan.c: ask the kernel who owns a group: load-time scan and rescans */

@@ -28,6 +28,11 @@
  *    group with a member on vfio is then presumed owned until a claim or
  *    release of it is seen).
  *
+ * vfio's load cannot be refused (a module notifier's return is ignored). If
+ * arming fails when vfio loads, claims would go unseen and a later bind reach
+ * vfio's BUG_ON: so while the hooks are not armed (bg_vfio_followed()), the
+ * veto refuses every vfio driver's bind, and with it every claim.
+ *
  * Lock story: bg_claim_mutex serializes arming and disarming (module
  * notifier, init, exit). The wrappers run in the caller's process context
  * holding a module reference; the state is owner.c's.
@@ -236,6 +241,7 @@ static void bg_claim_disarm(void)
 	lockdep_assert_held(&bg_claim_mutex);
 	if (!bg_claim_armed)
 		return;
+	bg_vfio_set_followed(false);
 	bg_ftrace_disarm(&bg_claim_ioctl_ops);
 	unregister_kretprobe(&bg_claim_release);
 	if (bg_claim_release.nmissed)
@@ -249,6 +255,23 @@ static void bg_claim_disarm(void)
 	bg_vfio_put();
 	bg_claim_armed = false;
 }
+
+#ifdef BG_FAULT_INJECT
+/* The test build (Kbuild: BG_FAULT_INJECT=1): arming fails after the ioctl hook. */
+static bool bg_claim_fail_arm;
+module_param_named(fail_arm, bg_claim_fail_arm, bool, 0600);
+MODULE_PARM_DESC(fail_arm, "test build only: arming the hooks in vfio.ko fails with -ENOMEM");
+
+static int bg_claim_fault_arm(void)
+{
+	return READ_ONCE(bg_claim_fail_arm) ? -ENOMEM : 0;
+}
+#else
+static int bg_claim_fault_arm(void)
+{
+	return 0;
+}
+#endif
 
 /*
  * Arm the hooks in vfio.ko. Return: 0, -ESRCH if vfio is not loaded, or the
@@ -267,6 +290,9 @@ static int bg_claim_arm(void)
 	ret = bg_ftrace_arm(&bg_claim_ioctl_ops, "vfio_group_fops_unl_ioctl");
 	if (ret)
 		goto err_vfio;
+	ret = bg_claim_fault_arm();
+	if (ret)
+		goto err_ioctl;
 	bg_claim_release.maxactive = bg_param_maxactive();
 	ret = register_kretprobe(&bg_claim_release);
 	if (ret) {
@@ -274,6 +300,7 @@ static int bg_claim_arm(void)
 		goto err_ioctl;
 	}
 	bg_claim_armed = true;
+	bg_vfio_set_followed(true);
 	return 0;
 
 err_ioctl:
@@ -288,6 +315,7 @@ static int bg_claim_module_notify(struct notifier_block *nb,
 {
 	struct module *mod = data;
 	bool gone = false;
+	int ret;
 
 	if (strcmp(mod->name, "vfio"))
 		return NOTIFY_DONE;
@@ -295,8 +323,11 @@ static int bg_claim_module_notify(struct notifier_block *nb,
 	if (bg_claim_exiting) {
 		/* bg_claim_exit() disarmed for good */
 	} else if (action == MODULE_STATE_LIVE) {
-		if (bg_claim_arm()) {
-			pr_err("vfio loaded, but its container hooks cannot be armed: ownership is not followed\n");
+		ret = bg_claim_arm();
+		if (ret) {
+			/* vfio's load cannot be refused: fail closed (veto.c) */
+			pr_err("vfio loaded, but its container hooks cannot be armed (%d): vfio drivers' binds are refused, so no group can be claimed, until vfio is loaded again\n",
+			       ret);
 		} else {
 			pr_info("vfio loaded: following its containers\n");
 			/* a group claimed before the hooks were armed */

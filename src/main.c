@@ -21,19 +21,24 @@
  *   reserve.c     /sys/kernel/bindguard/{reserve,release}
  * (params.c holds mode=, allow=, strict=, maxactive=, reserve.c reserve=.)
  */
+#include <linux/err.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/string.h>
 
 #include "bindguard.h"
 
 /*
  * The init ladder, in order; exit walks it backwards, and so does a failed
- * init from the step that failed (the one place a test could make step N
- * fail). A step without init only has something to undo: the table (the
- * entries the scans made, frees still pending); the rescans and reports the
- * claim hooks queue (so they are cancelled after those hooks are gone, and
- * before the notifier goes: a rescan needs it to follow device removal). The
- * scan at load comes after the claim hooks, so that a claim during the scan
- * is seen by one or the other; it has nothing to undo.
+ * init from the step that failed (a test build fails any step after its
+ * work: fail_step=). A step without init only has something to undo: the
+ * table (the entries the scans made, frees still pending); the rescans and
+ * reports the claim hooks queue (so they are cancelled after those hooks are
+ * gone, and before the notifier goes: a rescan needs it to follow device
+ * removal). The scan at load comes after the claim hooks, so that a claim
+ * during the scan is seen by one or the other; it has nothing to undo.
  */
 static const struct bg_step {
 	const char *name;
@@ -58,16 +63,82 @@ static void bg_unwind(unsigned int n)
 			bg_steps[n].exit();
 }
 
-static int __init bg_init(void)
+#ifdef BG_FAULT_INJECT
+/*
+ * The test build (Kbuild: BG_FAULT_INJECT=1) fails the load at a step of
+ * choice, after that step's work: the unwind of every step done so far,
+ * that one included, is what a failed load runs.
+ */
+static char *bg_fail_step;
+module_param_named(fail_step, bg_fail_step, charp, 0400);
+MODULE_PARM_DESC(fail_step, "test build only: fail the load after this init step (name or number)");
+
+static int bg_fail_errno = ENOMEM;
+module_param_named(fail_errno, bg_fail_errno, int, 0400);
+MODULE_PARM_DESC(fail_errno, "test build only: the errno fail_step= fails with (default ENOMEM)");
+
+/* The index of the step fail_step= names, -1 for none, -EINVAL if bad. */
+static int bg_fault_index(void)
 {
 	unsigned int i;
+
+	if (!bg_fail_step || !*bg_fail_step)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(bg_steps); i++)
+		if (sysfs_streq(bg_fail_step, bg_steps[i].name))
+			return i;
+	if (!kstrtouint(bg_fail_step, 10, &i) && i < ARRAY_SIZE(bg_steps))
+		return i;
+	return -EINVAL;
+}
+
+static int bg_fault_check(void)
+{
+	if (bg_fault_index() == -EINVAL || bg_fail_errno <= 0 ||
+	    bg_fail_errno >= MAX_ERRNO) {
+		pr_err("fail_step=%s fail_errno=%d: no such step, or not an errno\n",
+		       bg_fail_step, bg_fail_errno);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The error step @i fails with after its work, or 0. */
+static int bg_fault_step(unsigned int i)
+{
+	return bg_fault_index() == (int)i ? -bg_fail_errno : 0;
+}
+#else
+static int bg_fault_check(void)
+{
+	return 0;
+}
+
+static int bg_fault_step(unsigned int i)
+{
+	return 0;
+}
+#endif
+
+static int __init bg_init(void)
+{
+	unsigned int i, done;
 	int ret;
 
+	ret = bg_fault_check();
+	if (ret)
+		return ret;
 	for (i = 0; i < ARRAY_SIZE(bg_steps); i++) {
+		done = i;
 		ret = bg_steps[i].init ? bg_steps[i].init() : 0;
+		if (!ret) {
+			/* a test build's failure comes after the step's work */
+			done = i + 1;
+			ret = bg_fault_step(i);
+		}
 		if (ret) {
 			pr_err("cannot load: %s: %d\n", bg_steps[i].name, ret);
-			bg_unwind(i);
+			bg_unwind(done);
 			return ret;
 		}
 	}
@@ -79,6 +150,36 @@ static int __init bg_init(void)
 }
 
 /*
+ * A forced unload (rmmod -f: Debian's kernels have MODULE_FORCE_UNLOAD) runs
+ * exit while references to this module are held. Those of calls in flight
+ * in a wrapper that called the original (before 5.19: a counted probe, a
+ * VFIO claim) and of open debugfs files would return tasks into freed text:
+ * wait for them. The module is going, so no new one is taken, and
+ * meanwhile claims and counted probes fail with -EBUSY while the veto still
+ * refuses. The pins of owned groups (before 5.19) are not waited for: the
+ * administrator forced the unload, and after it the kernel is as stock. A
+ * plain rmmod never waits here (it fails with EBUSY instead). TASK_IDLE: a
+ * long wait is no hung task.
+ */
+static void bg_exit_wait_refs(void)
+{
+	unsigned long next = jiffies;
+	int refs;
+
+	while ((refs = module_refcount(THIS_MODULE) - bg_table_pins()) > 0) {
+		if (time_after_eq(jiffies, next)) {
+			pr_warn("forced unload: waiting for %d references (calls in flight, open debugfs files); claims and kernel-driver probes in tracked groups fail with -EBUSY meanwhile\n",
+				refs);
+			next = jiffies + 60 * HZ;
+		}
+		schedule_timeout_idle(HZ / 10);
+	}
+	if (bg_table_pins())
+		pr_warn("forced unload while %d groups are owned by userspace: nothing refuses a bind into them from now on\n",
+			bg_table_pins());
+}
+
+/*
  * Claims fail closed from the first step of exit. The veto keeps deciding
  * until its own step disarms it: what it reads (the table, the reports)
  * goes after it, and a probe it would count fails like a refused one once
@@ -87,6 +188,7 @@ static int __init bg_init(void)
 static void __exit bg_exit(void)
 {
 	bg_claim_live(false);
+	bg_exit_wait_refs();
 	bg_unwind(ARRAY_SIZE(bg_steps));
 	pr_info("unloaded\n");
 }

@@ -34,6 +34,22 @@
 /* entries, members and reserved names: see table.h */
 DEFINE_MUTEX(bg_table_mutex);
 static DEFINE_XARRAY(bg_groups);	/* bg_table_mutex; RCU to read */
+atomic_t bg_table_held = ATOMIC_INIT(0);	/* bg_group_count_held() */
+
+/**
+ * bg_table_pins() - the module references that held groups take now
+ *
+ * Before 5.19 each group held by userspace holds a reference on this
+ * module (bg_group_count_held()); a forced unload waits for every other
+ * reference (main.c). Since 5.19 none.
+ *
+ * Context: any.
+ * Return: the number of those references, never more than are taken.
+ */
+int bg_table_pins(void)
+{
+	return atomic_read(&bg_table_held);
+}
 
 /* The lookups' contract: a reader under RCU, or a writer under the mutex. */
 static void bg_table_assert_reader(void)

@@ -18,6 +18,7 @@
 #ifndef _BINDGUARD_TABLE_H
 #define _BINDGUARD_TABLE_H
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -194,14 +195,20 @@ static inline bool bg_group_user_owned(const struct bg_state *st)
  * behind bindguard, so each held group holds a reference on this module:
  * rmmod fails with EBUSY while userspace owns a group.
  */
+extern atomic_t bg_table_held;	/* table.c: those references, counted */
+
 static inline void bg_group_count_held(int delta)
 {
 	if (BG_NATIVE_DMA_OWNER)
 		return;
-	if (delta > 0)
+	/* never more counted than taken: bg_table_pins() */
+	if (delta > 0) {
 		__module_get(THIS_MODULE);
-	else
+		atomic_inc(&bg_table_held);
+	} else {
+		atomic_dec(&bg_table_held);
 		module_put(THIS_MODULE);
+	}
 }
 
 /* table.c, for the files that work on entries */

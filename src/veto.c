@@ -24,7 +24,10 @@
  * Before 5.19 nothing stands behind bindguard, so every mode refuses (audit
  * and off only change what 5.19+ does), and an admitted kernel-driver probe
  * is counted until it returns (bg_veto_counted_probe()), so that a claim
- * racing it waits for it: see the ordering in owner.c.
+ * racing it waits for it: see the ordering in owner.c. And while vfio is
+ * loaded but claim_vfio.c's hooks in it are not armed (bg_vfio_followed()),
+ * a vfio driver's bind is refused: a group without a vfio device cannot be
+ * claimed, so no claim goes unseen.
  *
  * The hook is armed at load with its "live" static key off: the callback
  * then lets every call through, so that a load that fails after arming
@@ -40,6 +43,8 @@
 #include <linux/jump_label.h>
 #include <linux/iommu.h>
 #include <linux/module.h>
+#include <linux/ratelimit.h>
+#include <linux/string.h>
 
 #include "bindguard.h"
 
@@ -66,6 +71,25 @@ static noinline int bg_veto_busy_probe(struct device *dev,
 				       const struct device_driver *drv)
 {
 	return BG_PROBE_FAILED(EBUSY);
+}
+
+/*
+ * Before 5.19, while vfio is loaded but claim_vfio.c's hooks in it are not
+ * armed: a vfio driver's bind fails closed, for a claim of its group would
+ * go unseen. No record (the group may not be tracked yet): a log line.
+ */
+static noinline int bg_veto_unfollowed_probe(struct device *dev,
+					     const struct device_driver *drv)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	char name[2][64];
+
+	if (__ratelimit(&rs))
+		pr_warn("refused %s bind to %s (-EBUSY): vfio's container hooks are not armed, a claim of its group would go unseen\n",
+			bg_names_escape(name[0], sizeof(name[0]), drv->name),
+			bg_names_escape(name[1], sizeof(name[1]), dev_name(dev)));
+	return -EBUSY;
 }
 
 /* really_probe()'s address, from the callback's @ip (before 5.19 only). */
@@ -123,6 +147,11 @@ static void notrace bg_veto_hook(unsigned long ip,
 		return;
 	dev = (struct device *)regs_get_kernel_argument(regs, 0);
 	drv = (const struct device_driver *)regs_get_kernel_argument(regs, 1);
+	/* before 5.19: no vfio device, so no claim, that nothing follows */
+	if (!bg_vfio_followed() && !strncmp(drv->name, "vfio", 4)) {
+		instruction_pointer_set(regs, (unsigned long)bg_veto_unfollowed_probe);
+		return;
+	}
 	if (!READ_ONCE(dev->iommu_group) || bg_param_allowed(drv))
 		return;
 

@@ -9,9 +9,15 @@
  * vfio goes live and drops them at its MODULE_STATE_GOING, and no group fd
  * (so no call that needs them) outlives vfio.
  *
+ * Whether claim_vfio.c's hooks in vfio.ko are armed is kept here too
+ * (bg_vfio_followed()), for the veto: a vfio driver's bind is refused while
+ * they are not, so that no group gets a vfio device, and so a claim, that
+ * nothing would follow.
+ *
  * Lock story: bg_vfio_mutex guards the pointers against vfio's unload for
  * the scans (bg_vfio_bound()); the hooks in vfio.ko's own code read them
- * without it (vfio cannot go while they run).
+ * without it (vfio cannot go while they run). The armed flag is written
+ * under claim_vfio.c's arming mutex and read locklessly.
  */
 #include <linux/device.h>
 #include <linux/lockdep.h>
@@ -26,6 +32,8 @@ static DEFINE_MUTEX(bg_vfio_mutex);
 static int (*bg_vfio_group_id_fn)(struct vfio_group *group);
 static struct vfio_device *(*bg_vfio_device_get)(struct device *dev);
 static void (*bg_vfio_device_put)(struct vfio_device *device);
+/* claim_vfio.c's hooks in vfio.ko are armed: its claims are followed */
+static bool bg_vfio_hooked;
 
 static void bg_vfio_clear(void)
 {
@@ -109,4 +117,32 @@ bool bg_vfio_bound(struct device *dev)
 		bg_vfio_device_put(vdev);
 	mutex_unlock(&bg_vfio_mutex);
 	return vdev;
+}
+
+/**
+ * bg_vfio_set_followed() - record whether the hooks in vfio.ko are armed
+ * @followed: true once every hook is armed, false before the first is
+ *            disarmed
+ *
+ * Context: any; the caller serializes arming (claim_vfio.c).
+ */
+void bg_vfio_set_followed(bool followed)
+{
+	WRITE_ONCE(bg_vfio_hooked, followed);
+}
+
+/**
+ * bg_vfio_followed() - would a claim through vfio be seen?
+ *
+ * A vfio driver can only bind while vfio.ko is loaded (it depends on it).
+ * While vfio's hooks are not armed (vfio loaded but arming failed, or not
+ * yet armed at its MODULE_STATE_LIVE), the veto refuses such binds: a group
+ * without a vfio device cannot be claimed.
+ *
+ * Context: any, the ftrace callback on really_probe() included.
+ * Return: true while the hooks in vfio.ko are armed.
+ */
+bool bg_vfio_followed(void)
+{
+	return READ_ONCE(bg_vfio_hooked);
 }

@@ -25,7 +25,9 @@
 #      line), and that module, the one a 5.10 user gets, is the one booted.
 #   3. test/kernel/check-build.sh KVER: `make W=1 C=1 KCFLAGS=-Werror`, one
 #      result (not with --demo)
-#   4. test/tools/bgtest/ built against the kernel's headers (not with --demo)
+#   4. test/tools/bgtest/ built against the kernel's headers, and the test
+#      build of bindguard (make BG_FAULT_INJECT=1, Kbuild) with one result
+#      line saying the DKMS module lacks its parameters (not with --demo)
 #   5. test/tools/vfio-hold.c and bench.c: gcc -static, once per run, into a
 #      directory of the run's own (removed at exit)
 #   6. test/qemu/mkinitramfs.sh KVER               (one initramfs per kernel)
@@ -705,6 +707,33 @@ run_series() {
 		else
 			result "$s" "not ok - $kver: cannot sign bindguard with the kernel's build key ($hdr/certs/signing_key.pem, scripts/sign-file)"
 		fi
+	fi
+
+	# The test build (Kbuild: make BG_FAULT_INJECT=1: fail_step=, fail_arm=)
+	# for the failload boot, in the guest at /tests/fault/bindguard.ko (never
+	# where modprobe looks); the module DKMS built must not have its
+	# parameters.
+	if [[ -z $demo ]]; then
+		t0=$(now)
+		local fdir=$BG_WORK/build/$kver/fault
+		rm -rf "$fdir"
+		mkdir -p "$fdir"
+		git -C "$REPO" ls-files -z -- Kbuild Makefile src include scripts dkms.conf debian/changelog |
+			(cd "$REPO" && xargs -0 cp --parents -t "$fdir")
+		if "$TEST/kernel/kbuild-env.sh" "$kver" make -C "$fdir" \
+			KDIR="$("$TEST/kernel/kbuild-env.sh" --headers "$kver")" BG_FAULT_INJECT=1 \
+			W=1 KCFLAGS=-Werror >"$logs/fault-build.log" 2>&1 && [[ -f $fdir/bindguard.ko ]]; then
+			extra_files+=("$fdir/bindguard.ko:/tests/fault/bindguard.ko")
+		else
+			cat "$logs/fault-build.log" >&2
+			result "$s" "not ok - $kver: the test build (BG_FAULT_INJECT=1) does not build (log: $logs/fault-build.log)"
+		fi
+		if modinfo -F parm "$ko" | grep -q '^fail_'; then
+			result "$s" "not ok - $kver: the DKMS module has the test build's parameters: $(modinfo -F parm "$ko" | grep '^fail_' | cut -d: -f1 | xargs)"
+		else
+			result "$s" "ok - $kver: the DKMS module has no fault-injection parameter"
+		fi
+		timing "$logs" fault-build "$(since "$t0")"
 	fi
 
 	t0=$(now)

@@ -273,14 +273,6 @@ t_late_load_during_unbind() {
 	unload
 }
 
-vfio_unload() {
-	local m
-	for m in vfio_pci vfio_pci_core vfio_iommu_type1 vfio; do
-		rmmod $m 2>/dev/null
-	done
-	[ -d /sys/module/vfio ] && fail "vfio still loaded: $(grep vfio /proc/modules)"
-}
-
 # vfio unloaded: no container can exist, so no presumption stands; vfio
 # loaded again after bindguard: its hooks are armed again.
 t_vfio_reload() {

@@ -79,6 +79,16 @@ hold_stop() {
 	HOLDER=
 }
 
+# vfio_unload: vfio and the vfio modules that depend on it; vfio-pci's
+# devices are unbound
+vfio_unload() {
+	local m
+	for m in vfio_pci vfio_pci_core vfio_iommu_type1 vfio; do
+		rmmod $m 2>/dev/null
+	done
+	[ -d /sys/module/vfio ] && fail "vfio still loaded: $(grep vfio /proc/modules)"
+}
+
 # owner_churn GROUP BDF MAX_US: owners that take GROUP (BDF on vfio-pci)
 # and are SIGKILLed after a random delay below MAX_US microseconds, one
 # after the other, until /tmp/stop exists. Run it in the background.

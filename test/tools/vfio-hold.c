@@ -5,6 +5,7 @@
  *
  *   vfio-hold [-f] [-n NAME] GROUP [BDF]
  *   vfio-hold -s GROUP
+ *   vfio-hold -l GROUP
  *
  * Opens /dev/vfio/vfio and /dev/vfio/GROUP, attaches the group to the
  * container (VFIO_GROUP_SET_CONTAINER: the kernel claims DMA ownership of the
@@ -20,10 +21,16 @@
  *            (VFIO_GROUP_GET_STATUS's VFIO_GROUP_FLAGS_VIABLE, the kernel's
  *            own verdict) and exit 0; the group is never attached to a
  *            container, so nothing is claimed
+ *   -l       loop until SIGTERM: VFIO_GROUP_GET_STATUS, then claim and
+ *            release (VFIO_GROUP_SET_CONTAINER, VFIO_GROUP_UNSET_CONTAINER),
+ *            as fast as it can; then print "loop ok N busy N failed N
+ *            last-error E" (busy: SET_CONTAINER failed with EBUSY; failed:
+ *            any other ioctl error) and exit 0
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,13 +67,58 @@ static int group_status(const char *name, struct vfio_group_status *status)
 	return group;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	stop = 1;
+}
+
+/* -l: claim and release GROUP until SIGTERM, count what the ioctls said. */
+static int loop(int container, int group)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	unsigned long ok = 0, busy = 0, failed = 0;
+	int last = 0;
+
+	signal(SIGTERM, on_term);
+	printf("looping\n");
+	while (!stop) {
+		if (ioctl(group, VFIO_GROUP_GET_STATUS, &status)) {
+			failed++;
+			last = errno;
+		}
+		if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)) {
+			if (errno == EBUSY) {
+				busy++;
+			} else {
+				failed++;
+				last = errno;
+			}
+			continue;
+		}
+		if (ioctl(group, VFIO_GROUP_UNSET_CONTAINER)) {
+			failed++;
+			last = errno;
+			continue;
+		}
+		ok++;
+	}
+	printf("loop ok %lu busy %lu failed %lu last-error %s\n", ok, busy,
+	       failed, last ? strerror(last) : "-");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	int container, group, device, opt, force = 0, ask = 0;
+	int container, group, device, opt, force = 0, ask = 0, looping = 0;
 
-	while ((opt = getopt(argc, argv, "fn:s")) != -1) {
+	while ((opt = getopt(argc, argv, "fln:s")) != -1) {
 		switch (opt) {
+		case 'l':
+			looping = 1;
+			break;
 		case 's':
 			ask = 1;
 			break;
@@ -84,7 +136,7 @@ int main(int argc, char **argv)
 	argc -= optind - 1;
 	argv += optind - 1;
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: vfio-hold [-f] [-n NAME] GROUP [BDF] | vfio-hold -s GROUP\n");
+		fprintf(stderr, "usage: vfio-hold [-f] [-n NAME] GROUP [BDF] | vfio-hold -s GROUP | vfio-hold -l GROUP\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -107,6 +159,8 @@ int main(int argc, char **argv)
 	group = group_status(argv[1], force ? NULL : &status);
 	if (group < 0)
 		return 1;
+	if (looping)
+		return loop(container, group);
 	if (!force && !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		errno = EBUSY;
 		return fail("group not viable (a member has a host driver)");
