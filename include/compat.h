@@ -63,21 +63,18 @@
 #endif
 
 /*
- * 5.14 (ef6dcbdd8eb2): really_probe() returns a driver's failed probe as a
- * positive errno. __device_attach_driver() then tries the next driver, and
+ * 5.14: really_probe() returns a driver's failed probe as a positive errno.
+ * __device_attach_driver() then tries the next driver, and
  * device_driver_attach() (sysfs bind) returns the errno negated. Before,
  * really_probe() returned 0 for a failed probe: the next driver is tried,
- * and sysfs bind reports -ENODEV. A negative return would stop the bus at
- * the refused driver. The change is inside drivers/base/dd.c: no header
- * tells the two apart, so the version does, here alone.
- * BG_PROBE_FAILED(err) is what really_probe() returns for a probe that
- * failed with -err.
+ * and sysfs bind reports -ENODEV. (A negative return would stop the bus at
+ * the refused driver.) BG_PROBE_FAILED(err) is what really_probe() returns
+ * for a probe that failed with -err.
  */
-#include <linux/version.h>
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0)
+#ifdef HAVE_PROBE_ERROR_POSITIVE
 #define BG_PROBE_FAILED(err) (err)
 #else
-#define BG_PROBE_FAILED(err) 0
+#define BG_PROBE_FAILED(err) ((void)(err), 0)
 #endif
 
 #endif /* _BINDGUARD_COMPAT_H */
