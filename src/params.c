@@ -36,7 +36,7 @@
 /* refused values listed (and logged); more are counted */
 #define BG_PARAM_ERRORS 16
 /* an escaped refused value: longer ones are cut with "..." */
-#define BG_PARAM_SHOWN 64
+#define BG_PARAM_SHOWN 96
 
 struct bg_param_error {
 	const char *param;
