@@ -23,6 +23,7 @@
 #include <linux/ctype.h>
 #include <linux/device/driver.h>
 #include <linux/kernel.h>
+#include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/pci.h>
@@ -197,6 +198,8 @@ static int bg_param_mode_set(const char *val, const struct kernel_param *kp)
 {
 	int mode = val ? sysfs_match_string(bg_mode_names, val) : -EINVAL;
 
+	/* the kernel sets a parameter under its module's kernel_param_lock() */
+	lockdep_assert_held(&THIS_MODULE->param_lock);
 	if (mode < 0 && bg_param_loaded) {
 		pr_err("invalid mode '%.*s': expected enforce, audit or off\n",
 		       (int)strcspn(val, "\n"), val);
