@@ -318,7 +318,7 @@ t_status_config_errors() {
 	*',"config_errors":[{"param":"mode","reason":"invalid","value":"enforec","instead":"enforce"},{"param":"reserve","reason":"invalid","value":"nonsense","instead":null}]}') ;;
 	*) fail "--json: ...$(echo "$out" | tail -c 200)" ;;
 	esac
-	load
+	insmod_with
 	bindguard-status | grep -q WARNING && fail "a warning after a clean load"
 	case $(bindguard-status --json) in
 	*',"config_errors":[]}') ;;
