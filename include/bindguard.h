@@ -36,14 +36,6 @@ bool bg_viable_managed_dma(const struct device_driver *drv);
 bool bg_viable_vfio_accepts(const char *name);
 bool bg_viable_blocks(struct device *dev, const struct device_driver *drv);
 
-/* params.c: module parameters mode=, allow=, strict=, maxactive= */
-enum bg_mode { BG_MODE_ENFORCE, BG_MODE_AUDIT, BG_MODE_OFF };
-
-enum bg_mode bg_param_mode(void);
-const char *bg_param_mode_name(void);
-bool bg_param_allowed(const struct device_driver *drv);
-unsigned int bg_param_maxactive(void);
-
 /* names.c: escaping of names, and copied device/driver name records */
 
 /**
@@ -67,6 +59,22 @@ void bg_names_set(struct bg_names **np, const char *dev, const char *driver);
 const char *bg_names_dev(const struct bg_names *n);
 const char *bg_names_driver(const struct bg_names *n);
 void bg_names_exit(void);
+
+/*
+ * params.c: module parameters mode=, allow=, strict=, maxactive=; values
+ * refused at load (reserve.c's reserve= too)
+ */
+enum bg_mode { BG_MODE_ENFORCE, BG_MODE_AUDIT, BG_MODE_OFF };
+
+int bg_param_init(void);
+void bg_param_refuse(const char *param, const char *reason, const char *val,
+		     size_t len, const char *why, const char *instead);
+const char *bg_param_entry(const char **p, size_t *len);
+int bg_param_errors(char *buf);
+enum bg_mode bg_param_mode(void);
+const char *bg_param_mode_name(void);
+bool bg_param_allowed(const struct device_driver *drv);
+unsigned int bg_param_maxactive(void);
 
 /* events.c: a bounded ring of ownership changes and refusals */
 enum bg_event_type {
@@ -205,7 +213,7 @@ void bg_notifier_exit(void);
 int bg_debugfs_init(void);
 void bg_debugfs_exit(void);
 
-/* reserve.c: /sys/kernel/bindguard/{reserve,release} and reserve= */
+/* reserve.c: /sys/kernel/bindguard/{reserve,release,config_errors}, reserve= */
 int bg_reserve_init(void);
 void bg_reserve_exit(void);
 

@@ -45,6 +45,7 @@ static const struct bg_step {
 	int (*init)(void);
 	void (*exit)(void);
 } bg_steps[] = {
+	{ "params",	bg_param_init,		NULL },
 	{ "table",	NULL,			bg_table_exit },
 	{ "notifier",	bg_notifier_init,	bg_notifier_exit },
 	{ "rescans",	NULL,			bg_scan_exit },

@@ -9,14 +9,19 @@
  *   /sys/kernel/bindguard/reserve   write one BDF to reserve it; read the
  *                                   reserved BDFs, one a line (0600)
  *   /sys/kernel/bindguard/release   write one BDF to end its reservation (0200)
+ *   /sys/kernel/bindguard/config_errors   the values refused at load
+ *                                   (params.c), one a line (0444)
  *   reserve=BDF[,BDF...]            at load, to hold groups from boot
  *
  * sysfs, not debugfs: a locked-down kernel refuses writable debugfs files.
  * A write is validated first: anything but one BDF (hex "dddd:bb:dd.f",
  * optionally followed by a newline) is -EINVAL with one log line, and
  * changes nothing; reserving a reserved BDF is -EEXIST, releasing one that
- * is not -ENOENT, more than BG_RESERVE_MAX -ENOSPC. The names are kept in
- * member.c, which applies them to the groups (and to devices added later).
+ * is not -ENOENT, more than BG_RESERVE_MAX -ENOSPC. At load, reserve=
+ * never fails the load: each valid entry is reserved, and a bad one (or
+ * one past BG_RESERVE_MAX) is refused and left out (params.c). The names
+ * are kept in member.c, which applies them to the groups (and to devices
+ * added later).
  */
 #include <linux/ctype.h>
 #include <linux/kobject.h>
@@ -31,48 +36,53 @@
 /*
  * Parse one BDF from @buf (@len bytes, a trailing newline allowed) into its
  * canonical form "%04x:%02x:%02x.%x" in @bdf (BG_BDF_LEN). -EINVAL if it is
- * anything else; @what names the interface in the log line.
+ * anything else.
  */
-static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf, const char *what)
+static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf)
 {
 	unsigned int dom, bus, slot, fn;
-	char s[BG_BDF_LEN + 1], shown[64];
+	char s[BG_BDF_LEN];
 	size_t i;
 	int n;
 
 	if (len && buf[len - 1] == '\n')
 		len--;
 	if (len == 0 || len > BG_BDF_LEN - 1)
-		goto bad;
+		return -EINVAL;
 	for (i = 0; i < len; i++)
 		if (!isxdigit(buf[i]) && buf[i] != ':' && buf[i] != '.')
-			goto bad;
+			return -EINVAL;
 	memcpy(s, buf, len);
 	s[len] = '\0';
 	/* field widths: sscanf() would wrap an overlong field silently */
 	if (sscanf(s, "%5x:%2x:%2x.%1x%n", &dom, &bus, &slot, &fn, &n) != 4 ||
 	    n != (int)len || dom > 0xfffff || bus > 0xff || slot > 0x1f || fn > 7)
-		goto bad;
+		return -EINVAL;
 	snprintf(bdf, BG_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, slot, fn);
 	return 0;
-bad:
-	memcpy(s, buf, min(len, sizeof(s) - 1));
-	s[min(len, sizeof(s) - 1)] = '\0';
-	pr_err("invalid %s '%s': expected one PCI device name (dddd:bb:dd.f)\n",
-	       what, bg_names_escape(shown, sizeof(shown), s));
-	return -EINVAL;
 }
 
-/* One BDF written to @what: parsed, then handed to @apply (member.c). */
+/*
+ * One BDF written to @what: parsed, then handed to @apply (member.c). A
+ * bad one is -EINVAL with one log line.
+ */
 static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 				int (*apply)(const char *bdf))
 {
-	char bdf[BG_BDF_LEN];
+	char bdf[BG_BDF_LEN], s[BG_BDF_LEN + 1], shown[64];
+	size_t len = count && buf[count - 1] == '\n' ? count - 1 : count;
 	int ret;
 
-	ret = bg_reserve_parse_bdf(buf, count, bdf, what);
-	if (!ret)
-		ret = apply(bdf);
+	ret = bg_reserve_parse_bdf(buf, count, bdf);
+	if (ret) {
+		len = min(len, sizeof(s) - 1);
+		memcpy(s, buf, len);
+		s[len] = '\0';
+		pr_err("invalid %s '%s': expected one PCI device name (dddd:bb:dd.f)\n",
+		       what, bg_names_escape(shown, sizeof(shown), s));
+		return ret;
+	}
+	ret = apply(bdf);
 	return ret ?: count;
 }
 
@@ -94,12 +104,20 @@ static ssize_t release_store(struct kobject *kobj, struct kobj_attribute *attr,
 	return bg_reserve_write(buf, count, "release", bg_member_unreserve);
 }
 
+static ssize_t config_errors_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return bg_param_errors(buf);
+}
+
 static struct kobj_attribute bg_reserve_attr = __ATTR(reserve, 0600, reserve_show, reserve_store);
 static struct kobj_attribute bg_release_attr = __ATTR_WO(release);
+static struct kobj_attribute bg_config_errors_attr = __ATTR_RO(config_errors);
 
 static struct attribute *bg_reserve_attrs[] = {
 	&bg_reserve_attr.attr,
 	&bg_release_attr.attr,
+	&bg_config_errors_attr.attr,
 	NULL,
 };
 
@@ -110,34 +128,29 @@ static const struct attribute_group bg_reserve_group = {
 static struct kobject *bg_kobj;
 
 /*
- * reserve= at load: every name is checked before any is reserved, so that
- * a bad list fails insmod with -EINVAL and reserves nothing.
+ * reserve= at load: each valid entry is reserved (a name given twice once);
+ * a bad one, or one past BG_RESERVE_MAX, is refused and left out.
  */
 static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 {
-	/* too large for the stack; parameters are set one at a time at load */
-	static char bdf[BG_RESERVE_MAX][BG_BDF_LEN];
-	unsigned int count = 0, i;
-	const char *p = val;
+	char bdf[BG_BDF_LEN];
+	const char *p = val, *s;
 	size_t len;
-	int ret;
 
-	while (*p && *p != '\n') {
-		len = strcspn(p, ",\n");
-		if (count == BG_RESERVE_MAX)
-			return -ENOSPC;
-		ret = bg_reserve_parse_bdf(p, len, bdf[count], "reserve= entry");
-		if (ret)
-			return ret;
-		count++;
-		p += len;
-		if (*p == ',')
-			p++;
+	if (!val) {
+		bg_param_refuse("reserve", "invalid", NULL, 0,
+				"expected comma-separated PCI device names", "-");
+		return 0;
 	}
-	for (i = 0; i < count; i++) {
-		ret = bg_member_reserve(bdf[i]);
-		if (ret && ret != -EEXIST)
-			return ret;
+	while ((s = bg_param_entry(&p, &len))) {
+		if (!len)
+			continue;
+		if (bg_reserve_parse_bdf(s, len, bdf))
+			bg_param_refuse("reserve", "invalid", s, len,
+					"expected a PCI device name (dddd:bb:dd.f)", "-");
+		else if (bg_member_reserve(bdf) == -ENOSPC)
+			bg_param_refuse("reserve", "over-limit", s, len, "more than "
+					__stringify(BG_RESERVE_MAX) " reservations", "-");
 	}
 	return 0;
 }
@@ -152,6 +165,7 @@ static int bg_reserve_param_get(char *buf, const struct kernel_param *kp)
 }
 
 static const struct kernel_param_ops bg_reserve_param_ops = {
+	.flags = KERNEL_PARAM_OPS_FL_NOARG,
 	.set = bg_reserve_param_set,
 	.get = bg_reserve_param_get,
 };
@@ -163,7 +177,7 @@ MODULE_PARM_DESC(reserve, "IOMMU groups reserved from load, by a member's BDF, u
 		 "at runtime /sys/kernel/bindguard/reserve and release; default none");
 
 /**
- * bg_reserve_init() - create /sys/kernel/bindguard/{reserve,release}
+ * bg_reserve_init() - create /sys/kernel/bindguard/{reserve,release,config_errors}
  *
  * Context: process (module init).
  * Return: 0 or -ENOMEM, or sysfs_create_group()'s error.
