@@ -8,7 +8,10 @@
 # style) and writes SRCDIR/.probes/<kernelrelease>/probes.h with one
 # `#define HAVE_<NAME> 1` per probe that compiled, and one
 # `#define HAVE_EXPORT_<SYMBOL> 1` per symbol listed in
-# src/compat/probes/exports that KDIR's Module.symvers exports.
+# src/compat/probes/exports that KDIR's Module.symvers exports, and one
+# `#define HAVE_<NAME> 1` per line "NAME MAJOR.MINOR" of
+# src/compat/probes/versions (a behaviour change no header shows) that KDIR's
+# version reaches.
 # include/compat.h maps the HAVE_* names to one API; the module's code never
 # tests kernel versions.
 #
@@ -41,6 +44,7 @@ krel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$kdir/include/generated/u
 out=$srcdir/.probes/$krel
 probes=("$srcdir"/src/compat/probes/*.c)
 exports=$srcdir/src/compat/probes/exports
+versions=$srcdir/src/compat/probes/versions
 
 die() { echo "bindguard: $*" >&2; exit 1; }
 
@@ -91,10 +95,22 @@ exported_syms() {
 	done
 }
 
-# Reuse the result unless a probe, the exports or this script is newer.
+# version_probes: "NAME MAJOR.MINOR" lines of the versions file
+version_probes() {
+	local name ver rest
+	grep -v '^[[:space:]]*#' "$versions" | while read -r name ver rest; do
+		[[ -n $name ]] || continue
+		[[ $name =~ ^[a-z0-9_]+$ && $ver =~ ^[0-9]+\.[0-9]+$ && -z $rest ]] ||
+			die "src/compat/probes/versions: '$name $ver $rest': want 'NAME MAJOR.MINOR'"
+		echo "$name $ver"
+	done
+}
+
+# Reuse the result unless a probe, the exports, the versions or this script
+# is newer.
 if [ -f "$out/probes.h" ]; then
 	stale=0
-	for p in "${probes[@]}" "$exports" "${BASH_SOURCE[0]}"; do
+	for p in "${probes[@]}" "$exports" "$versions" "${BASH_SOURCE[0]}"; do
 		[ "$p" -nt "$out/probes.h" ] && stale=1
 	done
 	[ $stale = 0 ] && exit 0
@@ -106,6 +122,7 @@ for p in "${probes[@]}"; do
 	need[$p]=$(since "$p")
 done
 syms=$(exported_syms)
+vprobes=$(version_probes)
 
 # -Werror on top of the caller's KCFLAGS (make exports its command line)
 kcflags=${KCFLAGS:-}
@@ -177,6 +194,14 @@ done <<<"$syms"
 			echo "/* HAVE_EXPORT_${sym^^} not set */"
 		fi
 	done <<<"$syms"
+	while read -r name ver; do
+		[[ -n $name ]] || continue
+		if (($(vnum "$kver") >= $(vnum "$ver"))); then
+			echo "#define HAVE_${name^^} 1"
+		else
+			echo "/* HAVE_${name^^} not set */"
+		fi
+	done <<<"$vprobes"
 } >"$out/probes.h.tmp"
 mv "$out/probes.h.tmp" "$out/probes.h"
 echo "  PROBES  $krel: $(grep -c "^#define" "$out/probes.h") HAVE_* set" >&2
