@@ -372,6 +372,32 @@ t_hostile_names() {
 	unload
 }
 
+# allow= names a kernel-DMA driver (e1000). Since 5.19 bindguard admits it
+# and the kernel refuses it: the refusal is the kernel's, not counted as
+# bindguard's, and its line says so. Before, such a name is refused at load
+# (vfio would BUG_ON) and bindguard refuses the bind.
+t_allow_kernel_refuses() {
+	local refused
+	load allow=vfio-pci,pci-stub,pcieport,e1000
+	hold_start
+	refused=$(group_field "$GROUP" 6)
+	if [ $NATIVE = 1 ]; then
+		expect_eq "$(cat $PARAMS/allow)" "vfio-pci,pci-stub,pcieport,e1000" "allow="
+		expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind (the kernel refuses)"
+		expect_eq "$(group_field "$GROUP" 6)" "$refused" "bindguard's refused count"
+		expect_eq "$(dmesg_count "bindguard: e1000 bind to $SIB: admitted by allow=, but refused by the kernel: iommu group $GROUP is owned by userspace")" 1 "the kernel's refusal line"
+	else
+		grep -qx "allow unsafe e1000 -" /sys/kernel/bindguard/config_errors ||
+			fail "config_errors: $(cat /sys/kernel/bindguard/config_errors)"
+		expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind (bindguard refuses)"
+		expect_eq "$(group_field "$GROUP" 6)" $((refused + 1)) "bindguard's refused count"
+	fi
+	expect_driver "$SIB" none
+	hold_stop
+	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 || fail "group $GROUP still $(group_field "$GROUP" 2)"
+	unload
+}
+
 t_long_driver_name() {
 	local out
 	if [ $NATIVE = 1 ]; then
@@ -542,7 +568,7 @@ for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
 done
 scenario_init
 
-ktap_plan 17
+ktap_plan 18
 run_test "formats carry their version; hooks lists every hook" t_formats
 run_test "bad maxactive= loads the default 256" t_bad_maxactive
 run_test "late load: a group the VM already holds is user" t_late_load
@@ -557,6 +583,7 @@ run_test "a failed probe is counted down" t_failed_probe_counted_down
 run_test "rmmod during a slow probe" t_rmmod_during_probe
 run_test "hostile owner names are escaped, forge nothing" t_hostile_names
 run_test "driver names longer than 32 characters are kept whole" t_long_driver_name
+run_test "allow=e1000: since 5.19 the kernel refuses it, and says so; before, bindguard does" t_allow_kernel_refuses
 run_test "refusals storming one group hide none in another" t_ratelimit_per_group
 run_test "loaded $LOAD_CYCLES times while owners come and go: no claim counted twice" t_load_during_claims
 run_test "maxactive=1: missed calls are logged and the table re-read" t_misses
