@@ -112,7 +112,7 @@ const char *bg_event_name(enum bg_event_type type);
 /* table.c: the per-IOMMU-group table (entries: src/table.h) */
 struct bg_group *bg_table_lookup(struct iommu_group *group);
 struct bg_group *bg_table_find(int id);
-int bg_table_pins(void);
+int bg_table_pins(int *others);
 void bg_table_exit(void);
 
 /* member.c: the devices of each group, their drivers, reserved names */

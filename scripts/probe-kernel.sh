@@ -87,7 +87,7 @@ since() {
 # exported_syms: "SYMBOL MAJOR.MINOR" lines of the exports file
 exported_syms() {
 	local sym ver rest
-	grep -v '^[[:space:]]*#' "$exports" | while read -r sym ver rest; do
+	{ grep -v '^[[:space:]]*#' "$exports" || true; } | while read -r sym ver rest; do
 		[[ -n $sym ]] || continue
 		[[ $ver =~ ^[0-9]+\.[0-9]+$ && -z $rest ]] ||
 			die "src/compat/probes/exports: '$sym $ver $rest': want 'SYMBOL MAJOR.MINOR' (the version that exports it)"
@@ -98,7 +98,7 @@ exported_syms() {
 # version_probes: "NAME MAJOR.MINOR" lines of the versions file
 version_probes() {
 	local name ver rest
-	grep -v '^[[:space:]]*#' "$versions" | while read -r name ver rest; do
+	{ grep -v '^[[:space:]]*#' "$versions" || true; } | while read -r name ver rest; do
 		[[ -n $name ]] || continue
 		[[ $name =~ ^[a-z0-9_]+$ && $ver =~ ^[0-9]+\.[0-9]+$ && -z $rest ]] ||
 			die "src/compat/probes/versions: '$name $ver $rest': want 'NAME MAJOR.MINOR'"

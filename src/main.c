@@ -165,9 +165,12 @@ static int __init bg_init(void)
 static void bg_exit_wait_refs(void)
 {
 	unsigned long next = jiffies;
-	int refs;
+	int refs, pins;
 
-	while ((refs = module_refcount(THIS_MODULE) - bg_table_pins()) > 0) {
+	for (;;) {
+		pins = bg_table_pins(&refs);
+		if (refs <= 0)
+			break;
 		if (time_after_eq(jiffies, next)) {
 			pr_warn("forced unload: waiting for %d references (calls in flight, open debugfs files); claims and kernel-driver probes in tracked groups fail with -EBUSY meanwhile\n",
 				refs);
@@ -175,9 +178,9 @@ static void bg_exit_wait_refs(void)
 		}
 		schedule_timeout_idle(HZ / 10);
 	}
-	if (bg_table_pins())
+	if (pins)
 		pr_warn("forced unload while %d groups are owned by userspace: nothing refuses a bind into them from now on\n",
-			bg_table_pins());
+			pins);
 }
 
 /*

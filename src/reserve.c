@@ -14,9 +14,9 @@
  *   reserve=BDF[,BDF...]            at load, to hold groups from boot
  *
  * sysfs, not debugfs: a locked-down kernel refuses writable debugfs files.
- * A write is validated first: anything but one BDF (hex "dddd:bb:dd.f",
- * optionally followed by a newline) is -EINVAL with one log line, and
- * changes nothing; reserving a reserved BDF is -EEXIST, releasing one that
+ * A write is validated first: anything but one BDF (hex "dddd:bb:dd.f", or
+ * "bb:dd.f" in domain 0, optionally followed by a newline) is -EINVAL with
+ * one log line, and changes nothing; reserving a reserved BDF is -EEXIST, releasing one that
  * is not -ENOENT, more than BG_RESERVE_MAX -ENOSPC. At load, reserve=
  * never fails the load: each valid entry is reserved, and a bad one (or
  * one past BG_RESERVE_MAX) is refused and left out (params.c). The names
@@ -54,9 +54,18 @@ static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf)
 			return -EINVAL;
 	memcpy(s, buf, len);
 	s[len] = '\0';
-	/* field widths: sscanf() would wrap an overlong field silently */
-	if (sscanf(s, "%5x:%2x:%2x.%1x%n", &dom, &bus, &slot, &fn, &n) != 4 ||
-	    n != (int)len || dom > 0xfffff || bus > 0xff || slot > 0x1f || fn > 7)
+	/*
+	 * Field widths: sscanf() would wrap an overlong field silently. One
+	 * colon: "bb:dd.f" in domain 0, as lspci prints it.
+	 */
+	dom = 0;
+	if (strchr(s, ':') == strrchr(s, ':')) {
+		if (sscanf(s, "%2x:%2x.%1x%n", &bus, &slot, &fn, &n) != 3)
+			return -EINVAL;
+	} else if (sscanf(s, "%5x:%2x:%2x.%1x%n", &dom, &bus, &slot, &fn, &n) != 4) {
+		return -EINVAL;
+	}
+	if (n != (int)len || dom > 0xfffff || bus > 0xff || slot > 0x1f || fn > 7)
 		return -EINVAL;
 	snprintf(bdf, BG_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, slot, fn);
 	return 0;

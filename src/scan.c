@@ -73,12 +73,13 @@ static int bg_scan_kernel_dma_member(struct device *dev, void *unused)
 /*
  * iommu_group_dma_owner_claimed() is also true for groups whose devices
  * merely have host drivers (default-domain users). A group counts as user
- * only when it reads claimed, no member has a kernel-DMA driver, and it
- * still reads claimed after that. The last question closes a window: a
- * kernel driver being unbound drops its claim (dma_cleanup) before
+ * only when it reads claimed, no member has a kernel-DMA driver, and both
+ * answers are the same when asked again. The second round closes a window:
+ * a kernel driver being unbound drops its claim (dma_cleanup) before
  * dev->driver is cleared, so the first answer can be that driver's claim
- * and the members then show no driver. Both answers are taken under the
- * group's mutex, which orders them around the unbind's dma_cleanup.
+ * and the members then show no driver; and a driver bound meanwhile sets
+ * dev->driver before it claims. Each answer is taken under the group's
+ * mutex, which orders it around a bind's or unbind's claim change.
  */
 static bool bg_scan_claimed_by_user(struct device *dev)
 {
@@ -89,7 +90,8 @@ static bool bg_scan_claimed_by_user(struct device *dev)
 		return false;
 	user = bg_scan_dma_owner_claimed(group) &&
 	       !iommu_group_for_each_dev(group, NULL, bg_scan_kernel_dma_member) &&
-	       bg_scan_dma_owner_claimed(group);
+	       bg_scan_dma_owner_claimed(group) &&
+	       !iommu_group_for_each_dev(group, NULL, bg_scan_kernel_dma_member);
 	iommu_group_put(group);
 	return user;
 }

@@ -34,21 +34,38 @@
 /* entries, members and reserved names: see table.h */
 DEFINE_MUTEX(bg_table_mutex);
 static DEFINE_XARRAY(bg_groups);	/* bg_table_mutex; RCU to read */
-atomic_t bg_table_held = ATOMIC_INIT(0);	/* bg_group_count_held() */
+/*
+ * bg_table_held counts the module references held groups take; the count
+ * and the reference change together under bg_table_pins_lock (a leaf raw
+ * spinlock: bg_group_count_held() runs under a group's lock), so that a
+ * reader sees both at one moment.
+ */
+DEFINE_RAW_SPINLOCK(bg_table_pins_lock);
+int bg_table_held;
 
 /**
  * bg_table_pins() - the module references that held groups take now
+ * @others: set to every other reference on this module at the same moment
  *
  * Before 5.19 each group held by userspace holds a reference on this
  * module (bg_group_count_held()); a forced unload waits for every other
- * reference (main.c). Since 5.19 none.
+ * reference (main.c). Since 5.19 none. The two are read under the lock
+ * that changes them together: read apart, a claim committed or a group
+ * released in between would make the others look one fewer.
  *
- * Context: any.
- * Return: the number of those references, never more than are taken.
+ * Context: any; takes bg_table_pins_lock with interrupts off.
+ * Return: the number of those references.
  */
-int bg_table_pins(void)
+int bg_table_pins(int *others)
 {
-	return atomic_read(&bg_table_held);
+	unsigned long flags;
+	int pins;
+
+	raw_spin_lock_irqsave(&bg_table_pins_lock, flags);
+	pins = bg_table_held;
+	*others = module_refcount(THIS_MODULE) - pins;
+	raw_spin_unlock_irqrestore(&bg_table_pins_lock, flags);
+	return pins;
 }
 
 /* The lookups' contract: a reader under RCU, or a writer under the mutex. */

@@ -195,20 +195,25 @@ static inline bool bg_group_user_owned(const struct bg_state *st)
  * behind bindguard, so each held group holds a reference on this module:
  * rmmod fails with EBUSY while userspace owns a group.
  */
-extern atomic_t bg_table_held;	/* table.c: those references, counted */
+extern raw_spinlock_t bg_table_pins_lock;	/* table.c */
+extern int bg_table_held;	/* bg_table_pins_lock: those references */
 
 static inline void bg_group_count_held(int delta)
 {
+	unsigned long flags;
+
 	if (BG_NATIVE_DMA_OWNER)
 		return;
-	/* never more counted than taken: bg_table_pins() */
+	/* the reference and its count change together: bg_table_pins() */
+	raw_spin_lock_irqsave(&bg_table_pins_lock, flags);
 	if (delta > 0) {
 		__module_get(THIS_MODULE);
-		atomic_inc(&bg_table_held);
+		bg_table_held++;
 	} else {
-		atomic_dec(&bg_table_held);
+		bg_table_held--;
 		module_put(THIS_MODULE);
 	}
+	raw_spin_unlock_irqrestore(&bg_table_pins_lock, flags);
 }
 
 /* table.c, for the files that work on entries */

@@ -224,6 +224,34 @@ st_metrics_checks() {
 	st_check "--metrics as nobody into root's 0755 directory: exit 2, one line, the old file kept" \
 		eval 'st_failed_write "$rc" "$d/bindguard.prom" old && [[ $(wc -l <<<"$out") == 1 ]] || { echo "$out"; false; }'
 
+	st_metrics_case others
+	chmod 777 "$d"
+	rc=0
+	out=$(st_tool --metrics "$d/bindguard.prom" 2>&1) || rc=$?
+	st_check "--metrics as root into root's 0777 directory (no sticky bit): refused, exit 2, one line, nothing written" \
+		eval '[[ $rc == 2 && $(wc -l <<<"$out") == 1 && -z $(ls -A "$d") ]] || { echo "$rc: $out"; false; }'
+
+	st_metrics_case sticky
+	chmod 1777 "$d"
+	st_tool --metrics "$d/bindguard.prom" || true
+	st_check "--metrics as root into a 1777 directory: written" \
+		eval 'st_prom_check "$d/bindguard.prom" && st_no_temp "$d"'
+
+	st_metrics_case owned
+	echo old >"$d/bindguard.prom"
+	chown -R 65534:65534 "$d"
+	rc=0
+	out=$(st_tool --metrics "$d/bindguard.prom" 2>&1) || rc=$?
+	if [[ $set == busybox ]]; then
+		# busybox's setpriv cannot change users: fail closed
+		st_check "--metrics as root into nobody's directory, busybox: exit 2, the old file kept" \
+			eval 'st_failed_write "$rc" "$d/bindguard.prom" old || { echo "$out"; false; }'
+	else
+		st_check "--metrics as root into nobody's directory: written as nobody, mode 0644" \
+			eval '[[ $rc == 0 && $(stat -c "%u %a" "$d/bindguard.prom") == "65534 644" ]] &&
+				st_prom_check "$d/bindguard.prom" && st_no_temp "$d" || { echo "$rc: $out"; false; }'
+	fi
+
 	st_metrics_case full
 	echo old >"$d/bindguard.prom"
 	rc=0
