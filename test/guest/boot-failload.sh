@@ -137,7 +137,7 @@ t_load_after() {
 	hold_start
 	expect_eq "$(group_field "$GROUP" 2)" user "state with a live owner"
 	n=$(dmesg_count "bindguard: refused e1000 bind to $SIB")
-	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind of $SIB while owned"
+	expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind of $SIB while owned"
 	expect_driver "$SIB" none
 	expect_eq "$(dmesg_count "bindguard: refused e1000 bind to $SIB")" $((n + 1)) \
 		"refusal log lines"
@@ -187,7 +187,7 @@ t_vfio_unarmed() {
 	hold_start
 	expect_driver "$HELD" vfio-pci
 	expect_eq "$(group_field "$GROUP" 2)" user "state with a live owner"
-	expect_eq "$(bind_to "$SIB" e1000)" EBUSY "e1000 bind of $SIB while owned"
+	expect_eq "$(bind_to "$SIB" e1000)" "$REFUSED" "e1000 bind of $SIB while owned"
 	hold_stop
 	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 || fail "group $GROUP stayed user"
 	unbind "$HELD"	# (a vfio device with no VM: the next load presumes a VM)

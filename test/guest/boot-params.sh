@@ -111,7 +111,7 @@ t_mode() {
 # The sibling's group reserved at load refuses a kernel driver's bind.
 expect_reserved_refuses() {
 	expect_eq "$(group_field "$GROUP" 2)" reserved "state of group $GROUP"
-	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" EBUSY
+	expect_write /sys/bus/pci/drivers/e1000/bind "$SIB" "$REFUSED"
 	expect_driver "$SIB" none
 }
 
@@ -222,7 +222,7 @@ t_allow_in_effect() {
 	unbind "$SIB"
 	insmod_with strict=1 allow="vfio-pci,pci-stub/" reserve="$SIB"
 	expect_eq "$(errors)" "allow invalid pci-stub/ -|" "config_errors"
-	expect_eq "$(bind_to "$SIB" pci-stub)" EBUSY "pci-stub bind"
+	expect_eq "$(bind_to "$SIB" pci-stub)" "$REFUSED" "pci-stub bind"
 	expect_eq "$(bind_to "$SIB" vfio-pci)" OK "vfio-pci bind"
 	unbind "$SIB"
 }

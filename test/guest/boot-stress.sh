@@ -7,8 +7,8 @@
 #     the sibling has e1000 no owner can take the group);
 #   B starts the owner (vfio-hold) and SIGKILLs it after up to 0.2 s (in
 #     the middle of its setup, or after it took the group), or every other
-#     time once it holds (waiting up to 5 s); when it was seen holding,
-#     after up to 0.4 s more.
+#     time once it holds or has given up (waiting up to 5 s); when it was
+#     seen holding, after up to 0.4 s more.
 # Afterwards bindguard's "refused" counter for the group must equal the
 # EBUSYs loop A saw: bindguard refuses every bind into a user-owned group
 # before the kernel's own check (5.19+) could, since it marks a claim pending
@@ -59,7 +59,7 @@ t_stress() {
 			# they hold (up to 5 s: a sanitizer guest under load is
 			# slow to get there), so that loop A meets owners
 			if [ $((starts % 2)) = 0 ]; then
-				wait_for "grep -q '^holding' /tmp/hold-b.log" 5 || :
+				wait_for "grep -q '^holding' /tmp/hold-b.log || ! kill -0 $p 2>/dev/null" 5 || :
 			else
 				usleep $((RANDOM % 200000))
 			fi
