@@ -59,7 +59,7 @@ t_stress() {
 			# they hold (up to 5 s: a sanitizer guest under load is
 			# slow to get there), so that loop A meets owners
 			if [ $((starts % 2)) = 0 ]; then
-				wait_for "grep -q '^holding' /tmp/hold-b.log || ! kill -0 $p 2>/dev/null" 5 || :
+				wait_for "grep -qE '^(holding|vfio-hold: )' /tmp/hold-b.log" 5 || :
 			else
 				usleep $((RANDOM % 200000))
 			fi
