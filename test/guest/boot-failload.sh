@@ -30,7 +30,7 @@
 
 FAULT_KO=/tests/fault/bindguard.ko
 # src/main.c's bg_steps[], in order; one more number is "no such step"
-STEPS="table notifier rescans reports veto claim scan debugfs reserve"
+STEPS="params table notifier rescans reports veto claim scan debugfs reserve"
 
 kprobes_registered() {	# (only bindguard registers any in the guest)
 	cat /sys/kernel/debug/kprobes/list 2>/dev/null
@@ -272,8 +272,14 @@ for s in $STEPS; do
 	run_test "load failing after step $s, a VFIO client in a claim loop: nothing left" \
 		t_fail_step "$s" "$s" 12 "Cannot allocate memory"
 done
-run_test "load failing after step 4 (veto) with ENODEV: nothing left" \
-	t_fail_step 4 veto 19 "No such device"
+# by number: the veto's place in STEPS, counted from 0
+n=0
+for s in $STEPS; do
+	[ "$s" = veto ] && break
+	n=$((n + 1))
+done
+run_test "load failing after step $n (veto) with ENODEV: nothing left" \
+	t_fail_step $n veto 19 "No such device"
 run_test "fail_step= naming no step: EINVAL, one log line" t_fail_step_bad
 run_test "modprobe bindguard after the failed loads: the sibling refused" t_load_after
 if [ $NATIVE = 0 ]; then
