@@ -302,7 +302,7 @@ for s in "${SUITES[@]}"; do
 			test -n "$signer"
 	fi
 	srcfiles=$(cd "$dir/usr/src" 2>/dev/null && find "bindguard-$MODVER" -type f | sort || true)
-	extra=$(grep -vE "^bindguard-$MODVER/(src/.*\.[ch]|src/compat/probes/exports|include/.*\.h|Kbuild|Makefile|dkms\.conf|scripts/(check|probe)-kernel\.sh)$" <<<"$srcfiles" || true)
+	extra=$(grep -vE "^bindguard-$MODVER/(src/.*\.[ch]|src/compat/probes/(exports|versions)|include/.*\.h|Kbuild|Makefile|dkms\.conf|scripts/(check|probe)-kernel\.sh)$" <<<"$srcfiles" || true)
 	check "$s: /usr/src/bindguard-$MODVER holds only the module's sources ($(wc -l <<<"$srcfiles") files)${extra:+; not: $(echo $extra)}" \
 		test -n "$srcfiles" -a -z "$extra"
 	check "$s: dkms.conf says PACKAGE_VERSION=\"$MODVER\"" \
