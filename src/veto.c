@@ -77,6 +77,9 @@ static noinline int bg_veto_busy_probe(struct device *dev,
  * Before 5.19, while vfio is loaded but claim_vfio.c's hooks in it are not
  * armed: a vfio driver's bind fails closed, for a claim of its group would
  * go unseen. No record (the group may not be tracked yet): a log line.
+ * Unlike a refusal, -EBUSY as a bus error: the bus tries no further driver
+ * for the device (the next one could be another vfio driver), and sysfs
+ * bind says -EBUSY.
  */
 static noinline int bg_veto_unfollowed_probe(struct device *dev,
 					     const struct device_driver *drv)
