@@ -84,24 +84,14 @@ since() {
 	echo "$s"
 }
 
-# exported_syms: "SYMBOL MAJOR.MINOR" lines of the exports file
-exported_syms() {
-	local sym ver rest
-	{ grep -v '^[[:space:]]*#' "$exports" || true; } | while read -r sym ver rest; do
-		[[ -n $sym ]] || continue
-		[[ $ver =~ ^[0-9]+\.[0-9]+$ && -z $rest ]] ||
-			die "src/compat/probes/exports: '$sym $ver $rest': want 'SYMBOL MAJOR.MINOR' (the version that exports it)"
-		echo "$sym $ver"
-	done
-}
-
-# version_probes: "NAME MAJOR.MINOR" lines of the versions file
-version_probes() {
+# versioned_list FILE NAME-REGEX WANT: FILE's "NAME MAJOR.MINOR" lines
+# (comments and blank lines skipped); any other line stops, saying WANT
+versioned_list() {
 	local name ver rest
-	{ grep -v '^[[:space:]]*#' "$versions" || true; } | while read -r name ver rest; do
+	{ grep -v '^[[:space:]]*#' "$1" || true; } | while read -r name ver rest; do
 		[[ -n $name ]] || continue
-		[[ $name =~ ^[a-z0-9_]+$ && $ver =~ ^[0-9]+\.[0-9]+$ && -z $rest ]] ||
-			die "src/compat/probes/versions: '$name $ver $rest': want 'NAME MAJOR.MINOR'"
+		[[ $name =~ $2 && $ver =~ ^[0-9]+\.[0-9]+$ && -z $rest ]] ||
+			die "${1#"$srcdir"/}: '$name $ver $rest': want '$3'"
 		echo "$name $ver"
 	done
 }
@@ -121,8 +111,8 @@ declare -A need
 for p in "${probes[@]}"; do
 	need[$p]=$(since "$p")
 done
-syms=$(exported_syms)
-vprobes=$(version_probes)
+syms=$(versioned_list "$exports" '.' "SYMBOL MAJOR.MINOR (the version that exports it)")
+vprobes=$(versioned_list "$versions" '^[a-z0-9_]+$' "NAME MAJOR.MINOR")
 
 # -Werror on top of the caller's KCFLAGS (make exports its command line)
 kcflags=${KCFLAGS:-}

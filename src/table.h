@@ -18,7 +18,6 @@
 #ifndef _BINDGUARD_TABLE_H
 #define _BINDGUARD_TABLE_H
 
-#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
