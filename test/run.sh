@@ -74,7 +74,9 @@
 # where each boot runs, by kernel class: old (before 5.19: no DMA ownership
 # in the kernel), new (5.19 and later), rt (a PREEMPT_RT kernel, 5.19 and
 # later), debug (the sanitizer kernel). A cell
-# is `run` or `skip:REASON`, each REASON named and explained in the file.
+# is `run`, `skip:REASON` or `one:SERIES:REASON` (on one kernel of the
+# class: SERIES's if this run boots it, else the class's first in this
+# run), each REASON named and explained in the file.
 # A boot not run on this class prints one line
 #   # not run: <kver>/<boot> (<class> kernel; test/guest/matrix: <REASON>)
 # counted apart ("# N boots not run (matrix)"), never as passed or skipped.
@@ -316,8 +318,8 @@ kclass() {
 	fi
 }
 
-# matrix_cell MATRIX BOOT CLASS: "run", "skip REASON: why", or "error: ..."
-# (syntax in the matrix file's header)
+# matrix_cell MATRIX BOOT CLASS: "run", "skip REASON: why", "one SERIES
+# REASON: why", or "error: ..." (syntax in the matrix file's header)
 matrix_cell() {
 	awk -v b="$2" -v c="$3" '
 		/^[[:space:]]*(#|$)/ { next }
@@ -334,13 +336,20 @@ matrix_cell() {
 			if (!(c in col)) { print "error: no column for class " c; exit }
 			if (!found) { print "error: no row for boot " b; exit }
 			if (cell == "run") { print "run"; exit }
-			if (cell ~ /^skip:/) {
+			if (cell ~ /^skip:[^:]+$/) {
 				n = substr(cell, 6)
 				if (n in why) print "skip " n ": " why[n]
 				else print "error: reason " n " is not explained (reason " n " ...)"
 				exit
 			}
-			print "error: cell \"" cell "\" (want run or skip:REASON)"
+			if (cell ~ /^one:[^:]+:[^:]+$/) {
+				split(cell, f, ":")
+				n = f[3]
+				if (n in why) print "one " f[2] " " n ": " why[n]
+				else print "error: reason " n " is not explained (reason " n " ...)"
+				exit
+			}
+			print "error: cell \"" cell "\" (want run, skip:REASON or one:SERIES:REASON)"
 		}' "$1"
 }
 
@@ -544,6 +553,48 @@ boot_job() {
 	fi
 }
 
+# boot_decision SERIES KVER BOOTSFILE BOOT: where the matrix beside BOOTSFILE
+# puts BOOT for this kernel: "run", "skip REASON: why" or "error: ...". A
+# one:NAMED:REASON cell runs on the kernel of series NAMED when this run
+# boots it, else on the first kernel of the class this run boots (one_done
+# remembers it: queue_boots sets it): the class's other kernels skip it,
+# with REASON and the kernel it runs on.
+declare -A one_done=()
+boot_decision() {
+	local s=$1 kver=$2 matrix class cell named reason x
+	matrix=$(dirname "$3")/matrix
+	if [[ $3 != */boots || ! -f $matrix ]]; then
+		echo run
+		return
+	fi
+	class=$(kclass "$kver")
+	cell=$(matrix_cell "$matrix" "$4" "$class")
+	case $cell in
+	one\ *)
+		cell=${cell#one }
+		named=${cell%% *}
+		reason=${cell#* }
+		if [[ $s == "$named" ]]; then
+			echo run
+			return
+		fi
+		for x in "${SERIES[@]}"; do
+			if [[ $x == "$named" ]]; then
+				echo "skip ${reason%%:*} (run on $named's kernel):${reason#*:}"
+				return
+			fi
+		done
+		x=${one_done[$class/$4]:-}
+		if [[ -n $x && $x != "$kver" ]]; then
+			echo "skip ${reason%%:*} (run on $x):${reason#*:}"
+		else
+			echo run
+		fi
+		;;
+	*) echo "$cell" ;;
+	esac
+}
+
 # queue_boots SERIES KVER INITRD LOGS TIMEOUT KMEMLEAK BOOTSFILE [CMDLINE [ENV]]:
 # every boot of BOOTSFILE that the matrix beside it runs on this kernel's
 # class, queued; CMDLINE goes before each boot's own arguments, ENV
@@ -552,7 +603,6 @@ boot_job() {
 queue_boots() {
 	local s=$1 kver=$2 bootsfile=$7 matrix class bline cell after=-
 	matrix=$(dirname "$bootsfile")/matrix
-	[[ $bootsfile == */boots && -f $matrix ]] || matrix=
 	class=$(kclass "$kver")
 	while IFS= read -r bline; do
 		parse_boot "$bline"
@@ -560,22 +610,21 @@ queue_boots() {
 			result "$s" "not ok - $kver/$b_name: bad line in $bootsfile: $b_err"
 			continue
 		fi
-		if [[ -n $matrix ]]; then
-			cell=$(matrix_cell "$matrix" "$b_name" "$class")
-			case $cell in
-			run) ;;
-			skip\ *)
-				cell=${cell#skip }
-				echo "# not run: $kver/$b_name ($class kernel; ${matrix#"$REPO"/}: ${cell%%:*})"
-				notrun=$((notrun + 1))
-				continue
-				;;
-			*)
-				result "$s" "not ok - $kver/$b_name: ${matrix#"$REPO"/}: ${cell#error: }"
-				continue
-				;;
-			esac
-		fi
+		cell=$(boot_decision "$s" "$kver" "$bootsfile" "$b_name")
+		case $cell in
+		run) ;;
+		skip\ *)
+			cell=${cell#skip }
+			echo "# not run: $kver/$b_name ($class kernel; ${matrix#"$REPO"/}: ${cell%%:*})"
+			notrun=$((notrun + 1))
+			continue
+			;;
+		*)
+			result "$s" "not ok - $kver/$b_name: ${matrix#"$REPO"/}: ${cell#error: }"
+			continue
+			;;
+		esac
+		[[ -n ${one_done[$class/$b_name]:-} ]] || one_done[$class/$b_name]=$kver
 		queue_boot "$after" j_s="$s" j_kver="$kver" j_initrd="$3" j_logs="$4" \
 			j_timeout="$5" j_kmemleak="$6" j_line="$bline" j_pre="${8:-}" j_env="${9:-}"
 		[[ -n $6 && $b_name == baseline ]] && after=$((njobs - 1))
@@ -716,9 +765,17 @@ run_series() {
 
 	# The test build (Kbuild: make BG_FAULT_INJECT=1: fail_step=, fail_arm=)
 	# for the failload boot, in the guest at /tests/fault/bindguard.ko (never
-	# where modprobe looks); the module DKMS built must not have its
-	# parameters.
+	# where modprobe looks), made where the matrix runs that boot; the module
+	# DKMS built must not have its parameters, on every kernel.
 	if [[ -z $demo ]]; then
+		if modinfo -F parm "$ko" | grep -q '^fail_'; then
+			result "$s" "not ok - $kver: the DKMS module has the test build's parameters: $(modinfo -F parm "$ko" | grep '^fail_' | cut -d: -f1 | xargs)"
+		else
+			result "$s" "ok - $kver: the DKMS module has no fault-injection parameter"
+		fi
+	fi
+	if [[ -z $demo && $(boot_decision "$s" "$kver" "${BG_BOOTS_FILE:-$TEST/guest/boots}" failload) == run ]] &&
+		{ [[ -z ${BG_BOOTS:-} ]] || [[ " $BG_BOOTS " == *" failload "* ]]; }; then
 		t0=$(now)
 		local fdir=$BG_WORK/build/$kver/fault
 		rm -rf "$fdir"
@@ -732,11 +789,6 @@ run_series() {
 		else
 			cat "$logs/fault-build.log" >&2
 			result "$s" "not ok - $kver: the test build (BG_FAULT_INJECT=1) does not build (log: $logs/fault-build.log)"
-		fi
-		if modinfo -F parm "$ko" | grep -q '^fail_'; then
-			result "$s" "not ok - $kver: the DKMS module has the test build's parameters: $(modinfo -F parm "$ko" | grep '^fail_' | cut -d: -f1 | xargs)"
-		else
-			result "$s" "ok - $kver: the DKMS module has no fault-injection parameter"
 		fi
 		timing "$logs" fault-build "$(since "$t0")"
 	fi
