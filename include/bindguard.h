@@ -136,6 +136,8 @@ void bg_refusal_claim(struct bg_group *g, int probing, const char *dev,
 		      const char *driver);
 void bg_refusal_claim_bound(int id, const char *dev, const char *driver);
 void bg_refusal_not_viable(int id);
+void bg_refusal_kernel_refused(struct device *dev, const struct device_driver *drv,
+			       int group);
 void bg_refusal_exit(void);
 
 /* owner.c: who owns each group, the claim/probe state machine */

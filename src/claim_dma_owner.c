@@ -28,7 +28,10 @@
  * inside its function at once. Every return handler checks the counts of
  * misses, so a miss is seen as soon as one of the calls that crowded it out
  * returns: it is logged once, and the table is re-read from the kernel
- * (bg_scan_queue_all(), exact here).
+ * (bg_scan_queue_all(), exact here). A call crowded out while the last
+ * busy call's handler runs counts its miss after that check: so a call
+ * that leaves while all maxactive were busy also queues the check for a
+ * moment later (bg_claim_recheck), which sees it even if no call follows.
  *
  * A claim that fails with -EPERM or -EBUSY is reported like a "not viable"
  * answer to VFIO_GROUP_GET_STATUS (bg_refusal_not_viable()): a client that
@@ -45,6 +48,7 @@
  * No lock of its own: the hooks array is written at init and exit only; the
  * state is owner.c's.
  */
+#include <linux/atomic.h>
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/kprobes.h>
@@ -53,6 +57,7 @@
 #include <linux/ptrace.h>
 #include <linux/pci.h>
 #include <linux/seq_file.h>
+#include <linux/workqueue.h>
 
 #include "bindguard.h"
 
@@ -75,6 +80,7 @@ struct bg_claim_hook {
 	bool optional;		/* absent on some kernels */
 	bool registered;
 	int missed_seen;	/* krp.nmissed already reported */
+	atomic_t inflight;	/* calls holding an instance */
 	struct kretprobe krp;
 };
 
@@ -111,34 +117,58 @@ static struct bg_claim_hook *bg_claim_hook_of(struct kretprobe_instance *ri)
 	return container_of(get_kretprobe(ri), struct bg_claim_hook, krp);
 }
 
+static void bg_claim_check_missed(void);
+
+static void bg_claim_recheck_fn(struct work_struct *work)
+{
+	bg_claim_check_missed();
+}
+
+static DECLARE_DELAYED_WORK(bg_claim_recheck, bg_claim_recheck_fn);
+
+/*
+ * A call gives its instance back (after its handlers). If every instance
+ * was taken until now, a call may be being crowded out this very moment:
+ * check the misses again a moment later. Any context.
+ */
+static void bg_claim_leave(struct bg_claim_hook *h)
+{
+	if (atomic_dec_return(&h->inflight) + 1 >= h->krp.maxactive)
+		mod_delayed_work(system_wq, &bg_claim_recheck, HZ / 10 + 1);
+}
+
 static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct bg_claim_hook *h = bg_claim_hook_of(ri);
 	struct bg_claim_call *call = (void *)ri->data;
 
+	atomic_inc(&h->inflight);
 	/* reports, not yet live; or bindguard's own question (scan.c) */
 	if (h->kind >= BG_NATIVE_CHECK &&
 	    (!static_branch_likely(&bg_claim_key) || bg_scan_own_query()))
-		return 1;
+		goto skip;
 	call->id = bg_claim_group_id(h, regs);
 	if (call->id < 0)
-		return 1;	/* not a claim: skip the return handler */
+		goto skip;	/* not a claim */
 	call->dev = (struct device *)regs_get_kernel_argument(regs, 0);
 	if (h->kind == BG_CLAIM)
 		bg_owner_claim_begin(call->id, false);
 	return 0;
-}
 
-static void bg_claim_check_missed(void);
+skip:
+	bg_claim_leave(h);
+	return 1;	/* skip the return handler */
+}
 
 static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct bg_claim_hook *h = bg_claim_hook_of(ri);
 	struct bg_claim_call *call = (void *)ri->data;
 	/* every hooked function returns int (or void): the low 32 bits */
 	int ret = (int)regs_return_value(regs);
 	struct device_driver *drv;
 
-	switch (bg_claim_hook_of(ri)->kind) {
+	switch (h->kind) {
 	case BG_CLAIM:
 		bg_owner_claim_end(call->id, ret == 0);
 		/*
@@ -177,8 +207,7 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		 * is the kernel's, not bindguard's. Say so; count nothing.
 		 */
 		if (bg_param_allowed(drv))
-			pr_notice_ratelimited("%s bind to %s: admitted by allow=, but refused by the kernel: iommu group %d is owned by userspace\n",
-					      drv->name, dev_name(call->dev), call->id);
+			bg_refusal_kernel_refused(call->dev, drv, call->id);
 		else
 			bg_refusal_bind(call->dev, drv, false);
 		break;
@@ -189,6 +218,7 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		break;
 	}
 	bg_claim_check_missed();
+	bg_claim_leave(h);
 	return 0;
 }
 
@@ -212,17 +242,21 @@ static struct bg_claim_hook bg_claim_hooks[] = {
 	BG_CLAIM_HOOK("iommu_group_dma_owner_claimed", BG_ARG_IOMMU_GROUP, BG_STATUS, true),
 };
 
-/* Report kretprobe misses and re-read the table. Any context. */
+/*
+ * Report kretprobe misses and re-read the table. Any context: the handlers
+ * and bg_claim_recheck race to report a count, one wins.
+ */
 static void bg_claim_check_missed(void)
 {
 	struct bg_claim_hook *h;
-	int missed;
+	int missed, seen;
 
 	for (h = bg_claim_hooks; h < bg_claim_hooks + ARRAY_SIZE(bg_claim_hooks); h++) {
 		missed = READ_ONCE(h->krp.nmissed);
-		if (!h->registered || missed == READ_ONCE(h->missed_seen))
+		seen = READ_ONCE(h->missed_seen);
+		if (!READ_ONCE(h->registered) || missed == seen ||
+		    cmpxchg(&h->missed_seen, seen, missed) != seen)
 			continue;
-		WRITE_ONCE(h->missed_seen, missed);
 		pr_warn_ratelimited("%s: %d calls missed (maxactive=%u): re-reading DMA ownership from the kernel\n",
 				    h->krp.kp.symbol_name, missed, bg_param_maxactive());
 		bg_scan_queue_all();
@@ -288,6 +322,7 @@ static int bg_claim_register(void)
 		if (ret) {
 			pr_err("cannot hook %s: %d\n", h->krp.kp.symbol_name, ret);
 			bg_claim_unregister();
+			cancel_delayed_work_sync(&bg_claim_recheck);
 			return ret;
 		}
 		h->registered = true;
@@ -334,4 +369,6 @@ void bg_claim_live(bool live)
 void bg_claim_exit(void)
 {
 	bg_claim_unregister();
+	/* no handler is left to queue it */
+	cancel_delayed_work_sync(&bg_claim_recheck);
 }

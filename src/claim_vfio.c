@@ -235,6 +235,19 @@ static struct ftrace_ops bg_claim_ioctl_ops = {
 		 FTRACE_OPS_FL_RECURSION,
 };
 
+/*
+ * The release kretprobe, ready to be registered again: kprobes keeps the
+ * address it resolved (also when registering failed), and refuses a probe
+ * that names both a symbol and an address.
+ */
+static void bg_claim_release_reset(void)
+{
+	bg_claim_release.kp.addr = NULL;
+	bg_claim_release.kp.flags = 0;
+	bg_claim_release.nmissed = 0;
+	bg_claim_missed_seen = 0;
+}
+
 /* Disarm the hooks in vfio.ko and forget its exports. */
 static void bg_claim_disarm(void)
 {
@@ -247,11 +260,7 @@ static void bg_claim_disarm(void)
 	if (bg_claim_release.nmissed)
 		pr_warn("%s: %d calls missed\n", bg_claim_release.kp.symbol_name,
 			bg_claim_release.nmissed);
-	/* Ready to be registered again (vfio reloaded). */
-	bg_claim_release.kp.addr = NULL;
-	bg_claim_release.kp.flags = 0;
-	bg_claim_release.nmissed = 0;
-	bg_claim_missed_seen = 0;
+	bg_claim_release_reset();	/* vfio may be loaded again */
 	bg_vfio_put();
 	bg_claim_armed = false;
 }
@@ -297,6 +306,7 @@ static int bg_claim_arm(void)
 	ret = register_kretprobe(&bg_claim_release);
 	if (ret) {
 		pr_err("cannot hook %s: %d\n", bg_claim_release.kp.symbol_name, ret);
+		bg_claim_release_reset();
 		goto err_ioctl;
 	}
 	bg_claim_armed = true;

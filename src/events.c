@@ -156,26 +156,48 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	}
 }
 
+/* events copied per hold of bg_events_lock: interrupts go off for a few µs */
+#define BG_EVENTS_CHUNK 16
+
 /**
  * bg_event_snapshot() - copy the ring, oldest first
  * @snap:    room for BG_EVENTS events
- * @dropped: set to the number of events dropped from a full ring
+ * @dropped: set to the number of events recorded before the first copied
+ *
+ * The ring as it was when called, copied BG_EVENTS_CHUNK events at a time
+ * so that the hooks, which take bg_events_lock with interrupts off, never
+ * wait for the whole ring (a PREEMPT_RT kernel's latency); an event that
+ * new ones overwrite before it is copied counts as dropped. Event number k
+ * (counted from the load) is in slot k % BG_EVENTS while fewer than
+ * BG_EVENTS events follow it; the copy stays one run of events, its
+ * start moved on past any overwritten one.
  *
  * Context: process; takes bg_events_lock with interrupts disabled.
  * Return: the number of events copied.
  */
 unsigned int bg_event_snapshot(struct bg_event *snap, unsigned long *dropped)
 {
-	unsigned int i, first, count;
+	unsigned long total, now, k;
+	unsigned int n = 0, i;
 
 	raw_spin_lock_irq(&bg_events_lock);
-	count = bg_events_count;
-	*dropped = bg_events_dropped;
-	first = (bg_events_head + BG_EVENTS - count) % BG_EVENTS;
-	for (i = 0; i < count; i++)
-		snap[i] = bg_events[(first + i) % BG_EVENTS];
+	total = bg_events_dropped + bg_events_count;
 	raw_spin_unlock_irq(&bg_events_lock);
-	return count;
+	k = total - min_t(unsigned long, total, BG_EVENTS);
+	while (k < total) {
+		raw_spin_lock_irq(&bg_events_lock);
+		now = bg_events_dropped + bg_events_count;
+		if (now - k > BG_EVENTS) {
+			/* overwritten meanwhile: the copy starts there */
+			k = now - BG_EVENTS;
+			n = 0;
+		}
+		for (i = 0; i < BG_EVENTS_CHUNK && k < total; i++, k++)
+			snap[n++] = bg_events[k % BG_EVENTS];
+		raw_spin_unlock_irq(&bg_events_lock);
+	}
+	*dropped = total - n;
+	return n;
 }
 
 /**

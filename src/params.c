@@ -42,7 +42,7 @@
 struct bg_param_error {
 	const char *param;
 	const char *reason;
-	const char *instead;
+	char instead[12];	/* "enforce", "4096", "-" */
 	char value[BG_PARAM_SHOWN];
 };
 
@@ -76,7 +76,8 @@ static bool bg_strict;
  *           left out of its list
  *
  * The first BG_PARAM_ERRORS refusals are logged and listed; the others are
- * counted (bg_param_init() logs how many).
+ * counted (bg_param_init() logs how many). A later value of the same
+ * parameter replaces what stands instead (bg_param_stands()).
  *
  * Context: process, at load only, before module init (the parameters are
  * parsed one at a time).
@@ -98,13 +99,38 @@ void bg_param_refuse(const char *param, const char *reason, const char *val,
 	bg_names_escape(e->value, sizeof(e->value), s);
 	e->param = param;
 	e->reason = reason;
-	e->instead = instead;
+	strscpy(e->instead, instead, sizeof(e->instead));
 	if (strcmp(instead, "-"))
 		pr_err("refused %s value '%s' at load: %s; using %s\n",
 		       param, e->value, why, instead);
 	else
 		pr_err("refused %s value '%s' at load: %s; left out\n",
 		       param, e->value, why);
+}
+
+/*
+ * bg_param_stands() - a one-value parameter set at load: what stands now
+ * @param: "mode", "strict" or "maxactive"
+ * @value: its value as config_errors shows it
+ *
+ * The last value given wins (the kernel sets them in order): after
+ * "mode=bogus mode=audit" audit stands, not the enforce that replaced
+ * bogus, and config_errors says so ("mode invalid bogus audit").
+ *
+ * Context: process, at load only, under kernel_param_lock(THIS_MODULE).
+ */
+static void bg_param_stands(const char *param, const char *value)
+{
+	unsigned int i, n = min_t(unsigned int, bg_param_nerrors, BG_PARAM_ERRORS);
+
+	lockdep_assert_held(&THIS_MODULE->param_lock);
+	for (i = 0; i < n; i++)
+		if (!strcmp(bg_param_errs[i].param, param) &&
+		    strcmp(bg_param_errs[i].instead, value)) {
+			strscpy(bg_param_errs[i].instead, value,
+				sizeof(bg_param_errs[i].instead));
+			pr_info("%s: a later value stands: %s\n", param, value);
+		}
 }
 
 /**
@@ -210,6 +236,8 @@ static int bg_param_mode_set(const char *val, const struct kernel_param *kp)
 				"expected enforce, audit or off", "enforce");
 		mode = BG_MODE_ENFORCE;
 	}
+	if (!bg_param_loaded)
+		bg_param_stands("mode", bg_mode_names[mode]);
 	/*
 	 * Before 5.19 nothing stands behind bindguard: a kernel driver bound
 	 * into a user-owned group ends in vfio's BUG_ON, whenever the group
@@ -349,6 +377,7 @@ static int bg_param_strict_set(const char *val, const struct kernel_param *kp)
 				"expected 0 or 1 (n, y, no, yes, off, on)", "1");
 		on = true;
 	}
+	bg_param_stands("strict", on ? "1" : "0");
 	bg_strict = on;
 	return 0;
 }
@@ -369,6 +398,7 @@ static unsigned int bg_maxactive_value = BG_MAXACTIVE_DEFAULT;
 /* maxactive= is only set at load (0444); a bad value reads the default */
 static int bg_param_maxactive_set(const char *val, const struct kernel_param *kp)
 {
+	char shown[12];
 	unsigned int n;
 
 	if (!val || kstrtouint(val, 0, &n) || !n || n > BG_MAXACTIVE_MAX) {
@@ -377,6 +407,8 @@ static int bg_param_maxactive_set(const char *val, const struct kernel_param *kp
 				__stringify(BG_MAXACTIVE_DEFAULT));
 		n = BG_MAXACTIVE_DEFAULT;
 	}
+	snprintf(shown, sizeof(shown), "%u", n);
+	bg_param_stands("maxactive", shown);
 	bg_maxactive_value = n;
 	return 0;
 }

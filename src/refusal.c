@@ -210,6 +210,36 @@ void bg_refusal_claim_bound(int id, const char *dev, const char *driver)
 }
 
 /**
+ * bg_refusal_kernel_refused() - log a bind allow= admitted, the kernel refused
+ * @dev:   the device
+ * @drv:   its driver, admitted by allow=
+ * @group: the device's IOMMU group id, owned by userspace
+ *
+ * Since 5.19 the driver core refuses a kernel driver in a user-owned group
+ * itself (really_probe() -> iommu_device_use_default_domain() returns
+ * -EBUSY): a driver bindguard admitted on purpose is refused there, so the
+ * refusal is the kernel's. Logged, names escaped, not counted; ratelimited
+ * for all groups together (such a bind is the admin's own choice).
+ *
+ * Context: any (the kretprobe's return handler); does not sleep.
+ */
+void bg_refusal_kernel_refused(struct device *dev, const struct device_driver *drv,
+			       int group)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	unsigned long flags;
+
+	if (!__ratelimit(&rs))
+		return;
+	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
+	pr_notice("%s bind to %s: admitted by allow=, but refused by the kernel: iommu group %d is owned by userspace\n",
+		  bg_refusal_esc(bg_esc[0], drv->name),
+		  bg_refusal_esc(bg_esc[1], dev_name(dev)), group);
+	raw_spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
+}
+
+/**
  * bg_refusal_bind() - count, log and record a refused bind
  * @dev:   the device
  * @drv:   the driver that was (audit: would have been) refused

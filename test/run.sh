@@ -23,16 +23,17 @@
 #      their suite). 5.10 is also built and installed by bullseye's own dkms in a
 #      bullseye chroot (test/lib/chroot.sh build bullseye; one more result
 #      line), and that module, the one a 5.10 user gets, is the one booted.
-#   3. test/kernel/check-build.sh KVER: `make W=1 C=1 KCFLAGS=-Werror`, one
-#      result (not with --demo)
-#   4. test/tools/bgtest/ built against the kernel's headers, and the test
-#      build of bindguard (make BG_FAULT_INJECT=1, Kbuild) with one result
-#      line saying the DKMS module lacks its parameters (not with --demo)
-#   5. test/tools/vfio-hold.c and bench.c: gcc -static, once per run, into a
+#   3. test/tools/bgtest/ built against the kernel's headers, and, where
+#      the matrix runs the failload boot, the test build of bindguard (make
+#      BG_FAULT_INJECT=1, Kbuild); one result line saying the DKMS module
+#      lacks its parameters (not with --demo)
+#   4. test/tools/vfio-hold.c and bench.c: gcc -static, once per run, into a
 #      directory of the run's own (removed at exit)
-#   6. test/qemu/mkinitramfs.sh KVER               (one initramfs per kernel)
-#   7. each boot of test/guest/boots that the matrix runs on this kernel's
-#      class (below) is queued.
+#   5. test/qemu/mkinitramfs.sh KVER               (one initramfs per kernel)
+#   6. each boot of test/guest/boots that the matrix runs on this kernel's
+#      class (below) is queued;
+#   7. test/kernel/check-build.sh KVER: `make W=1 C=1 KCFLAGS=-Werror`, one
+#      result (not with --demo), while the kernel's boots run.
 # A host series instead makes its disk image (test/host/image.sh) and queues
 # the boots of test/host/boots, booted from that image with systemd.
 #
@@ -682,19 +683,6 @@ run_series() {
 	fi
 	timing "$logs" dkms "$(since "$t0")"
 
-	# The module builds warning-free with W=1 and sparse (C=1); a demo
-	# boots what DKMS built and needs no more.
-	if [[ -z $demo ]]; then
-		t0=$(now)
-		while IFS= read -r line; do
-			case $line in
-			ok* | not\ ok*) result "$s" "$line" ;;
-			*) echo "$line" ;;
-			esac
-		done < <("$TEST/kernel/check-build.sh" "$kver" || true)
-		timing "$logs" check-build "$(since "$t0")"
-	fi
-
 	# A sanitizer kernel (test/kernel/build-debug-kernel.sh) is slower under
 	# TCG, and so is PREEMPT_RT: on a loaded host trixie-rt's main took
 	# 164 s where trixie's took 57 s, and its harden passed 300 s (trixie's
@@ -803,6 +791,20 @@ run_series() {
 	timing "$logs" initramfs "$(since "$t0")"
 
 	queue_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "${BG_BOOTS_FILE:-$TEST/guest/boots}"
+
+	# The module builds warning-free with W=1 and sparse (C=1): while this
+	# kernel's boots run, as nothing booted needs it. A demo boots what
+	# DKMS built and needs no more.
+	if [[ -z $demo ]]; then
+		t0=$(now)
+		while IFS= read -r line; do
+			case $line in
+			ok* | not\ ok*) result "$s" "$line" ;;
+			*) echo "$line" ;;
+			esac
+		done < <("$TEST/kernel/check-build.sh" "$kver" || true)
+		timing "$logs" check-build "$(since "$t0")"
+	fi
 }
 
 # run_host_series host-SUITE: a real Debian host (test/host/image.sh) booted

@@ -100,12 +100,15 @@ t_mode() {
 	*) fail "config_errors, overlong: $(errors)" ;;
 	esac
 	[ "$(wc -c <$ERRS)" -lt 150 ] || fail "overlong value not cut: $(wc -c <$ERRS) bytes"
-	# the last value wins, a bad one reads enforce
+	# the last value wins, a bad one reads enforce; config_errors says
+	# what stands at the end of the load
 	insmod_with mode=audit mode=bogus
 	expect_eq "$(cat $PARAMS/mode)" enforce "mode after audit, then bogus"
+	expect_eq "$(errors)" "mode invalid bogus enforce|" "config_errors"
 	insmod_with mode=bogus mode=audit
 	expect_eq "$(cat $PARAMS/mode)" audit "mode after bogus, then audit"
-	expect_eq "$(errors)" "mode invalid bogus enforce|" "config_errors"
+	expect_eq "$(errors)" "mode invalid bogus audit|" "config_errors"
+	expect_eq "$(log_count 'bindguard: mode: a later value stands: audit')" 1 "the log line saying audit stands"
 }
 
 # The sibling's group reserved at load refuses a kernel driver's bind.
@@ -259,6 +262,10 @@ t_maxactive() {
 	one_refusal maxactive x invalid 256 "expected 1 to 4096"
 	insmod_with maxactive=100 maxactive=0
 	expect_eq "$(cat $PARAMS/maxactive)" 256 "maxactive after 100, then 0"
+	expect_eq "$(errors)" "maxactive invalid 0 256|" "config_errors after 100, then 0"
+	insmod_with maxactive=0 maxactive=100
+	expect_eq "$(cat $PARAMS/maxactive)" 100 "maxactive after 0, then 100"
+	expect_eq "$(errors)" "maxactive invalid 0 100|" "config_errors after 0, then 100"
 	insmod_with maxactive
 	expect_eq "$(errors)" "maxactive invalid - 256|" "config_errors, a bare maxactive"
 	insmod_with maxactive=4096

@@ -14,17 +14,22 @@ ktap_plan() {
 # A test that ran but could not show what it is about sets SKIP_REASON: it
 # is reported "# SKIP" when nothing failed (a failure still fails).
 run_test() {
+	local t0
 	TEST_NAME=$1
 	TEST_OK=1
 	SKIP_REASON=
 	shift
 	KTAP_N=$((KTAP_N + 1))
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	if type "$1" >/dev/null 2>&1; then
 		"$@"
 	else
 		fail "no such test function: $1"
 	fi
 	hooks_left_check
+	# where a boot's time goes (guest time: TCG runs it about as fast as
+	# the host gives it a core)
+	echo "# time: test $KTAP_N took $(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime) s"
 	if [ "$TEST_OK" != 1 ]; then
 		echo "not ok $KTAP_N $TEST_NAME"
 	elif [ -n "$SKIP_REASON" ]; then
