@@ -170,7 +170,9 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	switch (h->kind) {
 	case BG_CLAIM:
-		bg_owner_claim_end(call->id, ret == 0);
+		/* its release overtook the commit: the kernel's answer is exact */
+		if (bg_owner_claim_end(call->id, ret == 0))
+			bg_scan_queue_group(call->id);
 		/*
 		 * A client that skipped VFIO_GROUP_GET_STATUS learns it here:
 		 * -EPERM while a kernel driver holds the group (owner_cnt),

@@ -12,16 +12,13 @@
  * KVM's external users alike. These hooks are armed while vfio is loaded
  * (a module notifier):
  *
- *  - The group ioctl, hooked with ftrace (IPMODIFY) and wrapped by
- *    bg_claim_set_container(), which marks the claim pending, refuses it
- *    with -EBUSY while a kernel-driver probe is in flight in the group (the
- *    ordering is in owner.c) or a member has a driver that blocks it (the
- *    one rule, viable.c), and commits or reverts it on return: no call is
- *    ever missed. VFIO_GROUP_GET_STATUS is wrapped too, to say why a group
- *    is not viable. Until bg_claim_live() the hook redirects no call into
- *    this module but bg_claim_busy_ioctl(), which fails SET_CONTAINER
- *    closed: a load that fails strands no task in this module's text, and
- *    no claim goes unseen while the module loads or unloads.
+ *  - The group ioctl, hooked with ftrace (IPMODIFY): SET_CONTAINER is
+ *    wrapped by bg_claim_set_container() (no call is ever missed),
+ *    GET_STATUS by bg_claim_get_status(), to say why a group is not
+ *    viable. Until bg_claim_live() the hook redirects no call into this
+ *    module but bg_claim_busy_ioctl(), which fails SET_CONTAINER closed: a
+ *    load that fails strands no task in this module's text, and no claim
+ *    goes unseen while the module loads or unloads.
  *  - A kretprobe on __vfio_group_unset_container(): the release. It misses
  *    calls when more than maxactive are inside at once; a miss is logged
  *    and the table re-read from the kernel (bg_scan_queue_all(): every
@@ -37,6 +34,7 @@
  * notifier, init, exit). The wrappers run in the caller's process context
  * holding a module reference; the state is owner.c's.
  */
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/ftrace.h>
@@ -106,11 +104,9 @@ struct bg_claim_blocker {
 };
 
 /*
- * The one rule (viable.c), on the driver bound now: dev->driver is set as
- * really_probe() starts, so this also sees a probe that began before the
- * veto was live. Neither VFIO_GROUP_SET_CONTAINER nor VFIO_SET_IOMMU checks
- * viability in 5.10: a client that skips VFIO_GROUP_GET_STATUS would put a
- * bound kernel driver's device into its IOMMU domain.
+ * The one rule (viable.c) on the driver bound now (dev->driver is set as
+ * really_probe() starts: also a probe begun before the veto was live). 5.10
+ * checks no viability at SET_CONTAINER or SET_IOMMU itself.
  */
 static int bg_claim_blocker(struct device *dev, void *data)
 {
@@ -123,6 +119,36 @@ static int bg_claim_blocker(struct device *dev, void *data)
 	strscpy(b->driver, drv->name, sizeof(b->driver));
 	return 1;
 }
+
+#ifdef BG_FAULT_INJECT
+/* The test build (Kbuild): fail_arm=, fail_delay_ms= (UNSET_CONTAINER first) */
+static bool bg_claim_fail_arm;
+module_param_named(fail_arm, bg_claim_fail_arm, bool, 0600);
+MODULE_PARM_DESC(fail_arm, "test build only: arming the hooks in vfio.ko fails with -ENOMEM");
+static unsigned int bg_claim_fail_delay_ms;
+module_param_named(fail_delay_ms, bg_claim_fail_delay_ms, uint, 0600);
+MODULE_PARM_DESC(fail_delay_ms, "test build only: a claim's commit waits this long after vfio set the container");
+
+static int bg_claim_fault_arm(void)
+{
+	return READ_ONCE(bg_claim_fail_arm) ? -ENOMEM : 0;
+}
+
+static void bg_claim_fault_delay(void)
+{
+	if (READ_ONCE(bg_claim_fail_delay_ms))
+		msleep(READ_ONCE(bg_claim_fail_delay_ms));
+}
+#else
+static int bg_claim_fault_arm(void)
+{
+	return 0;
+}
+
+static void bg_claim_fault_delay(void)
+{
+}
+#endif
 
 /*
  * Runs instead of vfio's group ioctl for VFIO_GROUP_SET_CONTAINER and calls
@@ -160,6 +186,11 @@ static noinline long bg_claim_set_container(struct file *filep, unsigned int cmd
 	}
 	kfree(b);
 	ret = orig(filep, cmd, arg);
+	bg_claim_fault_delay();
+	/*
+	 * Another thread's UNSET_CONTAINER may have released it already: then
+	 * it ends here (5.10 has no exact question to ask the kernel instead).
+	 */
 	bg_owner_claim_end(id, ret == 0);
 out:
 	module_put(THIS_MODULE);
@@ -264,23 +295,6 @@ static void bg_claim_disarm(void)
 	bg_vfio_put();
 	bg_claim_armed = false;
 }
-
-#ifdef BG_FAULT_INJECT
-/* The test build (Kbuild: BG_FAULT_INJECT=1): arming fails after the ioctl hook. */
-static bool bg_claim_fail_arm;
-module_param_named(fail_arm, bg_claim_fail_arm, bool, 0600);
-MODULE_PARM_DESC(fail_arm, "test build only: arming the hooks in vfio.ko fails with -ENOMEM");
-
-static int bg_claim_fault_arm(void)
-{
-	return READ_ONCE(bg_claim_fail_arm) ? -ENOMEM : 0;
-}
-#else
-static int bg_claim_fault_arm(void)
-{
-	return 0;
-}
-#endif
 
 /*
  * Arm the hooks in vfio.ko. Return: 0, -ESRCH if vfio is not loaded, or the

@@ -321,15 +321,20 @@ void bg_owner_forget_presumed(void)
  *
  * Commits a successful claim (state user) or reverts a failed one; claims
  * fail routinely, e.g. with -EPERM while a host driver is bound. A seen
- * claim ends a presumption: from now on claims are counted.
+ * claim ends a presumption: from now on claims are counted. A claim whose
+ * release was seen before this commit (st.released_early) is committed and
+ * released at once: the events say user, then kernel, and nothing stays
+ * held (a held group pins the module before 5.19).
  *
  * Context: the claim hooks: atomic, no sleeping.
+ * Return: true if the kernel should be asked about the group again (its
+ * release overtook this commit).
  */
-void bg_owner_claim_end(int id, bool success)
+bool bg_owner_claim_end(int id, bool success)
 {
 	unsigned long flags;
 	struct bg_group *g;
-	bool was;
+	bool was, ask = false;
 
 	rcu_read_lock();
 	g = bg_table_find(id);
@@ -352,13 +357,26 @@ void bg_owner_claim_end(int id, bool success)
 			if (!g->st.owner_pid)
 				bg_owner_set(g);
 			bg_owner_held_changed(g, was);
-		} else if (!g->st.claims && !g->st.pending) {
+		}
+		if (success && g->st.released_early) {
+			/* its release came first: ends here */
+			g->st.released_early--;
+			was = bg_group_held(&g->st);
+			if (g->st.claims > 0)
+				g->st.claims--;
+			bg_owner_held_changed(g, was);
+			ask = true;
+		}
+		if (!g->st.pending)
+			g->st.released_early = 0;
+		if (!g->st.claims && !g->st.pending) {
 			g->st.owner_pid = 0;
 			g->st.owner_comm[0] = '\0';
 		}
 		raw_spin_unlock_irqrestore(&g->lock, flags);
 	}
 	rcu_read_unlock();
+	return ask;
 }
 
 /**
@@ -385,6 +403,12 @@ bool bg_owner_release(int id)
 		raw_spin_lock_irqsave(&g->lock, flags);
 		was = bg_group_held(&g->st);
 		g->st.gen++;
+		/*
+		 * No claim known, one in flight: this is its release, seen
+		 * before its commit (released_early).
+		 */
+		if (!g->st.claims && !g->st.presumed && g->st.pending)
+			g->st.released_early++;
 		if (g->st.claims > 0)
 			g->st.claims--;
 		if (!g->st.claims)

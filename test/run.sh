@@ -770,7 +770,7 @@ run_series() {
 		mkdir -p "$fdir"
 		git -C "$REPO" ls-files -z -- Kbuild Makefile src include scripts dkms.conf debian/changelog |
 			(cd "$REPO" && xargs -0 cp --parents -t "$fdir")
-		if "$TEST/kernel/kbuild-env.sh" "$kver" make -C "$fdir" \
+		if "$TEST/kernel/kbuild-env.sh" "$kver" make -j"$(nproc)" -C "$fdir" \
 			KDIR="$("$TEST/kernel/kbuild-env.sh" --headers "$kver")" BG_FAULT_INJECT=1 \
 			W=1 KCFLAGS=-Werror >"$logs/fault-build.log" 2>&1 && [[ -f $fdir/bindguard.ko ]]; then
 			extra_files+=("$fdir/bindguard.ko:/tests/fault/bindguard.ko")

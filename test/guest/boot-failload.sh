@@ -20,7 +20,10 @@
 #    be claimed, the sibling binds, no BUG_ON; vfio loaded again with arming
 #    working: followed, the sibling refused while a VM holds the group. With
 #    vfio already loaded, fail_arm=1 fails the load.
-# 5. rmmod -f (MODULE_FORCE_UNLOAD) waits for an open debugfs file, and
+# 5. (before 5.19) another process's UNSET_CONTAINER overtaking a claim's
+#    commit (fail_delay_ms=): the group ends the kernel's, the module
+#    unpinned.
+# 6. rmmod -f (MODULE_FORCE_UNLOAD) waits for an open debugfs file, and
 #    before 5.19 for a kernel-driver probe in flight, logging why; it ends
 #    once they go. It does not wait for a VM holding a group (before 5.19),
 #    but says so. Last: a forced unload turns lockdep off for the rest of
@@ -93,7 +96,7 @@ insmod_fails() {
 t_dkms_module_plain() {
 	expect_eq "$(modinfo -p "$BINDGUARD_KO" | grep -c '^fail_')" 0 \
 		"fault-injection parameters in $BINDGUARD_KO"
-	local want=3	# fail_step, fail_errno; fail_arm before 5.19 only
+	local want=4	# fail_step, fail_errno; fail_arm, fail_delay_ms before 5.19 only
 	[ $NATIVE = 1 ] && want=2
 	expect_eq "$(modinfo -p $FAULT_KO | grep -c '^fail_')" $want \
 		"fault-injection parameters in the test build"
@@ -195,6 +198,28 @@ t_vfio_unarmed() {
 	nothing_left "rmmod"
 }
 
+# before 5.19: another process's UNSET_CONTAINER on the same group fd
+# overtakes a claim's commit (the test build holds the commit back for
+# fail_delay_ms after vfio set the container): the claim is committed and
+# released at once, the group is the kernel's, nothing pins the module.
+# (5.19+: vfio's group lock serializes SET_CONTAINER and UNSET_CONTAINER,
+# and the claim is committed under it.)
+t_unset_overtakes_claim() {
+	local out
+	[ -e /sys/module/bindguard ] && rmmod bindguard
+	prepare
+	insmod $FAULT_KO fail_delay_ms=1500 || { fail "insmod fail_delay_ms=1500"; return; }
+	out=$(vfio-hold -u 500 "$GROUP" 2>&1)
+	expect_eq "$out" "set 0 unset 0" "vfio-hold -u 500 (SET_CONTAINER, UNSET_CONTAINER)"
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state after the claim and its release"
+	expect_eq "$(grep -c "\] group=$GROUP user " $BG_DEBUGFS/events)" 1 "user events of group $GROUP"
+	expect_eq "$(grep -c "\] group=$GROUP kernel\$" $BG_DEBUGFS/events)" 1 "kernel events of group $GROUP"
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	unbind "$SIB"
+	rmmod bindguard || fail "rmmod: the module stayed pinned"
+	nothing_left "rmmod after the overtaken claim"
+}
+
 # forced_rmmod_waits WHAT: rmmod -f in the background must wait (its log
 # line, still loaded) until release_refs (a function) lets go
 forced_rmmod_waits() {
@@ -266,7 +291,7 @@ done
 scenario_init
 NSTEPS=$(echo $STEPS | wc -w)
 
-ktap_plan $((NSTEPS + 8))
+ktap_plan $((NSTEPS + 9))
 run_test "the DKMS module has no fault-injection parameter" t_dkms_module_plain
 for s in $STEPS; do
 	run_test "load failing after step $s, a VFIO client in a claim loop: nothing left" \
@@ -287,6 +312,13 @@ if [ $NATIVE = 0 ]; then
 else
 	skip_test "vfio's hooks not armed: vfio-pci refused, no claim, no BUG_ON" \
 		"5.19+ follows claims in the iommu core: no hooks in vfio"
+fi
+if [ $NATIVE = 0 ]; then
+	run_test "UNSET_CONTAINER overtaking a claim's commit: released, nothing pinned" \
+		t_unset_overtakes_claim
+else
+	skip_test "UNSET_CONTAINER overtaking a claim's commit: released, nothing pinned" \
+		"5.19+: vfio's group lock serializes SET_CONTAINER and UNSET_CONTAINER"
 fi
 run_test "rmmod -f waits for an open debugfs file" t_forced_unload_open_file
 if [ $NATIVE = 0 ]; then

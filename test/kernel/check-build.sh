@@ -45,7 +45,7 @@ for kver in "$@"; do
 		true' sh "$headers" || true
 	log=$dir/build.log
 	flags="W=1 C=1 KCFLAGS=-Werror"
-	if "$TEST/kernel/kbuild-env.sh" "$kver" make -C "$dir" KDIR="$headers" $flags >"$log" 2>&1; then
+	if "$TEST/kernel/kbuild-env.sh" "$kver" make -j"$(nproc)" -C "$dir" KDIR="$headers" $flags >"$log" 2>&1; then
 		if ! grep -q '^  CHECK ' "$log"; then
 			echo "not ok - $kver: sparse did not run"
 			status=1

@@ -6,6 +6,7 @@
  *   vfio-hold [-f] [-n NAME] GROUP [BDF]
  *   vfio-hold -s GROUP
  *   vfio-hold -l GROUP
+ *   vfio-hold -u MS GROUP
  *
  * Opens /dev/vfio/vfio and /dev/vfio/GROUP, attaches the group to the
  * container (VFIO_GROUP_SET_CONTAINER: the kernel claims DMA ownership of the
@@ -26,6 +27,12 @@
  *            as fast as it can; then print "loop ok N busy N failed N
  *            last-error E" (busy: SET_CONTAINER failed with EBUSY; failed:
  *            any other ioctl error) and exit 0
+ *   -u MS    UNSET_CONTAINER overtaking SET_CONTAINER: a child process
+ *            waits MS milliseconds, then unsets the container of the
+ *            same group fd while the parent's SET_CONTAINER has not
+ *            returned yet (the module's test build makes a claim's commit
+ *            wait: fail_delay_ms=); prints "set E unset E" (each ioctl's
+ *            errno name, or 0) and exits 0
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int fail(const char *step)
@@ -109,13 +117,39 @@ static int loop(int container, int group)
 	return 0;
 }
 
+/* -u MS: a child unsets the container MS ms into the parent's SET_CONTAINER */
+static int unset_race(int container, int group, int ms)
+{
+	int set_err = 0, unset_err = 0, status;
+	pid_t child = fork();
+
+	if (child < 0)
+		return fail("fork");
+	if (!child) {
+		usleep(ms * 1000);
+		_exit(ioctl(group, VFIO_GROUP_UNSET_CONTAINER) ? errno : 0);
+	}
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
+		set_err = errno;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status))
+		return fail("waitpid");
+	unset_err = WEXITSTATUS(status);
+	printf("set %s unset %s\n", set_err ? strerror(set_err) : "0",
+	       unset_err ? strerror(unset_err) : "0");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	int container, group, device, opt, force = 0, ask = 0, looping = 0;
+	int race_ms = -1;
 
-	while ((opt = getopt(argc, argv, "fln:s")) != -1) {
+	while ((opt = getopt(argc, argv, "fln:su:")) != -1) {
 		switch (opt) {
+		case 'u':
+			race_ms = atoi(optarg);
+			break;
 		case 'l':
 			looping = 1;
 			break;
@@ -136,7 +170,7 @@ int main(int argc, char **argv)
 	argc -= optind - 1;
 	argv += optind - 1;
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: vfio-hold [-f] [-n NAME] GROUP [BDF] | vfio-hold -s GROUP | vfio-hold -l GROUP\n");
+		fprintf(stderr, "usage: vfio-hold [-f] [-n NAME] GROUP [BDF] | vfio-hold -s GROUP | vfio-hold -l GROUP | vfio-hold -u MS GROUP\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -161,6 +195,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (looping)
 		return loop(container, group);
+	if (race_ms >= 0)
+		return unset_race(container, group, race_ms);
 	if (!force && !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		errno = EBUSY;
 		return fail("group not viable (a member has a host driver)");
