@@ -156,6 +156,7 @@ enum bg_verdict bg_owner_admit_probe(struct device *dev,
 				     bool *audit);
 void bg_owner_probe_done(int id);
 int bg_owner_claim_begin(int id, bool wait_probes);
+void bg_owner_claim_set(int id);
 bool bg_owner_claim_end(int id, bool success);
 bool bg_owner_release(int id);
 bool bg_owner_dev_user(struct device *dev);

@@ -29,9 +29,9 @@
  * misses, so a miss is seen as soon as one of the calls that crowded it out
  * returns: it is logged once, and the table is re-read from the kernel
  * (bg_scan_queue_all(), exact here). A call crowded out while the last
- * busy call's handler runs counts its miss after that check: so a call
- * that leaves while all maxactive were busy also queues the check for a
- * moment later (bg_claim_recheck), which sees it even if no call follows.
+ * busy call's handler runs counts its miss after that check: so every
+ * call, leaving, also pushes a check a moment later (bg_claim_recheck),
+ * which sees it even if no call follows.
  *
  * A claim that fails with -EPERM or -EBUSY is reported like a "not viable"
  * answer to VFIO_GROUP_GET_STATUS (bg_refusal_not_viable()): a client that
@@ -80,7 +80,6 @@ struct bg_claim_hook {
 	bool optional;		/* absent on some kernels */
 	bool registered;
 	int missed_seen;	/* krp.nmissed already reported */
-	atomic_t inflight;	/* calls holding an instance */
 	struct kretprobe krp;
 };
 
@@ -127,14 +126,13 @@ static void bg_claim_recheck_fn(struct work_struct *work)
 static DECLARE_DELAYED_WORK(bg_claim_recheck, bg_claim_recheck_fn);
 
 /*
- * A call gives its instance back (after its handlers). If every instance
- * was taken until now, a call may be being crowded out this very moment:
- * check the misses again a moment later. Any context.
+ * A call gives its instance back (after its handlers): a call crowded out
+ * this very moment counts its miss after this call's check, so check again
+ * a moment later (each call pushes the check on). Any context.
  */
-static void bg_claim_leave(struct bg_claim_hook *h)
+static void bg_claim_leave(void)
 {
-	if (atomic_dec_return(&h->inflight) + 1 >= h->krp.maxactive)
-		mod_delayed_work(system_wq, &bg_claim_recheck, HZ / 10 + 1);
+	mod_delayed_work(system_wq, &bg_claim_recheck, HZ / 10 + 1);
 }
 
 static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -142,7 +140,6 @@ static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct bg_claim_hook *h = bg_claim_hook_of(ri);
 	struct bg_claim_call *call = (void *)ri->data;
 
-	atomic_inc(&h->inflight);
 	/* reports, not yet live; or bindguard's own question (scan.c) */
 	if (h->kind >= BG_NATIVE_CHECK &&
 	    (!static_branch_likely(&bg_claim_key) || bg_scan_own_query()))
@@ -156,7 +153,7 @@ static int bg_claim_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 
 skip:
-	bg_claim_leave(h);
+	bg_claim_leave();
 	return 1;	/* skip the return handler */
 }
 
@@ -220,7 +217,7 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		break;
 	}
 	bg_claim_check_missed();
-	bg_claim_leave(h);
+	bg_claim_leave();
 	return 0;
 }
 
@@ -254,10 +251,16 @@ static void bg_claim_check_missed(void)
 	int missed, seen;
 
 	for (h = bg_claim_hooks; h < bg_claim_hooks + ARRAY_SIZE(bg_claim_hooks); h++) {
-		missed = READ_ONCE(h->krp.nmissed);
+		if (!READ_ONCE(h->registered))
+			continue;
+		/* the newest count wins; an older one lost to it */
 		seen = READ_ONCE(h->missed_seen);
-		if (!READ_ONCE(h->registered) || missed == seen ||
-		    cmpxchg(&h->missed_seen, seen, missed) != seen)
+		do {
+			missed = READ_ONCE(h->krp.nmissed);
+			if (missed == seen)
+				break;
+		} while (!try_cmpxchg(&h->missed_seen, &seen, missed));
+		if (missed == seen)
 			continue;
 		pr_warn_ratelimited("%s: %d calls missed (maxactive=%u): re-reading DMA ownership from the kernel\n",
 				    h->krp.kp.symbol_name, missed, bg_param_maxactive());

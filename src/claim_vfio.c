@@ -186,6 +186,8 @@ static noinline long bg_claim_set_container(struct file *filep, unsigned int cmd
 	}
 	kfree(b);
 	ret = orig(filep, cmd, arg);
+	if (!ret)
+		bg_owner_claim_set(id);
 	bg_claim_fault_delay();
 	/*
 	 * Another thread's UNSET_CONTAINER may have released it already: then

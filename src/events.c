@@ -169,8 +169,9 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
  * wait for the whole ring (a PREEMPT_RT kernel's latency); an event that
  * new ones overwrite before it is copied counts as dropped. Event number k
  * (counted from the load) is in slot k % BG_EVENTS while fewer than
- * BG_EVENTS events follow it; the copy stays one run of events, its
- * start moved on past any overwritten one.
+ * BG_EVENTS events follow it. The copy is one run of events: when new
+ * ones overwrite it meanwhile, it starts again from the newest (after two
+ * such restarts, in one hold of the lock).
  *
  * Context: process; takes bg_events_lock with interrupts disabled.
  * Return: the number of events copied.
@@ -178,7 +179,7 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 unsigned int bg_event_snapshot(struct bg_event *snap, unsigned long *dropped)
 {
 	unsigned long total, now, k;
-	unsigned int n = 0, i;
+	unsigned int n = 0, i, restarts = 0;
 
 	raw_spin_lock_irq(&bg_events_lock);
 	total = bg_events_dropped + bg_events_count;
@@ -188,11 +189,16 @@ unsigned int bg_event_snapshot(struct bg_event *snap, unsigned long *dropped)
 		raw_spin_lock_irq(&bg_events_lock);
 		now = bg_events_dropped + bg_events_count;
 		if (now - k > BG_EVENTS) {
-			/* overwritten meanwhile: the copy starts there */
+			/*
+			 * Overwritten meanwhile (a storm): copy the newest
+			 * events instead, the last time in one hold.
+			 */
+			total = now;
 			k = now - BG_EVENTS;
 			n = 0;
+			restarts++;
 		}
-		for (i = 0; i < BG_EVENTS_CHUNK && k < total; i++, k++)
+		for (i = 0; (i < BG_EVENTS_CHUNK || restarts > 2) && k < total; i++, k++)
 			snap[n++] = bg_events[k % BG_EVENTS];
 		raw_spin_unlock_irq(&bg_events_lock);
 	}

@@ -289,6 +289,32 @@ int bg_owner_claim_begin(int id, bool wait_probes)
 }
 
 /**
+ * bg_owner_claim_set() - vfio set the container of a claim in flight
+ * @id: the IOMMU group's id
+ *
+ * Before 5.19, between VFIO_GROUP_SET_CONTAINER's return and the claim's
+ * commit (bg_owner_claim_end()), a release of the group can only be this
+ * claim's: vfio gives a group one container at a time.
+ *
+ * Context: the claim wrapper (process); no sleeping.
+ */
+void bg_owner_claim_set(int id)
+{
+	unsigned long flags;
+	struct bg_group *g;
+
+	rcu_read_lock();
+	g = bg_table_find(id);
+	if (g) {
+		raw_spin_lock_irqsave(&g->lock, flags);
+		if (g->st.pending)
+			g->st.pending_set++;
+		raw_spin_unlock_irqrestore(&g->lock, flags);
+	}
+	rcu_read_unlock();
+}
+
+/**
  * bg_owner_forget_presumed() - end every presumption (vfio was unloaded)
  *
  * Before 5.19 a presumption ends only with a seen claim or release; once
@@ -343,6 +369,8 @@ bool bg_owner_claim_end(int id, bool success)
 		was = bg_group_held(&g->st);
 		if (g->st.pending > 0)
 			g->st.pending--;
+		if (success && g->st.pending_set > 0)
+			g->st.pending_set--;
 		g->st.gen++;
 		/*
 		 * Before 5.19 a vfio group has one container at a time
@@ -367,8 +395,10 @@ bool bg_owner_claim_end(int id, bool success)
 			bg_owner_held_changed(g, was);
 			ask = true;
 		}
-		if (!g->st.pending)
+		if (!g->st.pending) {
 			g->st.released_early = 0;
+			g->st.pending_set = 0;
+		}
 		if (!g->st.claims && !g->st.pending) {
 			g->st.owner_pid = 0;
 			g->st.owner_comm[0] = '\0';
@@ -404,10 +434,11 @@ bool bg_owner_release(int id)
 		was = bg_group_held(&g->st);
 		g->st.gen++;
 		/*
-		 * No claim known, one in flight: this is its release, seen
-		 * before its commit (released_early).
+		 * The release of a claim in flight, seen before its commit:
+		 * its container is set, or no other claim is known.
 		 */
-		if (!g->st.claims && !g->st.presumed && g->st.pending)
+		if (g->st.pending_set ||
+		    (!g->st.claims && !g->st.presumed && g->st.pending))
 			g->st.released_early++;
 		if (g->st.claims > 0)
 			g->st.claims--;

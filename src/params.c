@@ -112,16 +112,19 @@ void bg_param_refuse(const char *param, const char *reason, const char *val,
  * bg_param_stands() - a one-value parameter set at load: what stands now
  * @param: "mode", "strict" or "maxactive"
  * @value: its value as config_errors shows it
+ * @valid: @value was given (not the safe reading of a refused one)
  *
  * The last value given wins (the kernel sets them in order): after
  * "mode=bogus mode=audit" audit stands, not the enforce that replaced
- * bogus, and config_errors says so ("mode invalid bogus audit").
+ * bogus, and config_errors says so ("mode invalid bogus audit"); one line
+ * says so when a valid value replaced what a refused one left.
  *
  * Context: process, at load only, under kernel_param_lock(THIS_MODULE).
  */
-static void bg_param_stands(const char *param, const char *value)
+static void bg_param_stands(const char *param, const char *value, bool valid)
 {
 	unsigned int i, n = min_t(unsigned int, bg_param_nerrors, BG_PARAM_ERRORS);
+	bool changed = false;
 
 	lockdep_assert_held(&THIS_MODULE->param_lock);
 	for (i = 0; i < n; i++)
@@ -129,8 +132,10 @@ static void bg_param_stands(const char *param, const char *value)
 		    strcmp(bg_param_errs[i].instead, value)) {
 			strscpy(bg_param_errs[i].instead, value,
 				sizeof(bg_param_errs[i].instead));
-			pr_info("%s: a later value stands: %s\n", param, value);
+			changed = true;
 		}
+	if (changed && valid)
+		pr_info("%s: a later value stands: %s\n", param, value);
 }
 
 /**
@@ -231,13 +236,14 @@ static int bg_param_mode_set(const char *val, const struct kernel_param *kp)
 		       (int)strcspn(val, "\n"), val);
 		return -EINVAL;
 	}
+	if (!bg_param_loaded)
+		bg_param_stands("mode", bg_mode_names[mode < 0 ? BG_MODE_ENFORCE : mode],
+				mode >= 0);
 	if (mode < 0) {
 		bg_param_refuse("mode", "invalid", val, val ? strlen(val) : 0,
 				"expected enforce, audit or off", "enforce");
 		mode = BG_MODE_ENFORCE;
 	}
-	if (!bg_param_loaded)
-		bg_param_stands("mode", bg_mode_names[mode]);
 	/*
 	 * Before 5.19 nothing stands behind bindguard: a kernel driver bound
 	 * into a user-owned group ends in vfio's BUG_ON, whenever the group
@@ -370,14 +376,15 @@ static const char * const bg_strict_words[] = {
 static int bg_param_strict_set(const char *val, const struct kernel_param *kp)
 {
 	bool on = true;		/* a bare "strict", as for any bool */
+	bool bad = val && (sysfs_match_string(bg_strict_words, val) < 0 ||
+			   kstrtobool(val, &on));
 
-	if (val && (sysfs_match_string(bg_strict_words, val) < 0 ||
-		    kstrtobool(val, &on))) {
+	if (bad)
+		on = true;
+	bg_param_stands("strict", on ? "1" : "0", !bad);
+	if (bad)
 		bg_param_refuse("strict", "invalid", val, strlen(val),
 				"expected 0 or 1 (n, y, no, yes, off, on)", "1");
-		on = true;
-	}
-	bg_param_stands("strict", on ? "1" : "0");
 	bg_strict = on;
 	return 0;
 }
@@ -400,15 +407,16 @@ static int bg_param_maxactive_set(const char *val, const struct kernel_param *kp
 {
 	char shown[12];
 	unsigned int n;
+	bool bad = !val || kstrtouint(val, 0, &n) || !n || n > BG_MAXACTIVE_MAX;
 
-	if (!val || kstrtouint(val, 0, &n) || !n || n > BG_MAXACTIVE_MAX) {
+	if (bad)
+		n = BG_MAXACTIVE_DEFAULT;
+	snprintf(shown, sizeof(shown), "%u", n);
+	bg_param_stands("maxactive", shown, !bad);
+	if (bad)
 		bg_param_refuse("maxactive", "invalid", val, val ? strlen(val) : 0,
 				"expected 1 to " __stringify(BG_MAXACTIVE_MAX),
 				__stringify(BG_MAXACTIVE_DEFAULT));
-		n = BG_MAXACTIVE_DEFAULT;
-	}
-	snprintf(shown, sizeof(shown), "%u", n);
-	bg_param_stands("maxactive", shown);
 	bg_maxactive_value = n;
 	return 0;
 }

@@ -67,11 +67,13 @@ struct bg_ratelimit {
  * struct bg_state - ownership state of one group; bg_group.lock
  * @claims:      committed DMA-ownership claims by userspace (group or device)
  * @pending:     claims in flight: already enough to refuse a racing bind
- * @released_early: releases seen while a claim was in flight and no other
- *               claim was known (claims 0, not presumed): the pending
- *               claim's own release, which overtook its commit (another
- *               thread's VFIO_GROUP_UNSET_CONTAINER); its commit then ends
- *               in that release
+ * @pending_set: claims in flight whose container vfio has set (before
+ *               5.19: a group has one container at a time, so a release
+ *               now is theirs)
+ * @released_early: releases of a claim in flight, seen before its commit
+ *               (another thread's VFIO_GROUP_UNSET_CONTAINER): while
+ *               pending_set, or when no other claim is known (claims 0, not
+ *               presumed); its commit then ends in that release
  * @probing:     kernel-driver probes admitted and not yet returned (counted
  *               before 5.19 only, where a claim must wait for them)
  * @gen:         bumped by every claim, release and commit: a rescan that
@@ -100,6 +102,7 @@ struct bg_ratelimit {
 struct bg_state {
 	int claims;
 	int pending;
+	int pending_set;
 	int released_early;
 	int probing;
 	unsigned int gen;

@@ -561,8 +561,18 @@ boot_job() {
 # remembers it: queue_boots sets it): the class's other kernels skip it,
 # with REASON and the kernel it runs on.
 declare -A one_done=()
+# series_name SERIES: its name in the matrix (sid's numeric alias is sid)
+series_name() {
+	case $1 in
+	5.10 | 6.1) echo "$1" ;;
+	[0-9]*) echo sid ;;
+	*) echo "$1" ;;
+	esac
+}
 boot_decision() {
-	local s=$1 kver=$2 matrix class cell named reason x
+	local s matrix class cell named reason x
+	s=$(series_name "$1")
+	local kver=$2
 	matrix=$(dirname "$3")/matrix
 	if [[ $3 != */boots || ! -f $matrix ]]; then
 		echo run
@@ -580,12 +590,12 @@ boot_decision() {
 			return
 		fi
 		for x in "${SERIES[@]}"; do
-			if [[ $x == "$named" ]]; then
+			if [[ $(series_name "$x") == "$named" ]]; then
 				echo "skip ${reason%%:*} (run on $named's kernel):${reason#*:}"
 				return
 			fi
 		done
-		x=${one_done[$class/$4]:-}
+		x=${one_done[$3/$class/$4]:-}
 		if [[ -n $x && $x != "$kver" ]]; then
 			echo "skip ${reason%%:*} (run on $x):${reason#*:}"
 		else
@@ -625,7 +635,7 @@ queue_boots() {
 			continue
 			;;
 		esac
-		[[ -n ${one_done[$class/$b_name]:-} ]] || one_done[$class/$b_name]=$kver
+		[[ -n ${one_done[$bootsfile/$class/$b_name]:-} ]] || one_done[$bootsfile/$class/$b_name]=$kver
 		queue_boot "$after" j_s="$s" j_kver="$kver" j_initrd="$3" j_logs="$4" \
 			j_timeout="$5" j_kmemleak="$6" j_line="$bline" j_pre="${8:-}" j_env="${9:-}"
 		[[ -n $6 && $b_name == baseline ]] && after=$((njobs - 1))
@@ -786,25 +796,30 @@ run_series() {
 	if ! BG_KO=$ko BG_TESTKO=$testko BG_VFIO_HOLD=$vfio_hold BG_BENCH=$bench \
 		"$TEST/qemu/mkinitramfs.sh" "$kver" "$initrd" "${extra_files[@]}"; then
 		result "$s" "not ok - $kver: mkinitramfs failed"
+		check_build "$s" "$kver" "$logs"
 		return
 	fi
 	timing "$logs" initramfs "$(since "$t0")"
 
 	queue_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "${BG_BOOTS_FILE:-$TEST/guest/boots}"
 
-	# The module builds warning-free with W=1 and sparse (C=1): while this
-	# kernel's boots run, as nothing booted needs it. A demo boots what
-	# DKMS built and needs no more.
-	if [[ -z $demo ]]; then
-		t0=$(now)
-		while IFS= read -r line; do
-			case $line in
-			ok* | not\ ok*) result "$s" "$line" ;;
-			*) echo "$line" ;;
-			esac
-		done < <("$TEST/kernel/check-build.sh" "$kver" || true)
-		timing "$logs" check-build "$(since "$t0")"
-	fi
+	# while this kernel's boots run, as nothing booted needs it
+	check_build "$s" "$kver" "$logs"
+}
+
+# check_build SERIES KVER LOGS: the module builds warning-free with W=1 and
+# sparse (C=1), one result. A demo boots what DKMS built and needs no more.
+check_build() {
+	local t0 line
+	[[ -z $demo ]] || return 0
+	t0=$(now)
+	while IFS= read -r line; do
+		case $line in
+		ok* | not\ ok*) result "$1" "$line" ;;
+		*) echo "$line" ;;
+		esac
+	done < <("$TEST/kernel/check-build.sh" "$2" || true)
+	timing "$3" check-build "$(since "$t0")"
 }
 
 # run_host_series host-SUITE: a real Debian host (test/host/image.sh) booted

@@ -202,22 +202,34 @@ t_vfio_unarmed() {
 # overtakes a claim's commit (the test build holds the commit back for
 # fail_delay_ms after vfio set the container): the claim is committed and
 # released at once, the group is the kernel's, nothing pins the module.
-# (5.19+: vfio's group lock serializes SET_CONTAINER and UNSET_CONTAINER,
-# and the claim is committed under it.)
+# Loaded before and after the held device is bound to vfio-pci (after: the
+# group is presumed owned at load, owner unknown). (5.19+: vfio's group
+# lock serializes SET_CONTAINER and UNSET_CONTAINER, and the claim is
+# committed under it.)
 t_unset_overtakes_claim() {
-	local out
-	[ -e /sys/module/bindguard ] && rmmod bindguard
-	prepare
-	insmod $FAULT_KO fail_delay_ms=1500 || { fail "insmod fail_delay_ms=1500"; return; }
-	out=$(vfio-hold -u 500 "$GROUP" 2>&1)
-	expect_eq "$out" "set 0 unset 0" "vfio-hold -u 500 (SET_CONTAINER, UNSET_CONTAINER)"
-	expect_eq "$(group_field "$GROUP" 2)" kernel "state after the claim and its release"
-	expect_eq "$(grep -c "\] group=$GROUP user " $BG_DEBUGFS/events)" 1 "user events of group $GROUP"
-	expect_eq "$(grep -c "\] group=$GROUP kernel\$" $BG_DEBUGFS/events)" 1 "kernel events of group $GROUP"
-	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
-	unbind "$SIB"
-	rmmod bindguard || fail "rmmod: the module stayed pinned"
-	nothing_left "rmmod after the overtaken claim"
+	local out when
+	for when in before after; do
+		[ -e /sys/module/bindguard ] && rmmod bindguard
+		unbind "$HELD"
+		if [ $when = before ]; then
+			insmod $FAULT_KO fail_delay_ms=1500 || { fail "insmod"; return; }
+			prepare
+		else
+			prepare
+			insmod $FAULT_KO fail_delay_ms=1500 || { fail "insmod"; return; }
+			expect_eq "$(group_field "$GROUP" 2)" user "$when: presumed at load"
+		fi
+		out=$(vfio-hold -u 500 "$GROUP" 2>&1)
+		expect_eq "$out" "set 0 unset 0" "$when: vfio-hold -u 500 (SET_CONTAINER, UNSET_CONTAINER)"
+		expect_eq "$(group_field "$GROUP" 2)" kernel "$when: state after the claim and its release"
+		[ $when = before ] &&
+			expect_eq "$(grep -c "\] group=$GROUP user pid=[0-9]* comm=vfio-hold\$" $BG_DEBUGFS/events)/$(grep -c "\] group=$GROUP kernel\$" $BG_DEBUGFS/events)" \
+				1/1 "$when: user/kernel events of group $GROUP"
+		expect_eq "$(bind_to "$SIB" e1000)" OK "$when: e1000 bind of $SIB"
+		unbind "$SIB"
+		rmmod bindguard || fail "$when: rmmod: the module stayed pinned"
+		nothing_left "$when: rmmod after the overtaken claim"
+	done
 }
 
 # forced_rmmod_waits WHAT: rmmod -f in the background must wait (its log
