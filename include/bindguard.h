@@ -112,6 +112,7 @@ const char *bg_event_name(enum bg_event_type type);
 /* table.c: the per-IOMMU-group table (entries: src/table.h) */
 struct bg_group *bg_table_lookup(struct iommu_group *group);
 struct bg_group *bg_table_find(int id);
+void bg_table_locked(int id, void (*fn)(struct bg_group *g, void *data), void *data);
 int bg_table_pins(int *others);
 void bg_table_exit(void);
 

@@ -214,6 +214,13 @@ enum bg_verdict bg_owner_admit_probe(struct device *dev,
 	return v;
 }
 
+static void bg_owner_probe_done_locked(struct bg_group *g, void *data)
+{
+	lockdep_assert_held(&g->lock);
+	if (g->st.probing > 0)
+		g->st.probing--;
+}
+
 /**
  * bg_owner_probe_done() - a probe counted by bg_owner_admit_probe() returned
  * @id: the group's id
@@ -222,18 +229,7 @@ enum bg_verdict bg_owner_admit_probe(struct device *dev,
  */
 void bg_owner_probe_done(int id)
 {
-	unsigned long flags;
-	struct bg_group *g;
-
-	rcu_read_lock();
-	g = bg_table_find(id);
-	if (g) {
-		raw_spin_lock_irqsave(&g->lock, flags);
-		if (g->st.probing > 0)
-			g->st.probing--;
-		raw_spin_unlock_irqrestore(&g->lock, flags);
-	}
-	rcu_read_unlock();
+	bg_table_locked(id, bg_owner_probe_done_locked, NULL);
 }
 
 /* The current process owns (is claiming) the group @g. */
@@ -288,6 +284,13 @@ int bg_owner_claim_begin(int id, bool wait_probes)
 	return ret;
 }
 
+static void bg_owner_claim_set_locked(struct bg_group *g, void *data)
+{
+	lockdep_assert_held(&g->lock);
+	if (g->st.pending)
+		g->st.pending_set++;
+}
+
 /**
  * bg_owner_claim_set() - vfio set the container of a claim in flight
  * @id: the IOMMU group's id
@@ -300,18 +303,7 @@ int bg_owner_claim_begin(int id, bool wait_probes)
  */
 void bg_owner_claim_set(int id)
 {
-	unsigned long flags;
-	struct bg_group *g;
-
-	rcu_read_lock();
-	g = bg_table_find(id);
-	if (g) {
-		raw_spin_lock_irqsave(&g->lock, flags);
-		if (g->st.pending)
-			g->st.pending_set++;
-		raw_spin_unlock_irqrestore(&g->lock, flags);
-	}
-	rcu_read_unlock();
+	bg_table_locked(id, bg_owner_claim_set_locked, NULL);
 }
 
 /**

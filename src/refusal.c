@@ -186,6 +186,18 @@ void bg_refusal_claim(struct bg_group *g, int probing, const char *dev,
 		bg_refusal_log_claim(g->id, probing, dev, driver, comm);
 }
 
+struct bg_refusal_bound {
+	const char *dev;
+	const char *driver;
+};
+
+static void bg_refusal_claim_bound_locked(struct bg_group *g, void *data)
+{
+	const struct bg_refusal_bound *b = data;
+
+	bg_refusal_claim(g, 0, b->dev, b->driver);
+}
+
 /**
  * bg_refusal_claim_bound() - record a claim refused for a bound driver
  * @id:     the IOMMU group's id
@@ -196,17 +208,9 @@ void bg_refusal_claim(struct bg_group *g, int probing, const char *dev,
  */
 void bg_refusal_claim_bound(int id, const char *dev, const char *driver)
 {
-	unsigned long flags;
-	struct bg_group *g;
+	struct bg_refusal_bound b = { .dev = dev, .driver = driver };
 
-	rcu_read_lock();
-	g = bg_table_find(id);
-	if (g) {
-		raw_spin_lock_irqsave(&g->lock, flags);
-		bg_refusal_claim(g, 0, dev, driver);
-		raw_spin_unlock_irqrestore(&g->lock, flags);
-	}
-	rcu_read_unlock();
+	bg_table_locked(id, bg_refusal_claim_bound_locked, &b);
 }
 
 /**

@@ -107,6 +107,31 @@ struct bg_group *bg_table_find(int id)
 }
 
 /**
+ * bg_table_locked() - run @fn on the entry of group @id, under its lock
+ * @id:   the group's id
+ * @fn:   called with the entry's g->lock held (interrupts off): no sleeping
+ * @data: passed to @fn
+ *
+ * Does nothing if bindguard does not track group @id.
+ *
+ * Context: any; takes rcu_read_lock() and g->lock.
+ */
+void bg_table_locked(int id, void (*fn)(struct bg_group *g, void *data), void *data)
+{
+	unsigned long flags;
+	struct bg_group *g;
+
+	rcu_read_lock();
+	g = bg_table_find(id);
+	if (g) {
+		raw_spin_lock_irqsave(&g->lock, flags);
+		fn(g, data);
+		raw_spin_unlock_irqrestore(&g->lock, flags);
+	}
+	rcu_read_unlock();
+}
+
+/**
  * bg_table_next() - the first entry whose group id is *@id or more
  * @id: where to start; set to the entry's id
  *
