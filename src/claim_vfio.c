@@ -136,8 +136,10 @@ static int bg_claim_fault_arm(void)
 
 static void bg_claim_fault_delay(void)
 {
-	if (READ_ONCE(bg_claim_fail_delay_ms))
-		msleep(READ_ONCE(bg_claim_fail_delay_ms));
+	unsigned int ms = READ_ONCE(bg_claim_fail_delay_ms);
+
+	if (ms)
+		msleep(ms);
 }
 #else
 static int bg_claim_fault_arm(void)

@@ -228,6 +228,7 @@ const char *bg_param_mode_name(void)
 static int bg_param_mode_set(const char *val, const struct kernel_param *kp)
 {
 	int mode = val ? sysfs_match_string(bg_mode_names, val) : -EINVAL;
+	bool bad;
 
 	/* the kernel sets a parameter under its module's kernel_param_lock() */
 	lockdep_assert_held(&THIS_MODULE->param_lock);
@@ -236,14 +237,14 @@ static int bg_param_mode_set(const char *val, const struct kernel_param *kp)
 		       (int)strcspn(val, "\n"), val);
 		return -EINVAL;
 	}
+	bad = mode < 0;
+	if (bad)
+		mode = BG_MODE_ENFORCE;
 	if (!bg_param_loaded)
-		bg_param_stands("mode", bg_mode_names[mode < 0 ? BG_MODE_ENFORCE : mode],
-				mode >= 0);
-	if (mode < 0) {
+		bg_param_stands("mode", bg_mode_names[mode], !bad);
+	if (bad)
 		bg_param_refuse("mode", "invalid", val, val ? strlen(val) : 0,
 				"expected enforce, audit or off", "enforce");
-		mode = BG_MODE_ENFORCE;
-	}
 	/*
 	 * Before 5.19 nothing stands behind bindguard: a kernel driver bound
 	 * into a user-owned group ends in vfio's BUG_ON, whenever the group

@@ -570,9 +570,8 @@ series_name() {
 	esac
 }
 boot_decision() {
-	local s matrix class cell named reason x
+	local s kver=$2 matrix class cell named reason x
 	s=$(series_name "$1")
-	local kver=$2
 	matrix=$(dirname "$3")/matrix
 	if [[ $3 != */boots || ! -f $matrix ]]; then
 		echo run
@@ -772,8 +771,9 @@ run_series() {
 			result "$s" "ok - $kver: the DKMS module has no fault-injection parameter"
 		fi
 	fi
-	if [[ -z $demo && $(boot_decision "$s" "$kver" "${BG_BOOTS_FILE:-$TEST/guest/boots}" failload) == run ]] &&
-		{ [[ -z ${BG_BOOTS:-} ]] || [[ " $BG_BOOTS " == *" failload "* ]]; }; then
+	local bootsfile=${BG_BOOTS_FILE:-$TEST/guest/boots}
+	if [[ -z $demo ]] && boots "$bootsfile" | grep -qE '^[[:space:]]*failload([[:space:]]|$)' &&
+		[[ $(boot_decision "$s" "$kver" "$bootsfile" failload) == run ]]; then
 		t0=$(now)
 		local fdir=$BG_WORK/build/$kver/fault
 		rm -rf "$fdir"
@@ -801,7 +801,7 @@ run_series() {
 	fi
 	timing "$logs" initramfs "$(since "$t0")"
 
-	queue_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "${BG_BOOTS_FILE:-$TEST/guest/boots}"
+	queue_boots "$s" "$kver" "$initrd" "$logs" "$timeout" "$kmemleak" "$bootsfile"
 
 	# while this kernel's boots run, as nothing booted needs it
 	check_build "$s" "$kver" "$logs"
