@@ -171,11 +171,52 @@ static void bg_member_driver(struct bg_member *m,
 		m->driver = kstrdup(drv->name, GFP_KERNEL);
 }
 
+/* Forget member @m of entry @g; erase the entry with its last member. */
+static void bg_member_forget(struct bg_group *g, struct bg_member *m)
+{
+	lockdep_assert_held(&bg_table_mutex);
+	bg_member_mark_reserved(g, m, false);
+	list_del(&m->node);
+	bg_table_free_member(m);
+	if (list_empty(&g->members))
+		bg_table_erase(g);
+}
+
+/*
+ * Forget @dev in every entry but @keep (NULL: in every entry). A device
+ * leaves its IOMMU group without a bus event of its own only where vfio
+ * made the group for it (VFIO_NOIOMMU: vfio-pci's remove takes the device
+ * out of the "vfio-noiommu" group its probe made): its next bus event
+ * (the unbind that follows, or a deletion) finds it in an entry that is no
+ * longer its group's, and it goes from there, with the entry and its
+ * group reference, so that the kernel frees that group as it would
+ * without bindguard. Walks every entry: only a device not listed in its
+ * group's entry (or with no group) gets here.
+ */
+static void bg_member_forget_elsewhere(struct device *dev,
+				       struct bg_group *keep)
+{
+	struct bg_member *m;
+	struct bg_group *g;
+	unsigned long id;
+
+	lockdep_assert_held(&bg_table_mutex);
+	for (id = 0; (g = bg_table_next(&id)); id++) {
+		if (g == keep)
+			continue;
+		m = bg_table_member(g, dev);
+		if (m)
+			bg_member_forget(g, m);
+	}
+}
+
 /**
  * bg_member_add() - record @dev as a member of its IOMMU group
  * @dev: a PCI device
  *
- * Idempotent. Also records the bound driver, if any.
+ * Idempotent. Also records the bound driver, if any. A device listed in
+ * another group's entry (it left that group with no bus event: vfio's
+ * no-IOMMU groups) is forgotten there first.
  *
  * Context: process; takes bg_table_mutex.
  */
@@ -187,14 +228,19 @@ void bg_member_add(struct device *dev)
 
 	mutex_lock(&bg_table_mutex);
 	g = bg_table_get_entry(dev);
+	m = g ? bg_table_member(g, dev) : NULL;
+	if (!m)
+		bg_member_forget_elsewhere(dev, g);
 	if (!g)
 		goto out;
-	m = bg_table_member(g, dev);
 	if (!m) {
 		len = strlen(dev_name(dev)) + 1;
 		m = kzalloc(struct_size(m, bdf, len), GFP_KERNEL);
-		if (!m)
+		if (!m) {
+			if (list_empty(&g->members))
+				bg_table_erase(g);
 			goto out;
+		}
 		m->dev = dev;
 		memcpy(m->bdf, dev_name(dev), len);
 		list_add_tail(&m->node, &g->members);
@@ -211,8 +257,10 @@ out:
  * @dev: a PCI device being deleted (BUS_NOTIFY_DEL_DEVICE: dev->iommu_group
  *       is still set; by BUS_NOTIFY_REMOVED_DEVICE the iommu core cleared it)
  *
- * The entry itself is freed after an RCU grace period (call_rcu()), so
- * that no lockless reader still sees it; this does not wait for it.
+ * Also where @dev is listed under a group it has left (vfio's no-IOMMU
+ * groups), so that no member outlives its device. The entry itself is
+ * freed after an RCU grace period (call_rcu()), so that no lockless reader
+ * still sees it; this does not wait for it.
  *
  * Context: process; takes bg_table_mutex.
  */
@@ -224,13 +272,10 @@ void bg_member_del(struct device *dev)
 	mutex_lock(&bg_table_mutex);
 	g = bg_table_lookup(dev->iommu_group);
 	m = g ? bg_table_member(g, dev) : NULL;
-	if (m) {
-		bg_member_mark_reserved(g, m, false);
-		list_del(&m->node);
-		bg_table_free_member(m);
-	}
-	if (g && list_empty(&g->members))
-		bg_table_erase(g);
+	if (m)
+		bg_member_forget(g, m);
+	else
+		bg_member_forget_elsewhere(dev, NULL);
 	mutex_unlock(&bg_table_mutex);
 }
 
