@@ -8,8 +8,10 @@
 # make check-host        build bindguard-dkms and boot real Debian hosts
 #                        (bullseye, trixie: systemd, DKMS, libvirt) from disk
 #                        images made with it; the tests run inside them
-# make check-debug       the suite on a KASAN/lockdep/kmemleak 6.12 kernel
-#                        (built into the cache first if needed: ~18 min)
+# make check-debug       the suite on two 6.12 kernels of our own: KASAN/lockdep/
+#                        kmemleak, and PREEMPT_RT/lockdep with iommufd, the vfio
+#                        cdev and no-IOMMU (built into the cache first if
+#                        needed: 20 to 100 min each)
 # make demo [KERNEL=s]   boot one stock kernel (default 6.1: its headers build
 #                        on the host, no chroot) and play the seed scenario
 # make bench [KERNEL=s]  what bindguard costs: ratios from interleaved rounds
@@ -83,8 +85,9 @@ check-host: deb
 
 check-debug:
 	test/lib/host-deps.sh
-	test/kernel/build-debug-kernel.sh >/dev/null
-	test/run.sh debug
+	test/kernel/build-debug-kernel.sh kasan >/dev/null
+	test/kernel/build-debug-kernel.sh rt >/dev/null
+	test/run.sh debug debug-rt
 
 demo:
 	test/run.sh --demo $(or $(KERNEL),6.1)

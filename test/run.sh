@@ -11,8 +11,9 @@
 # 6.12+deb13), rt (trixie's PREEMPT_RT flavour, 6.12+deb13-rt), sid (the
 # newest kernel in sid, resolved at run time; its
 # numeric series, e.g. 7.2, is accepted as an alias while it is sid's),
-# debug (make check-debug: the sanitizer kernel test/kernel/build-debug-kernel.sh
-# leaves in the cache; one "# SKIP" line when it is not there), or
+# debug, debug-rt (make check-debug: the sanitizer kernel and the PREEMPT_RT
+# lockdep kernel test/kernel/build-debug-kernel.sh [rt] leaves in the cache;
+# one "# SKIP" line when it is not there), or
 # host-bullseye, host-trixie (make check-host: test/host/image.sh).
 #
 # Each series is prepared in turn, here:
@@ -27,7 +28,7 @@
 #      the matrix runs the failload boot, the test build of bindguard (make
 #      BG_FAULT_INJECT=1, Kbuild); one result line saying the DKMS module
 #      lacks its parameters (not with --demo)
-#   4. test/tools/vfio-hold.c and bench.c: gcc -static, once per run, into a
+#   4. test/tools/vfio-hold.c, vfio-cdev.c and bench.c: gcc -static, once per run, into a
 #      directory of the run's own (removed at exit)
 #   5. test/qemu/mkinitramfs.sh KVER               (one initramfs per kernel)
 #   6. each boot of test/guest/boots that the matrix runs on this kernel's
@@ -74,7 +75,8 @@
 # boots file; a boots file with none beside it runs every boot everywhere):
 # where each boot runs, by kernel class: old (before 5.19: no DMA ownership
 # in the kernel), new (5.19 and later), rt (a PREEMPT_RT kernel, 5.19 and
-# later), debug (the sanitizer kernel). A cell
+# later), debug (the sanitizer kernel), rtdebug (the PREEMPT_RT lockdep
+# kernel). A cell
 # is `run`, `skip:REASON` or `one:SERIES:REASON` (on one kernel of the
 # class: SERIES's if this run boots it, else the class's first in this
 # run), each REASON named and explained in the file.
@@ -111,8 +113,8 @@
 # The last lines are "# N boots retried", "# N boots not run (matrix)" and
 # "N passed, N failed[, N skipped]"; the exit status is 1 if anything failed.
 #
-# The rt kernel's boots get a longer timeout (900 s), the debug kernel's
-# longer still (1800 s), and each debug boot's
+# The rt kernel's boots get a longer timeout (900 s), the debug kernels'
+# longer still (1800 s), and each KASAN debug boot's
 # kmemleak report may show only leaks that the boot named "baseline" (the
 # same story without bindguard) shows too (test/qemu/kmemleak-diff.sh): its
 # other boots wait for the baseline boot to end.
@@ -305,11 +307,14 @@ timing() {
 	log "${1##*/}: $2 ${3}s"
 }
 
-# kclass KVER: the kernel's class in the matrix: debug, rt (PREEMPT_RT in
-# its headers' .config), old (< 5.19), new
+# kclass KVER: the kernel's class in the matrix: debug, rtdebug (the two
+# kernels of build-debug-kernel.sh, by their marker), rt (PREEMPT_RT in its
+# headers' .config), old (< 5.19), new
 kclass() {
 	if [[ -e $BG_CACHE/kernels/$1/debug ]]; then
 		echo debug
+	elif [[ -e $BG_CACHE/kernels/$1/rtdebug ]]; then
+		echo rtdebug
 	elif grep -qx 'CONFIG_PREEMPT_RT=y' "$BG_CACHE/kernels/$1/headers/.config" 2>/dev/null; then
 		echo rt
 	elif [[ $1 =~ ^([0-9]+)\.([0-9]+)[.-] ]] && ((BASH_REMATCH[1] * 1000 + BASH_REMATCH[2] < 5019)); then
@@ -655,6 +660,14 @@ if ! gcc -static -O2 -Wall -o "$vfio_hold" "$TEST/tools/vfio-hold.c" >&2; then
 	result host "not ok - test/tools/vfio-hold.c does not build"
 	vfio_hold=
 fi
+vfio_cdev=
+if [[ -z $demo ]]; then
+	vfio_cdev=$tools/vfio-cdev
+	if ! gcc -static -O2 -Wall -o "$vfio_cdev" "$TEST/tools/vfio-cdev.c" >&2; then
+		result host "not ok - test/tools/vfio-cdev.c does not build"
+		vfio_cdev=
+	fi
+fi
 bench=
 if [[ -z $demo ]]; then
 	bench=$tools/bench
@@ -672,8 +685,8 @@ run_series() {
 	t0=$(now)
 	rc=0
 	kver=$("$TEST/kernel/fetch-kernel.sh" "$s") || rc=$?
-	if ((rc == 3)) && [[ $s == debug ]]; then
-		result "$s" "ok - sanitizer kernel suite # SKIP no debug kernel in $BG_CACHE (make check-debug builds it, ~18 min)"
+	if ((rc == 3)) && [[ $s == debug || $s == debug-rt ]]; then
+		result "$s" "ok - $s kernel suite # SKIP no $s kernel in $BG_CACHE (make check-debug builds it, 20 to 100 min)"
 		return
 	elif ((rc)); then
 		result "$s" "not ok - $s: fetch-kernel failed"
@@ -700,6 +713,8 @@ run_series() {
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		timeout=${BG_BOOT_TIMEOUT:-1800}
 		kmemleak=1
+	elif [[ $(kclass "$kver") == rtdebug ]]; then
+		timeout=${BG_BOOT_TIMEOUT:-1800}
 	elif [[ $(kclass "$kver") == rt ]]; then
 		timeout=${BG_BOOT_TIMEOUT:-900}
 	fi
@@ -743,6 +758,7 @@ run_series() {
 	# kernel does not trust) and an unsigned copy go to /tests.
 	# the status tool, as the package installs it
 	local extra_files=("$REPO/scripts/bindguard-status:/usr/sbin/bindguard-status")
+	[[ -n $vfio_cdev ]] && extra_files+=("$vfio_cdev:/bin/vfio-cdev")
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		local hdr sdir=$BG_WORK/build/$kver/signed
 		hdr=$("$TEST/kernel/kbuild-env.sh" --headers "$kver")

@@ -4,7 +4,7 @@
 # bench.sh [SERIES...] - what bindguard costs, as ratios measured side by
 # side in one boot (make bench; default series: trixie, Debian 13's 6.12).
 #
-# Per series two boots, one at a time, both under QEMU's
+# Per series three boots, one at a time, both under QEMU's
 # -icount shift=0,sleep=off (BG_ICOUNT=1: guest time counts executed
 # instructions, one per ns, so a ratio repeats run to run; one vCPU):
 #   bench      test/guest/boot-bench.sh in the default ("small") topology:
@@ -15,6 +15,10 @@
 #   benchwide  test/guest/boot-benchwide.sh with BG_TOPOLOGY=wide (>= 256
 #              IOMMU groups, test/qemu/boot-guest.sh): the load, the read, the
 #              slab bytes and the refused binds again
+#   benchvf    test/guest/boot-benchvf.sh with BG_TOPOLOGY=sriov (an NVMe
+#              controller with BG_SRIOV_VFS VFs, default 32): interleaved
+#              rounds of VF creation + destruction without / with bindguard,
+#              and an unload with the VFs present and without
 # /bin/bench (test/tools/bench.c) times each operation with
 # clock_gettime(CLOCK_MONOTONIC) and prints p50/p90 per round; this script
 # turns the two ktap.logs into one table of ratios. A ratio of rounds is
@@ -26,6 +30,7 @@
 # (groups wide - groups small), which cancels what a load allocates once.
 #
 # Environment: BG_BENCH_CYCLES (binds per round, default 400),
+# BG_BENCH_VF_CYCLES (VF churns per round, default 10), BG_SRIOV_VFS,
 # BG_BENCH_CLAIMS (claims per round, default 200), BG_BENCH_ROUNDS (pairs,
 # default 3), BG_WIDE_PORTS (test/qemu/boot-guest.sh), BG_CACHE, BG_SKIP_HOST_DEPS=1,
 # BG_BOOT_TIMEOUT (default 1800 s per boot); BG_BENCH_KVER=KVER boots
@@ -46,6 +51,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "bench $args" >"$tmp/small"
 echo "benchwide $args" >"$tmp/wide"
+echo "benchvf $args bg.bench_vfs=${BG_SRIOV_VFS:-32} bg.bench_vf_cycles=${BG_BENCH_VF_CYCLES:-10}" >"$tmp/vf"
 
 # boot FILE TOPOLOGY: run.sh's output; prints the kernel version
 boot() {
@@ -68,6 +74,7 @@ for s in "$@"; do
 	else
 		kver=$(boot "$tmp/small" small)
 		kver2=$(boot "$tmp/wide" wide)
+		boot "$tmp/vf" sriov >/dev/null
 	fi
 	logs=$BG_WORK/logs/$kver
 	if [[ -z $kver || ! -f $logs/bench/ktap.log ]]; then
@@ -103,7 +110,8 @@ def parse(boot):
         m = re.match(r'# bench: debugfs groups: (\d+) lines', line)
         if m:
             b['lines'] = int(m.group(1))
-        if line.startswith('# bench: topology') or line.startswith('# bench: debugfs'):
+        if (line.startswith('# bench: topology') or line.startswith('# bench: debugfs')
+                or re.match(r'# bench: \d+ VFs', line)):
             b['diag'].append(line[len('# bench: '):])
         if line.startswith('not ok'):
             b['ok'] = False
@@ -113,7 +121,7 @@ def parse(boot):
         b['secs'] = None
     return b
 
-small, wide = parse('bench'), parse('benchwide')
+small, wide, vf = parse('bench'), parse('benchwide'), parse('benchvf')
 
 def rounds(b, label):
     out, r = [], 1
@@ -121,6 +129,10 @@ def rounds(b, label):
         out.append(b['bench'][f'{label} r{r}'])
         r += 1
     return out
+
+def med(b, label):
+    v = [x['p50'] for x in rounds(b, label)]
+    return statistics.median(v) if v else None
 
 def ratio_row(name, goal, num, den, how):
     if not num or not den or len(num) != len(den):
@@ -155,7 +167,7 @@ print(f'- machine: {qemu}, TCG (single-threaded), `-icount shift=0,sleep=off`, 1
 print('- guest time counts executed instructions (1 ns each), not host time: '
       'ratios are near-deterministic and do not depend on host load; absolute '
       'times are instruction counts, not a real machine\'s')
-for b, name in ((small, 'small'), (wide, 'wide')):
+for b, name in ((small, 'small'), (wide, 'wide'), (vf, 'sriov')):
     if b:
         for d in b['diag']:
             print(f'- {name} boot: {d}')
@@ -213,10 +225,6 @@ print(ratio_row('(for comparison) claim + release, wide, loaded ÷ not loaded', 
 print(ratio_row('(for comparison) claim + release loaded, wide ÷ small', '—',
                 rounds(wide, 'claim with'), rounds(small, 'claim with'), f'{n} × {len(rounds(wide, "claim with"))}, paired boots'))
 
-def med(b, label):
-    v = [x['p50'] for x in rounds(b, label)]
-    return statistics.median(v) if v else None
-
 ins_s, ins_w = med(small, 'insmod'), med(wide, 'insmod')
 rd_s = small['bench'].get('groups read', {}).get('p50') if small else None
 rd_w = wide['bench'].get('groups read', {}).get('p50') if wide else None
@@ -227,6 +235,23 @@ if rd_s and rd_w:
     lw, ls = wide.get('lines'), small.get('lines')
     if lw and ls:
         print(f'| the same per line of groups (one line per group) | {us(rd_w / lw)} ÷ {us(rd_s / ls)} | **{(rd_w / lw) / (rd_s / ls):.3f}** | | | | |')
+n = vf['bench'].get('vf without r1', {}).get('n', '?') if vf else '?'
+print(ratio_row('A/A: VF creation + destruction, not loaded ÷ not loaded', 'defines noise',
+                rounds(vf, 'vf without2'), rounds(vf, 'vf without'), f'{n} × {len(rounds(vf, "vf without"))}'))
+print(ratio_row('VF creation + destruction (sriov_numvfs, all VFs, then 0), loaded ÷ not loaded', '≤ 1.05',
+                rounds(vf, 'vf with'), rounds(vf, 'vf without'), f'{n} × {len(rounds(vf, "vf with"))}'))
+vw, vo = rounds(vf, 'vf with'), rounds(vf, 'vf without')
+if vw and vo and len(vw) == len(vo):
+    # a churn is mostly the kernel's own waits (sriov_enable() sleeps
+    # 100 ms after VF Enable, sriov_disable() 1 s after clearing it): the
+    # difference per VF is what bindguard adds, each VF added and removed
+    nvf = int(re.search(r'bg\.bench_vfs=(\d+)', open(vf['path']).read()).group(1))
+    d = (sum(a['p50'] for a in vw) - sum(b['p50'] for b in vo)) / len(vw) / nvf
+    a = (sum(a['p50'] for a in rounds(vf, 'vf without2')) - sum(b['p50'] for b in vo)) / len(vo) / nvf
+    print(f'| VF creation + destruction, loaded − not loaded, per VF (A/A: {a:+.0f} ns) | p50s of {len(vw)} rounds, {nvf} VFs each | **{d:+.0f} ns** | | | | — |')
+rv, rn = med(vf, 'rmmod vfs'), med(vf, 'rmmod novfs')
+if rv and rn:
+    print(f'| rmmod with the VFs present ÷ without them | median of {len(rounds(vf, "rmmod vfs"))} unloads each: {us(rv)} ÷ {us(rn)} | **{rv / rn:.3f}** | | | | bounded |')
 print()
 
 # memory: what the slab caches gained per group, wide - small

@@ -1,14 +1,29 @@
 #!/bin/bash
-# build-debug-kernel.sh - build a 6.12 sanitizer kernel (KASAN, lockdep,
-# kmemleak, debug objects, ...) from Debian's linux-source-6.12 for the test
-# guests, and lay it out in the cache like fetch-kernel.sh lays out a stock
-# kernel, so mkinitramfs.sh, boot-guest.sh and dkms-install.sh take it as is.
+# build-debug-kernel.sh - build one of the two 6.12 debug kernels from
+# Debian's linux-source-6.12 for the test guests, and lay it out in the cache
+# like fetch-kernel.sh lays out a stock kernel, so mkinitramfs.sh,
+# boot-guest.sh and dkms-install.sh take it as is:
+#   kasan  (default; series `debug`, release 6.12.N-bgdebug) the sanitizer
+#          kernel: KASAN, lockdep, kmemleak, debug objects, module signing
+#          and the lockdown LSM
+#   rt     (series `debug-rt`, release 6.12.N-bgdebug-rt) PREEMPT_RT with
+#          DEBUG_ATOMIC_SLEEP, PROVE_LOCKING and PROVE_RAW_LOCK_NESTING
+#          (a sleeping lock taken in atomic context, or a spinlock_t nested
+#          in a raw_spinlock_t, is reported at once, not only under
+#          contention), debug objects; and what no Debian kernel enables:
+#          IOMMUFD with the vfio device cdev (/dev/vfio/devices/vfioN) and
+#          VFIO_NOIOMMU. No KASAN or kmemleak: on 6.12 KASAN's aux stack
+#          recording allocates under raw locks, which PROVE_RAW_LOCK_NESTING
+#          reports in stock code (fixed upstream in 6.14), and each would
+#          slow every boot further.
+# Each has its build tree ($BG_CACHE/debug-kernel, $BG_CACHE/debug-kernel-rt)
+# and both stay in the cache.
 #
-# Usage: test/kernel/build-debug-kernel.sh [--rebuild]
+# Usage: test/kernel/build-debug-kernel.sh [--rebuild] [kasan|rt]
 #
 # Prints on stdout only the kernel release (e.g. 6.12.117-bgdebug);
 # everything else goes to stderr, the build's own output to
-# $BG_CACHE/debug-kernel/build.log (its tail is printed on failure).
+# $BG_CACHE/debug-kernel[-rt]/build.log (its tail is printed on failure).
 #
 # Time, measured here (2 cores, 2026-11-22, other sessions' TCG test boots
 # running now and then, load average ~3.5): `make -j2 bzImage modules` at
@@ -43,10 +58,11 @@
 #        $BG_CACHE/kernels/<kver>/root/lib/modules/<kver>/  modules,
 #                                             modules.dep (depmod -b), build
 #                                             -> ../../../../headers
-#        $BG_CACHE/kernels/<kver>/debug     marker: this is the debug kernel
-#                                             (holds the config fingerprint)
+#        $BG_CACHE/kernels/<kver>/debug     marker: this is the KASAN kernel
+#                                             (holds the config fingerprint;
+#                                             `rtdebug` for the rt flavour)
 #        $BG_CACHE/kernels/<kver>/.complete as fetch-kernel.sh writes it
-#      and $BG_CACHE/debug-kernel/kver holds <kver>.
+#      and $BG_CACHE/debug-kernel[-rt]/kver holds <kver>.
 #
 # Config choices worth knowing: DEBUG_KMEMLEAK_AUTO_SCAN is off (scans
 # happen only when the test writes "scan" to /sys/kernel/debug/kmemleak, so
@@ -81,31 +97,31 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
 REBUILD=${BG_DEBUG_REBUILD:-0}
-case ${1:-} in
-'') ;;
---rebuild) REBUILD=1 ;;
-*) usage ;;
-esac
+FLAVOUR=kasan
+for a in "$@"; do
+	case $a in
+	--rebuild) REBUILD=1 ;;
+	kasan | rt) FLAVOUR=$a ;;
+	*) usage ;;
+	esac
+done
 
 JOBS=${BG_DEBUG_JOBS:-$(nproc)}
 PKG=linux-source-6.12
-LOCALVERSION=-bgdebug
-D=$BG_CACHE/debug-kernel
+if [[ $FLAVOUR == rt ]]; then
+	LOCALVERSION=-bgdebug-rt MARKER=rtdebug D=$BG_CACHE/debug-kernel-rt
+else
+	LOCALVERSION=-bgdebug MARKER=debug D=$BG_CACHE/debug-kernel
+fi
 SRC=$D/src/$PKG
 LOGF=$D/build.log
 
 # Wanted options: NAME=y|m|n or NAME="string" (scripts/config syntax).
 # Order matters only for readability; olddefconfig resolves the rest.
-WANT=(
+# COMMON: both flavours; KASAN_WANT and RT_WANT: one each.
+COMMON=(
 	MODULES=y MODULE_UNLOAD=y
-	# module signing with the build's own key (certs/signing_key.pem,
-	# made by the build), in-tree modules signed at modules_install;
-	# unsigned modules still load (and taint) unless locked down
-	MODULE_SIG=y MODULE_SIG_ALL=y MODULE_SIG_FORCE=n MODULE_SIG_SHA256=y
-	# the lockdown LSM, off unless the command line says lockdown=
-	SECURITY=y SECURITY_LOCKDOWN_LSM=y SECURITY_LOCKDOWN_LSM_EARLY=y
-	LOCK_DOWN_KERNEL_FORCE_NONE=y
-	LOCALVERSION='"-bgdebug"' LOCALVERSION_AUTO=n WERROR=n
+	LOCALVERSION_AUTO=n WERROR=n
 	# the guest: serial console, initramfs, devtmpfs
 	SERIAL_8250=y SERIAL_8250_CONSOLE=y DEVTMPFS=y BLK_DEV_INITRD=y
 	# the devices and drivers of the test topology
@@ -118,21 +134,43 @@ WANT=(
 	# what bindguard needs
 	FTRACE=y FUNCTION_TRACER=y DYNAMIC_FTRACE=y DYNAMIC_FTRACE_WITH_REGS=y
 	KPROBES=y KRETPROBES=y DEBUG_FS=y
-	# sanitizers and debug checks
-	DEBUG_KERNEL=y
-	KASAN=y KASAN_GENERIC=y KASAN_INLINE=y KASAN_OUTLINE=n
-	PROVE_LOCKING=y
-	DEBUG_KMEMLEAK=y DEBUG_KMEMLEAK_DEFAULT_OFF=n DEBUG_KMEMLEAK_AUTO_SCAN=n
-	DEBUG_ATOMIC_SLEEP=y
+	DEBUG_KERNEL=y PROVE_LOCKING=y DEBUG_ATOMIC_SLEEP=y
 	DEBUG_OBJECTS=y DEBUG_OBJECTS_RCU_HEAD=y DEBUG_OBJECTS_WORK=y DEBUG_OBJECTS_TIMERS=y
-	DEBUG_LIST=y DEBUG_KOBJECT_RELEASE=y
+	DEBUG_LIST=y
 	# no debug info (size, time), hence no BTF
 	DEBUG_INFO_NONE=y DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=n DEBUG_INFO_DWARF4=n
 	DEBUG_INFO_DWARF5=n DEBUG_INFO=n DEBUG_INFO_BTF=n
 )
+RT_WANT=(
+	LOCALVERSION='"-bgdebug-rt"'
+	EXPERT=y PREEMPT_RT=y PROVE_RAW_LOCK_NESTING=y
+	# the vfio device cdev bound to an iommufd, and no-IOMMU groups
+	VFIO_DEVICE_CDEV=y VFIO_NOIOMMU=y
+	KASAN=n DEBUG_KMEMLEAK=n
+)
+KASAN_WANT=(
+	LOCALVERSION='"-bgdebug"'
+	# module signing with the build's own key (certs/signing_key.pem,
+	# made by the build), in-tree modules signed at modules_install;
+	# unsigned modules still load (and taint) unless locked down
+	MODULE_SIG=y MODULE_SIG_ALL=y MODULE_SIG_FORCE=n MODULE_SIG_SHA256=y
+	# the lockdown LSM, off unless the command line says lockdown=
+	SECURITY=y SECURITY_LOCKDOWN_LSM=y SECURITY_LOCKDOWN_LSM_EARLY=y
+	LOCK_DOWN_KERNEL_FORCE_NONE=y
+	# sanitizers
+	KASAN=y KASAN_GENERIC=y KASAN_INLINE=y KASAN_OUTLINE=n
+	DEBUG_KMEMLEAK=y DEBUG_KMEMLEAK_DEFAULT_OFF=n DEBUG_KMEMLEAK_AUTO_SCAN=n
+	DEBUG_KOBJECT_RELEASE=y
+)
 # Missing one of these is fatal; the others only warn.
-MUST=(KASAN PROVE_LOCKING DEBUG_KMEMLEAK VFIO_PCI E1000 INTEL_IOMMU DYNAMIC_FTRACE_WITH_REGS KPROBES
-	MODULE_SIG MODULE_SIG_ALL SECURITY_LOCKDOWN_LSM)
+MUST=(PROVE_LOCKING DEBUG_ATOMIC_SLEEP VFIO_PCI E1000 INTEL_IOMMU DYNAMIC_FTRACE_WITH_REGS KPROBES)
+if [[ $FLAVOUR == rt ]]; then
+	WANT=("${COMMON[@]}" "${RT_WANT[@]}")
+	MUST+=(PREEMPT_RT PROVE_RAW_LOCK_NESTING IOMMUFD VFIO_DEVICE_CDEV VFIO_NOIOMMU)
+else
+	WANT=("${COMMON[@]}" "${KASAN_WANT[@]}")
+	MUST+=(KASAN DEBUG_KMEMLEAK MODULE_SIG MODULE_SIG_ALL SECURITY_LOCKDOWN_LSM)
+fi
 FINGERPRINT=$(printf '%s\n' "$PKG" "${WANT[@]}" | sha256sum | cut -c1-16)
 
 # --- already built? ---------------------------------------------------------
@@ -140,7 +178,7 @@ ready() { # KVER
 	local k=$BG_CACHE/kernels/$1
 	[[ -n $1 && -e $k/.complete && -f $k/vmlinuz && -f $k/headers/Makefile &&
 		-f $k/root/lib/modules/$1/modules.dep ]] &&
-		grep -qx "fingerprint $FINGERPRINT" "$k/debug" 2>/dev/null
+		grep -qx "fingerprint $FINGERPRINT" "$k/$MARKER" 2>/dev/null
 }
 if [[ $REBUILD != 1 && -f $D/kver ]]; then
 	kv=$(cat "$D/kver")
@@ -275,8 +313,9 @@ cp "$SRC/arch/x86/boot/bzImage" "$tmp/vmlinuz"
 ln -s "$(realpath -m --relative-to="$KDIR" "$SRC")" "$tmp/headers"
 [[ -f $tmp/headers/Makefile ]] || die "headers link $tmp/headers is broken"
 
-# Drop any previous debug kernel (its headers link points at this tree now).
-for old in "$BG_CACHE"/kernels/*/debug; do
+# Drop any previous kernel of this flavour (its headers link points at this
+# tree now).
+for old in "$BG_CACHE"/kernels/*/"$MARKER"; do
 	[[ -e $old ]] || continue
 	o=$(dirname "$old")
 	[[ $o == "$KDIR" ]] || { log "removing the previous debug kernel ${o##*/}"; rm -rf "$o"; }
@@ -308,7 +347,7 @@ ttotal=$(($(date +%s) - t0))
 	echo "tree $SRC"
 	echo "built $(date -u +%FT%TZ) make ${tbuild}s total ${ttotal}s -j$JOBS on $(nproc) CPUs"
 	printf 'want %s\n' "${WANT[@]}"
-} >"$KDIR/debug"
+} >"$KDIR/$MARKER"
 echo "$PKG=$debver" >"$KDIR/packages"
 touch "$KDIR/.complete"
 echo "$KVER" >"$D/kver"

@@ -6,9 +6,10 @@
 #        SERIES: 5.10, 6.1, trixie, rt or sid (the numeric series of
 #        sid's newest kernel, e.g. 7.2, is accepted as an alias for sid
 #        while it matches),
-#        or debug: the KASAN/lockdep/kmemleak 6.12 kernel that
-#        test/kernel/build-debug-kernel.sh built into the cache (never built
-#        here: exit status 3 when it is not there)
+#        or debug, debug-rt: the KASAN/lockdep/kmemleak 6.12 kernel, or the
+#        PREEMPT_RT lockdep one, that test/kernel/build-debug-kernel.sh
+#        [rt] built into the cache (never built here: exit status 3 when it
+#        is not there)
 #
 # Prints on stdout only the kernel release (e.g. 6.1.0-56-amd64);
 # everything else goes to stderr.
@@ -86,13 +87,15 @@ set -euo pipefail
 [[ $# -eq 1 ]] || usage
 SERIES=$1
 
-if [[ $SERIES == debug ]]; then
-	kver=$(cat "$BG_CACHE/debug-kernel/kver" 2>/dev/null) || kver=
+if [[ $SERIES == debug || $SERIES == debug-rt ]]; then
+	d=$BG_CACHE/debug-kernel flavour=
+	[[ $SERIES == debug-rt ]] && d=$BG_CACHE/debug-kernel-rt flavour=' rt'
+	kver=$(cat "$d/kver" 2>/dev/null) || kver=
 	if [[ -z $kver || ! -e $BG_CACHE/kernels/$kver/.complete ]]; then
-		log "no debug kernel in $BG_CACHE (test/kernel/build-debug-kernel.sh builds one, ~18 min)"
+		log "no $SERIES kernel in $BG_CACHE (test/kernel/build-debug-kernel.sh$flavour builds one, 20 to 100 min)"
 		exit 3
 	fi
-	log "series debug -> $kver"
+	log "series $SERIES -> $kver"
 	echo "$kver"
 	exit 0
 fi

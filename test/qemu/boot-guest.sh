@@ -28,6 +28,14 @@
 # refuses pref32-reserve and pref64-reserve together. Without hotplug a port
 # takes one bus and a 1 MiB window for the edu's BAR.
 #
+# BG_TOPOLOGY=sriov (test/bench/bench.sh's VF churn) adds one more root port
+# (chassis 4) with an SR-IOV NVMe controller behind it, in an nvme-subsys (QEMU
+# wants one for SR-IOV; bookworm's QEMU 7.2 has no igb): BG_SRIOV_VFS
+# (default 32, at most 127) VFs, each given 2 flexible queues and 1
+# interrupt (sriov_vq_flexible, sriov_vi_flexible; max_ioqpairs and
+# msix_qsize leave the PF its own). The guest creates and destroys them with
+# sriov_numvfs.
+#
 # Serial ports: ttyS0 (console) -> LOGDIR/console.log, ttyS1 ->
 # LOGDIR/ktap.log (the guest writes its test output there), ttyS2 <->
 # LOGDIR/host.sock (a chardev socket server, no wait: the host's replies to
@@ -135,7 +143,14 @@ wide)
 			-device "edu,id=wedu$i,bus=wrp$i,addr=0.0")
 	done
 	;;
-*) die "BG_TOPOLOGY must be small or wide" ;;
+sriov)
+	vfs=${BG_SRIOV_VFS:-32}
+	((vfs >= 1 && vfs <= 127)) || die "BG_SRIOV_VFS must be 1..127"
+	qemu+=(-device pcie-root-port,id=rp4,chassis=4,bus=pcie.0
+		-device nvme-subsys,id=nvs,nqn=bindguard-bench
+		-device "nvme,id=nvme0,serial=bgvf,subsys=nvs,bus=rp4,sriov_max_vfs=$vfs,sriov_vq_flexible=$((2 * vfs)),sriov_vi_flexible=$vfs,max_ioqpairs=$((2 * vfs + 2)),msix_qsize=$((vfs + 1))")
+	;;
+*) die "BG_TOPOLOGY must be small, wide or sriov" ;;
 esac
 [[ -n ${BG_DISK:-} ]] && qemu+=(-drive "file=$BG_DISK,if=virtio,format=raw,snapshot=on,cache=unsafe")
 # BG_ICOUNT=1: guest time counts instructions (one per ns), so that timings

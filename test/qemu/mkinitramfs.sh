@@ -8,7 +8,9 @@
 #   /init                  test/guest/init from the repo (BG_INIT overrides)
 #   /bin/busybox + applets busybox-static, one symlink per applet
 #   /lib/modules/KVER/     the kernel's vfio, vfio_iommu_type1, vfio-pci,
-#                          e1000, e1000e, pci-stub and their dependency closure
+#                          e1000, e1000e, pci-stub, iommufd (where a module:
+#                          the rtdebug kernel), nvme (the VF churn bench) and
+#                          their dependency closure
 #                          (vfio_virqfd, vfio-pci-core, irqbypass, iommufd ...
 #                          whatever the modules' own `depends` say, read with
 #                          the host's modinfo), at their own relative paths,
@@ -39,7 +41,7 @@ BUSYBOX=${BG_BUSYBOX:-/bin/busybox}
 file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
 	ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' || die "$BUSYBOX is not static (install busybox-static)"
 
-MODULES=(vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub)
+MODULES=(vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub iommufd nvme)
 
 ST=$(mktemp -d "${TMPDIR:-/tmp}/bg-initramfs.XXXXXX")
 trap 'rm -rf "$ST"' EXIT

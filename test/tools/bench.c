@@ -18,6 +18,10 @@
  *                                     release)
  *   bench read N FILE LABEL           N reads of FILE, whole (open, read to
  *                                     EOF, close), each timed
+ *   bench sriov N PF VFS LABEL        N VF churns of the SR-IOV device PF:
+ *                                     VFS written to its sriov_numvfs (the
+ *                                     VFs created), then 0 (destroyed); each
+ *                                     pair timed
  *   bench exec LABEL CMD [ARG...]     run CMD once, timed from fork to wait
  *
  * Times come from clock_gettime(CLOCK_MONOTONIC). Each run prints one line
@@ -127,6 +131,7 @@ static int usage(void)
 	fprintf(stderr, "usage: bench bind|refuse N BDF DRIVER LABEL\n"
 			"       bench claim N GROUP LABEL\n"
 			"       bench read N FILE LABEL\n"
+			"       bench sriov N PF VFS LABEL\n"
 			"       bench exec LABEL CMD [ARG...]\n");
 	return 2;
 }
@@ -208,6 +213,21 @@ int main(int argc, char **argv)
 			err = read_once(argv[3]);
 			t[i] = now_ns() - t0;
 			ok += err;
+		}
+	} else if (!strcmp(mode, "sriov")) {
+		if (argc != 6)
+			return usage();
+		snprintf(bind, sizeof(bind), "/sys/bus/pci/devices/%s/sriov_numvfs", argv[3]);
+		label = argv[5];
+		for (i = 0; i < n; i++) {
+			t0 = now_ns();
+			err = put(bind, argv[4]);
+			if (!err)
+				err = put(bind, "0");
+			t[i] = now_ns() - t0;
+			ok += err == 0;
+			if (err)
+				last_err = err;
 		}
 	} else {
 		return usage();
