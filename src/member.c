@@ -171,56 +171,27 @@ static void bg_member_driver(struct bg_member *m,
 		m->driver = kstrdup(drv->name, GFP_KERNEL);
 }
 
-/* Forget member @m of entry @g; erase the entry with its last member. */
-static void bg_member_forget(struct bg_group *g, struct bg_member *m)
+/* Forget member @m; erase its entry with its last member. */
+static void bg_member_forget(struct bg_member *m)
 {
+	struct bg_group *g = m->group;
+
 	lockdep_assert_held(&bg_table_mutex);
 	bg_member_mark_reserved(g, m, false);
-	list_del(&m->node);
-	bg_table_free_member(m);
+	bg_table_del_member(m);
 	if (list_empty(&g->members))
 		bg_table_erase(g);
 }
 
 /*
- * Forget @dev in every entry but @keep (NULL: in every entry). A device
- * leaves its IOMMU group without a bus event of its own only where vfio
- * made the group for it (VFIO_NOIOMMU: vfio-pci's remove takes the device
- * out of the "vfio-noiommu" group its probe made): its next bus event
- * (the unbind that follows, or a deletion) finds it in an entry that is no
- * longer its group's, and it goes from there, with the entry and its
- * group reference, so that the kernel frees that group as it would
- * without bindguard. Walks every entry: only a device not listed in its
- * group's entry (or with no group) gets here.
+ * Record @dev in its group's entry, on driver @drv. A device listed in
+ * another group's entry is forgotten there first: it left that group with
+ * no bus event of its own (vfio's no-IOMMU groups: vfio-pci's remove takes
+ * the device out of the group its probe made; an IOMMU's removal), and its
+ * next event finds it here, so that the entry and its group reference go
+ * and the kernel frees that group as it would without bindguard.
  */
-static void bg_member_forget_elsewhere(struct device *dev,
-				       struct bg_group *keep)
-{
-	struct bg_member *m;
-	struct bg_group *g;
-	unsigned long id;
-
-	lockdep_assert_held(&bg_table_mutex);
-	for (id = 0; (g = bg_table_next(&id)); id++) {
-		if (g == keep)
-			continue;
-		m = bg_table_member(g, dev);
-		if (m)
-			bg_member_forget(g, m);
-	}
-}
-
-/**
- * bg_member_add() - record @dev as a member of its IOMMU group
- * @dev: a PCI device
- *
- * Idempotent. Also records the bound driver, if any. A device listed in
- * another group's entry (it left that group with no bus event: vfio's
- * no-IOMMU groups) is forgotten there first.
- *
- * Context: process; takes bg_table_mutex.
- */
-void bg_member_add(struct device *dev)
+static void bg_member_record(struct device *dev, const struct device_driver *drv)
 {
 	struct bg_member *m;
 	struct bg_group *g;
@@ -228,9 +199,11 @@ void bg_member_add(struct device *dev)
 
 	mutex_lock(&bg_table_mutex);
 	g = bg_table_get_entry(dev);
-	m = g ? bg_table_member(g, dev) : NULL;
-	if (!m)
-		bg_member_forget_elsewhere(dev, g);
+	m = bg_table_member_of(dev);
+	if (m && m->group != g) {
+		bg_member_forget(m);
+		m = NULL;
+	}
 	if (!g)
 		goto out;
 	if (!m) {
@@ -243,21 +216,36 @@ void bg_member_add(struct device *dev)
 		}
 		m->dev = dev;
 		memcpy(m->bdf, dev_name(dev), len);
-		list_add_tail(&m->node, &g->members);
+		bg_table_add_member(g, m);
 		bg_member_mark_reserved(g, m, bg_member_reserved_index(m->bdf) >= 0);
 	}
-	bg_member_driver(m, READ_ONCE(dev->driver));
+	bg_member_driver(m, drv);
 out:
 	mutex_unlock(&bg_table_mutex);
 }
 
 /**
+ * bg_member_add() - record @dev as a member of its IOMMU group
+ * @dev: a PCI device
+ *
+ * Idempotent. Also records the bound driver, if any; moves the device's
+ * record if it is listed under a group it has left (bg_member_record()).
+ *
+ * Context: process; takes bg_table_mutex.
+ */
+void bg_member_add(struct device *dev)
+{
+	bg_member_record(dev, READ_ONCE(dev->driver));
+}
+
+/**
  * bg_member_del() - forget @dev; erase its group's entry with it if
  *                         it was the last member
- * @dev: a PCI device being deleted (BUS_NOTIFY_DEL_DEVICE: dev->iommu_group
- *       is still set; by BUS_NOTIFY_REMOVED_DEVICE the iommu core cleared it)
+ * @dev: a PCI device being deleted: BUS_NOTIFY_DEL_DEVICE, and again at
+ *       BUS_NOTIFY_REMOVED_DEVICE (a scan that met the device between the
+ *       two may have listed it again)
  *
- * Also where @dev is listed under a group it has left (vfio's no-IOMMU
+ * Wherever @dev is listed, also under a group it has left (vfio's no-IOMMU
  * groups), so that no member outlives its device. The entry itself is
  * freed after an RCU grace period (call_rcu()), so that no lockless reader
  * still sees it; this does not wait for it.
@@ -266,16 +254,12 @@ out:
  */
 void bg_member_del(struct device *dev)
 {
-	struct bg_group *g;
 	struct bg_member *m;
 
 	mutex_lock(&bg_table_mutex);
-	g = bg_table_lookup(dev->iommu_group);
-	m = g ? bg_table_member(g, dev) : NULL;
+	m = bg_table_member_of(dev);
 	if (m)
-		bg_member_forget(g, m);
-	else
-		bg_member_forget_elsewhere(dev, NULL);
+		bg_member_forget(m);
 	mutex_unlock(&bg_table_mutex);
 }
 
@@ -284,6 +268,7 @@ void bg_member_del(struct device *dev)
  *                         keeps the group from being claimed
  * @dev: a PCI device
  * @drv: the driver bound (BUS_NOTIFY_BOUND_DRIVER), or NULL after an unbind
+ *       or a failed probe
  *
  * Context: process (the bus notifier, @dev's lock held); takes bg_table_mutex.
  */
@@ -300,7 +285,7 @@ void bg_member_set_driver(struct device *dev, const struct device_driver *drv)
 		bg_member_driver(m, drv);
 	mutex_unlock(&bg_table_mutex);
 	if (!m)
-		bg_member_add(dev);
+		bg_member_record(dev, drv);
 }
 
 /**

@@ -26,10 +26,15 @@ static int bg_notifier_call(struct notifier_block *nb, unsigned long action,
 		bg_member_set_driver(dev, dev->driver);
 		break;
 	case BUS_NOTIFY_UNBOUND_DRIVER:
+	case BUS_NOTIFY_DRIVER_NOT_BOUND:	/* a probe failed */
 		bg_member_set_driver(dev, NULL);
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
-		/* By BUS_NOTIFY_REMOVED_DEVICE, dev->iommu_group is cleared. */
+	case BUS_NOTIFY_REMOVED_DEVICE:
+		/*
+		 * Again once the device is off the bus: a scan that met it
+		 * in between may have listed it again.
+		 */
 		bg_member_del(dev);
 		break;
 	}

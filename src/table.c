@@ -17,10 +17,15 @@
  *    rcu_barrier() waits for every free still pending.
  *  - bg_group.lock guards the entry's state (owner.c); not taken here.
  *
+ * Members (member.c) are linked here, in their entry's list and in an index
+ * by device (bg_table_devices), so that where a device is listed is one
+ * lookup, whatever group it is in now.
+ *
  * Creating an entry also fills names.c's pool of name records, which the
  * hooks take from (they allocate nothing).
  */
 #include <linux/device.h>
+#include <linux/hashtable.h>
 #include <linux/iommu.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
@@ -34,6 +39,7 @@
 /* entries, members and reserved names: see table.h */
 DEFINE_MUTEX(bg_table_mutex);
 static DEFINE_XARRAY(bg_groups);	/* bg_table_mutex; RCU to read */
+static DEFINE_HASHTABLE(bg_table_devices, 8);	/* bg_table_mutex: members by device */
 /*
  * bg_table_held counts the module references held groups take; the count
  * and the reference change together under bg_table_pins_lock (a leaf raw
@@ -145,22 +151,67 @@ struct bg_group *bg_table_next(unsigned long *id)
 }
 
 /**
+ * bg_table_member_of() - where @dev is listed: its member record, in
+ *                        whatever entry (->group) holds it
+ * @dev: a device
+ *
+ * Context: process; bg_table_mutex held.
+ * Return: the member, or NULL if no entry lists @dev.
+ */
+struct bg_member *bg_table_member_of(struct device *dev)
+{
+	struct bg_member *m;
+
+	lockdep_assert_held(&bg_table_mutex);
+	hash_for_each_possible(bg_table_devices, m, dnode, (unsigned long)dev)
+		if (m->dev == dev)
+			return m;
+	return NULL;
+}
+
+/**
  * bg_table_member() - @dev's member record in entry @g
  * @g:   the entry
  * @dev: a device
  *
  * Context: process; bg_table_mutex held.
- * Return: the member, or NULL.
+ * Return: the member, or NULL if @g does not list @dev.
  */
 struct bg_member *bg_table_member(struct bg_group *g, struct device *dev)
 {
-	struct bg_member *m;
+	struct bg_member *m = bg_table_member_of(dev);
 
+	return m && m->group == g ? m : NULL;
+}
+
+/**
+ * bg_table_add_member() - list @m in entry @g, and index it by its device
+ * @g: the entry
+ * @m: a new member, its @dev set; no entry lists that device yet
+ *
+ * Context: process; bg_table_mutex held.
+ */
+void bg_table_add_member(struct bg_group *g, struct bg_member *m)
+{
 	lockdep_assert_held(&bg_table_mutex);
-	list_for_each_entry(m, &g->members, node)
-		if (m->dev == dev)
-			return m;
-	return NULL;
+	m->group = g;
+	list_add_tail(&m->node, &g->members);
+	hash_add(bg_table_devices, &m->dnode, (unsigned long)m->dev);
+}
+
+/**
+ * bg_table_del_member() - unlink @m from its entry and the index; free it
+ * @m: a member
+ *
+ * Context: process; bg_table_mutex held.
+ */
+void bg_table_del_member(struct bg_member *m)
+{
+	lockdep_assert_held(&bg_table_mutex);
+	list_del(&m->node);
+	hash_del(&m->dnode);
+	kfree(m->driver);
+	kfree(m);
 }
 
 /**
@@ -204,18 +255,6 @@ fail:
 	return NULL;
 }
 
-/**
- * bg_table_free_member() - free a member unlinked from its entry
- * @m: the member
- *
- * Context: any.
- */
-void bg_table_free_member(struct bg_member *m)
-{
-	kfree(m->driver);
-	kfree(m);
-}
-
 /*
  * After the grace period: no reader is left in the entry. Atomic context
  * (softirq): the names records, the module reference of a held group and
@@ -248,10 +287,8 @@ void bg_table_erase(struct bg_group *g)
 
 	lockdep_assert_held(&bg_table_mutex);
 	xa_erase(&bg_groups, g->id);
-	list_for_each_entry_safe(m, tmp, &g->members, node) {
-		list_del(&m->node);
-		bg_table_free_member(m);
-	}
+	list_for_each_entry_safe(m, tmp, &g->members, node)
+		bg_table_del_member(m);
 	iommu_group_put(g->group);
 	call_rcu(&g->rcu, bg_table_free_rcu);
 }

@@ -32,6 +32,8 @@ struct iommu_group;
 /**
  * struct bg_member - one device of an IOMMU group; bg_table_mutex
  * @node:     in bg_group.members
+ * @dnode:    in table.c's index of members by device
+ * @group:    the entry whose members list holds it
  * @dev:      identity only, never dereferenced once the device is deleted
  * @driver:   name of the bound driver, copied to its length (kstrdup());
  *            NULL when unbound, or when there was no memory to copy it
@@ -42,6 +44,8 @@ struct iommu_group;
  */
 struct bg_member {
 	struct list_head node;
+	struct hlist_node dnode;
+	struct bg_group *group;
 	struct device *dev;
 	const char *driver;
 	bool blocks;
@@ -230,7 +234,9 @@ extern struct mutex bg_table_mutex;
 struct bg_group *bg_table_next(unsigned long *id);
 struct bg_group *bg_table_get_entry(struct device *dev);
 struct bg_member *bg_table_member(struct bg_group *g, struct device *dev);
-void bg_table_free_member(struct bg_member *m);
+struct bg_member *bg_table_member_of(struct device *dev);
+void bg_table_add_member(struct bg_group *g, struct bg_member *m);
+void bg_table_del_member(struct bg_member *m);
 void bg_table_erase(struct bg_group *g);
 
 /* events.c: a group's own history */

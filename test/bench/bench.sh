@@ -283,10 +283,10 @@ if small and wide and small['mem'] and wide['mem'] and wide['mem']['groups'] > s
         print(f'| as allocated (ksize): four-device group, 2048 + 4 × 1024 + xarray | **{2048 + 4096 + max(xa, 9):.0f}** | |')
     elif k2 < 100 and k128 > 100:
         # names to their length: bg_group 128 B (kmalloc-128); bg_member
-        # 40 B + its BDF (kmalloc-64); the bound driver's name, kstrdup()
+        # 64 B + its BDF (kmalloc-96); the bound driver's name, kstrdup()
         # (kmalloc-8 for "e1000e", kmalloc-16 for "pcieport"; none unbound)
-        print(f'| as allocated (ksize): bg_group 128 (kmalloc-128) + bg_member with its BDF 64 (kmalloc-64) + driver name 16 (kmalloc-16; 8 for "e1000e", none unbound) + xarray {max(xa, 9):.0f}: one-device group | **{128 + 64 + 16 + max(xa, 9):.0f}** | ≤ 256 |')
-        print(f'| as allocated (ksize): four-device group, 128 + 4 × (64 + 16) + xarray | **{128 + 4 * 80 + max(xa, 9):.0f}** | |')
+        print(f'| as allocated (ksize): bg_group 128 (kmalloc-128) + bg_member with its BDF 96 (kmalloc-96) + driver name 16 (kmalloc-16; 8 for "e1000e", none unbound) + xarray {max(xa, 9):.0f}: one-device group | **{128 + 96 + 16 + max(xa, 9):.0f}** | ≤ 256 |')
+        print(f'| as allocated (ksize): four-device group, 128 + 4 × (96 + 16) + xarray | **{128 + 4 * 112 + max(xa, 9):.0f}** | |')
 else:
     print('| n/a: no slab figures from both boots | | |')
 EOF
