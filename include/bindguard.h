@@ -33,6 +33,7 @@ struct bg_group;
 
 /* viable.c: the blocks rule, what keeps a group from being claimed */
 bool bg_viable_managed_dma(const struct device_driver *drv);
+bool bg_viable_user_dma(const struct device_driver *drv);
 bool bg_viable_vfio_accepts(const char *name);
 bool bg_viable_blocks(struct device *dev, const struct device_driver *drv);
 
@@ -79,7 +80,8 @@ unsigned int bg_param_maxactive(void);
 /* events.c: a bounded ring of ownership changes and refusals */
 enum bg_event_type {
 	BG_EV_USER, BG_EV_KERNEL, BG_EV_REFUSED, BG_EV_AUDIT, BG_EV_CLAIM_REFUSED,
-	BG_EV_NOT_VIABLE, BG_EV_RESERVE, BG_EV_UNRESERVE,
+	BG_EV_NOT_VIABLE, BG_EV_RESERVE, BG_EV_UNRESERVE, BG_EV_PROTECT,
+	BG_EV_UNPROTECT, BG_EV_UNBIND_REFUSED,
 };
 
 #define BG_EVENTS 256
@@ -116,7 +118,7 @@ void bg_table_locked(int id, void (*fn)(struct bg_group *g, void *data), void *d
 int bg_table_pins(int *others);
 void bg_table_exit(void);
 
-/* member.c: the devices of each group, their drivers, reserved names */
+/* member.c: the devices of each group, their drivers, reserved and protected names */
 #define BG_BDF_LEN	16	/* "dddd:bb:dd.f" with a domain up to 5 digits */
 #define BG_RESERVE_MAX	64
 
@@ -126,13 +128,20 @@ void bg_member_set_driver(struct device *dev, const struct device_driver *drv);
 struct device *bg_member_get(int id);
 int bg_member_walk(int id, void *data,
 		   int (*fn)(struct device *dev, void *data));
-int bg_member_reserve(const char *bdf);
-int bg_member_unreserve(const char *bdf);
-int bg_member_reservations(char *buf, size_t size, char sep);
+
+/* the names an admin keeps: reserve (reserve.c's reserve=) and protect */
+enum bg_member_list_id { BG_RESERVED, BG_PROTECTED };
+
+int bg_member_name_add(enum bg_member_list_id list, const char *bdf);
+int bg_member_name_del(enum bg_member_list_id list, const char *bdf);
+int bg_member_names(enum bg_member_list_id list, char *buf, size_t size, char sep);
+bool bg_member_protected_name(const char *name, char *bdf, int *group);
+bool bg_member_group_protected(int id, char *bdf);
 
 /* refusal.c: refused binds and claims, "not viable" answers: records, logs */
 void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
-		     bool audit);
+		     bool audit, bool protect);
+void bg_refusal_claim_protected(int id, const char *protected_bdf);
 void bg_refusal_claim(struct bg_group *g, int probing, const char *dev,
 		      const char *driver);
 void bg_refusal_claim_bound(int id, const char *dev, const char *driver);
@@ -155,6 +164,8 @@ enum bg_verdict bg_owner_admit_probe(struct device *dev,
 				     const struct device_driver *drv,
 				     enum bg_mode mode, bool count, int *id,
 				     bool *audit);
+bool bg_owner_refuse_user_dma(struct device *dev, enum bg_mode mode,
+			      bool *audit);
 void bg_owner_probe_done(int id);
 int bg_owner_claim_begin(int id, bool wait_probes);
 void bg_owner_claim_set(int id);
@@ -193,12 +204,20 @@ void bg_scan_exit(void);
 struct ftrace_ops;
 
 int bg_ftrace_arm(struct ftrace_ops *ops, const char *sym);
+int bg_ftrace_arm_ip(struct ftrace_ops *ops, unsigned long ip, const char *sym);
 void bg_ftrace_disarm(struct ftrace_ops *ops);
 
 /* veto.c: the ftrace hook on really_probe() that refuses binds */
 int bg_veto_init(void);
 void bg_veto_live(void);
 void bg_veto_exit(void);
+
+/* unbind.c: the ftrace hook on unbind_store() that refuses sysfs unbinds */
+int bg_unbind_init(void);
+bool bg_unbind_armed(void);
+void bg_unbind_live(void);
+void bg_unbind_show(struct seq_file *m);
+void bg_unbind_exit(void);
 
 /*
  * claim_dma_owner.c (5.19+) or claim_vfio.c (before 5.19), whichever the
@@ -217,7 +236,10 @@ void bg_notifier_exit(void);
 int bg_debugfs_init(void);
 void bg_debugfs_exit(void);
 
-/* reserve.c: /sys/kernel/bindguard/{reserve,release,config_errors}, reserve= */
+/*
+ * reserve.c: /sys/kernel/bindguard/{reserve,release,protect,unprotect,
+ * config_errors}, reserve=, protect=
+ */
 int bg_reserve_init(void);
 void bg_reserve_exit(void);
 

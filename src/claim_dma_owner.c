@@ -208,7 +208,7 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		if (bg_param_allowed(drv))
 			bg_refusal_kernel_refused(call->dev, drv, call->id);
 		else
-			bg_refusal_bind(call->dev, drv, false);
+			bg_refusal_bind(call->dev, drv, false, false);
 		break;
 	case BG_STATUS:
 		/* bool: only the low byte is defined */

@@ -157,9 +157,10 @@ static void bg_claim_fault_delay(void)
  * the original (the callback lets that call through). The claim is marked
  * pending first, so that from here on every probe in the group is refused;
  * then it is refused with -EBUSY while a kernel-driver probe is in flight
- * (the ordering is in owner.c) or a member has a driver that blocks it
- * (viable.c); otherwise it is committed or reverted on return. Holds the module
- * reference the callback took.
+ * (the ordering is in owner.c), a member is protected (mode enforce:
+ * member.c) or a member has a driver that blocks it (viable.c); otherwise
+ * it is committed or reverted on return. Holds the module reference the
+ * callback took.
  */
 static noinline long bg_claim_set_container(struct file *filep, unsigned int cmd,
 					    unsigned long arg)
@@ -178,6 +179,14 @@ static noinline long bg_claim_set_container(struct file *filep, unsigned int cmd
 	if (bg_owner_claim_begin(id, true))
 		goto out;
 	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	/* a protected member's group (mode enforce), even with no blocker */
+	if (b && bg_param_mode() == BG_MODE_ENFORCE &&
+	    bg_member_group_protected(id, b->dev)) {
+		bg_owner_claim_end(id, false);
+		bg_refusal_claim_protected(id, b->dev);
+		kfree(b);
+		goto out;
+	}
 	if (!b || bg_member_walk(id, b, bg_claim_blocker)) {
 		bg_owner_claim_end(id, false);
 		if (b)

@@ -5,10 +5,10 @@
  * through the lock that guards it (bg_table_mutex for the entries and
  * members, each group's lock for its state, a copy of the event ring).
  *
- *   groups    "bindguard-groups 2": one line per group, who owns it
+ *   groups    "bindguard-groups 3": one line per group, who owns it
  *   blockers  "bindguard-blockers 1": members that keep a group from being
  *             claimed (the rule of viable.c)
- *   events    "bindguard-events 2": the event ring (events.c)
+ *   events    "bindguard-events 3": the event ring (events.c)
  *   history   "bindguard-history 1": each group's last events (events.c)
  *   hooks     "bindguard-hooks 1": the hooks armed, and their misses
  *
@@ -74,8 +74,10 @@ static void bg_debugfs_seq_stop(struct seq_file *m, void *v)
 }
 
 /*
- * debugfs "groups". Format "bindguard-groups 2" (README.md; 2 added the
- * state "reserved": a group nobody owns that a reservation closes): a line
+ * debugfs "groups". Format "bindguard-groups 3" (README.md; 2 added the
+ * state "reserved": a group nobody owns that a reservation closes; 3 the
+ * state "protected": a group nobody owns with a protected member, which
+ * goes before "reserved"): a line
  * naming the format, a header, then one line per group: "id state pid comm
  * since refused last_refusal members...", the last refusal as
  * dev/driver@time, members as dev=driver, "-" for what is unknown or empty.
@@ -95,7 +97,7 @@ static int bg_debugfs_groups_show(struct seq_file *m, void *v)
 
 	lockdep_assert_held(&bg_table_mutex);
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(m, "# bindguard-groups 2\n");
+		seq_puts(m, "# bindguard-groups 3\n");
 		seq_puts(m, "# group state pid comm since refused last_refusal members\n");
 		return 0;
 	}
@@ -110,7 +112,8 @@ static int bg_debugfs_groups_show(struct seq_file *m, void *v)
 	st = &snap;
 	user = bg_group_user_owned(st);
 	seq_printf(m, "%d %s ", g->id,
-		   user ? "user" : st->reserved ? "reserved" : "kernel");
+		   user ? "user" : st->protected ? "protected" :
+		   st->reserved ? "reserved" : "kernel");
 	if (user && st->owner_pid) {
 		seq_printf(m, "%d ", st->owner_pid);
 		bg_names_seq(m, st->owner_comm);
@@ -202,7 +205,8 @@ static void bg_debugfs_event_line(struct seq_file *m, u64 ns, int group,
 		seq_puts(m, " dev=");
 		bg_names_seq(m, bdf);
 	}
-	if (bdf[0] && type != BG_EV_RESERVE && type != BG_EV_UNRESERVE) {
+	if (bdf[0] && type != BG_EV_RESERVE && type != BG_EV_UNRESERVE &&
+	    type != BG_EV_PROTECT && type != BG_EV_UNPROTECT) {
 		seq_puts(m, " driver=");
 		bg_names_seq(m, driver);
 	}
@@ -226,13 +230,14 @@ static void bg_debugfs_event_show(struct seq_file *m, const struct bg_event *ev)
 /*
  * bg_debugfs_events_show() - print the ring, oldest first, for debugfs "events"
  *
- * Format "bindguard-events 2" (README.md; 2 added not-viable, reserve and
- * release): a
+ * Format "bindguard-events 3" (README.md; 2 added not-viable, reserve and
+ * release; 3 protect, unprotect and unbind-refused): a
  * line naming the format, then a line counting events dropped from a full
  * ring if any, then one line per event: "[seconds.micros] group=N <type>"
  * followed by "dev=<name> driver=<name>" for refusals, audits, refused
- * claims and not-viable answers (the blocker), "dev=<BDF>" for reserve and
- * release (group=-1 when no device has that name), and "pid=<P>
+ * claims, not-viable answers (the blocker) and refused unbinds,
+ * "dev=<BDF>" for reserve, release, protect and unprotect (group=-1 when no
+ * device has that name), and "pid=<P>
  * comm=<C>" for all but "kernel". Names are escaped (names.c).
  *
  * Copies the ring (bg_event_snapshot()), prints unlocked. Process context.
@@ -248,7 +253,7 @@ static int bg_debugfs_events_show(struct seq_file *m, void *unused)
 		return -ENOMEM;
 	count = bg_event_snapshot(snap, &dropped);
 
-	seq_puts(m, "# bindguard-events 2\n");
+	seq_puts(m, "# bindguard-events 3\n");
 	if (dropped)
 		seq_printf(m, "# %lu older events dropped\n", dropped);
 	for (i = 0; i < count; i++)
@@ -310,6 +315,7 @@ static int bg_debugfs_hooks_show(struct seq_file *m, void *unused)
 {
 	seq_puts(m, "# bindguard-hooks 1\n# function kind missed\n");
 	seq_puts(m, "really_probe veto -\n");
+	bg_unbind_show(m);
 	bg_claim_show(m);
 	return 0;
 }

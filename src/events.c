@@ -45,6 +45,9 @@ static const char * const bg_event_names[] = {
 	[BG_EV_NOT_VIABLE] = "not-viable",
 	[BG_EV_RESERVE] = "reserve",
 	[BG_EV_UNRESERVE] = "release",
+	[BG_EV_PROTECT] = "protect",
+	[BG_EV_UNPROTECT] = "unprotect",
+	[BG_EV_UNBIND_REFUSED] = "unbind-refused",
 };
 
 /**
@@ -106,7 +109,8 @@ static void bg_event_add_group(const struct bg_event *ev)
  * last BG_GROUP_EVENTS of the group, names cut past BG_GROUP_EV_NAME - 1
  * bytes), if bindguard tracks the group. Each event also fires its tracepoint
  * (bindguard_trace.h): bindguard_owner, bindguard_refusal,
- * bindguard_claim_refused, bindguard_not_viable or bindguard_reservation.
+ * bindguard_claim_refused, bindguard_not_viable or bindguard_reservation;
+ * protect, unprotect and unbind-refused have none.
  *
  * Context: any; takes bg_events_lock with interrupts disabled.
  */
@@ -153,6 +157,10 @@ void bg_event_add(enum bg_event_type type, int group, pid_t pid,
 	case BG_EV_UNRESERVE:
 		trace_bindguard_reservation(bdf, group, type == BG_EV_RESERVE, pid, comm);
 		break;
+	case BG_EV_PROTECT:
+	case BG_EV_UNPROTECT:
+	case BG_EV_UNBIND_REFUSED:
+		break;	/* no tracepoint: debugfs "events" only */
 	}
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ftrace.c - hook a kernel function with an IP-modifying ftrace_ops: the
- * veto on really_probe() (veto.c) and, before 5.19, vfio's group ioctl
- * (claim_vfio.c). Only one IPMODIFY user may hook a function.
+ * veto on really_probe() (veto.c), the sysfs unbind (unbind.c, by address)
+ * and, before 5.19, vfio's group ioctl (claim_vfio.c). Only one IPMODIFY
+ * user may hook a function.
  *
  * No state, no lock: ftrace serializes registration.
  */
@@ -11,6 +12,25 @@
 #include <linux/string.h>
 
 #include "bindguard.h"
+
+/* Register @ops once its filter is set (@ret: how setting it went). */
+static int bg_ftrace_register(struct ftrace_ops *ops, const char *sym, int ret)
+{
+	if (ret) {
+		pr_err("%s() is not traceable on this kernel (%d)\n", sym, ret);
+		ftrace_free_filter(ops);
+		return ret == -EINVAL ? -ENOENT : ret;
+	}
+	ret = register_ftrace_function(ops);
+	if (ret == -EBUSY)
+		pr_err("cannot hook %s(): another ftrace user (a livepatch?) modifies its IP, or ftrace is disabled (kernel.ftrace_enabled=0)\n",
+		       sym);
+	else if (ret)
+		pr_err("cannot hook %s(): %d\n", sym, ret);
+	if (ret)
+		ftrace_free_filter(ops);
+	return ret;
+}
 
 /**
  * bg_ftrace_arm() - hook function @sym with @ops (SAVE_REGS, IPMODIFY)
@@ -32,20 +52,25 @@ int bg_ftrace_arm(struct ftrace_ops *ops, const char *sym)
 
 	strscpy(buf, sym, sizeof(buf));
 	ret = ftrace_set_filter(ops, buf, strlen(buf), 0);
-	if (ret) {
-		pr_err("%s() is not traceable on this kernel (%d)\n", sym, ret);
-		ftrace_free_filter(ops);
-		return ret == -EINVAL ? -ENOENT : ret;
-	}
-	ret = register_ftrace_function(ops);
-	if (ret == -EBUSY)
-		pr_err("cannot hook %s(): another ftrace user (a livepatch?) modifies its IP, or ftrace is disabled (kernel.ftrace_enabled=0)\n",
-		       sym);
-	else if (ret)
-		pr_err("cannot hook %s(): %d\n", sym, ret);
-	if (ret)
-		ftrace_free_filter(ops);
-	return ret;
+	return bg_ftrace_register(ops, sym, ret);
+}
+
+/**
+ * bg_ftrace_arm_ip() - hook the function at @ip with @ops (SAVE_REGS,
+ *                      IPMODIFY): that one, not others of its name
+ * @ops: the ftrace_ops, unregistered, with an empty filter
+ * @ip:  the function's address (its first byte, or its ftrace location)
+ * @sym: its name, for the log lines
+ *
+ * As bg_ftrace_arm(), by address: ftrace_set_filter_ip() maps a function's
+ * first byte to its ftrace location (after ENDBR on IBT kernels).
+ *
+ * Context: process; sleeps.
+ * Return: as bg_ftrace_arm(); -ENOENT if @ip is no ftrace location.
+ */
+int bg_ftrace_arm_ip(struct ftrace_ops *ops, unsigned long ip, const char *sym)
+{
+	return bg_ftrace_register(ops, sym, ftrace_set_filter_ip(ops, ip, 0, 0));
 }
 
 /**

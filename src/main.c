@@ -11,6 +11,8 @@
  *
  *   table.c       the per-IOMMU-group table (member.c: its devices)
  *   veto.c        the ftrace hook on really_probe() that refuses binds
+ *   unbind.c      the ftrace hook on unbind_store() that refuses a sysfs
+ *                 unbind of a protected device
  *   claim_*.c     the hooks following userspace's DMA-ownership claims:
  *                 claim_dma_owner.c (5.19+) or claim_vfio.c (before)
  *   refusal.c     refusal records and the "not viable" reports they queue
@@ -18,8 +20,9 @@
  *                 rescans the claim hooks queue
  *   notifier.c    the PCI bus notifier
  *   debugfs.c     /sys/kernel/debug/bindguard/
- *   reserve.c     /sys/kernel/bindguard/{reserve,release}
- * (params.c holds mode=, allow=, strict=, maxactive=, reserve.c reserve=.)
+ *   reserve.c     /sys/kernel/bindguard/{reserve,release,protect,unprotect}
+ * (params.c holds mode=, allow=, strict=, maxactive=, reserve.c reserve=
+ * and protect=.)
  */
 #include <linux/err.h>
 #include <linux/jiffies.h>
@@ -51,6 +54,7 @@ static const struct bg_step {
 	{ "rescans",	NULL,			bg_scan_exit },
 	{ "reports",	NULL,			bg_refusal_exit },
 	{ "veto",	bg_veto_init,		bg_veto_exit },
+	{ "unbind",	bg_unbind_init,		bg_unbind_exit },
 	{ "claim",	bg_claim_init,		bg_claim_exit },
 	{ "scan",	bg_scan_init,		NULL },
 	{ "debugfs",	bg_debugfs_init,	bg_debugfs_exit },
@@ -145,6 +149,7 @@ static int __init bg_init(void)
 	}
 	/* The last step, which cannot fail: the hooks decide from now on. */
 	bg_veto_live();
+	bg_unbind_live();
 	bg_claim_live(true);
 	pr_info("loaded, mode %s\n", bg_param_mode_name());
 	return 0;

@@ -214,6 +214,39 @@ enum bg_verdict bg_owner_admit_probe(struct device *dev,
 	return v;
 }
 
+/**
+ * bg_owner_refuse_user_dma() - the veto's decision for a driver that leaves
+ *                              DMA to userspace (bg_viable_user_dma())
+ * @dev:   the device about to be probed
+ * @mode:  the mode (bg_param_mode(), read once by the caller): a group
+ *         with a protected member follows it on every kernel, as a
+ *         reserved one does (enforce refuses, audit records, off ignores)
+ * @audit: set when a protected member's group admits it in mode=audit (the
+ *         caller records it)
+ *
+ * Context: the ftrace callback on really_probe(): atomic, no sleeping.
+ * Return: true to refuse: @dev's group has a protected member (member.c)
+ * and the mode is enforce.
+ */
+bool bg_owner_refuse_user_dma(struct device *dev, enum bg_mode mode,
+			      bool *audit)
+{
+	unsigned long flags;
+	struct bg_group *g;
+	bool prot = false;
+
+	rcu_read_lock();
+	g = bg_table_lookup(READ_ONCE(dev->iommu_group));
+	if (g) {
+		raw_spin_lock_irqsave(&g->lock, flags);
+		prot = g->st.protected;
+		raw_spin_unlock_irqrestore(&g->lock, flags);
+	}
+	rcu_read_unlock();
+	*audit = prot && mode == BG_MODE_AUDIT;
+	return prot && mode == BG_MODE_ENFORCE;
+}
+
 static void bg_owner_probe_done_locked(struct bg_group *g, void *data)
 {
 	lockdep_assert_held(&g->lock);

@@ -82,6 +82,8 @@ static char bg_esc[3][BG_ESC_LEN];	/* bg_refusal_esc_lock */
  * @pid:    owner, 0 if unknown
  * @comm:   owner's comm
  * @reserved: nobody owns the group, it is reserved (reserve.c)
+ * @protected_bdf: the group's protected member, for a driver that leaves
+ *          DMA to userspace refused there; NULL for any other refusal
  *
  * The caller ratelimits (per group).
  *
@@ -89,7 +91,7 @@ static char bg_esc[3][BG_ESC_LEN];	/* bg_refusal_esc_lock */
  */
 static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
 				int group, pid_t pid, const char *comm,
-				bool reserved)
+				bool reserved, const char *protected_bdf)
 {
 	unsigned long flags;
 	char pid_s[12] = "-";
@@ -97,7 +99,12 @@ static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
 	if (pid)
 		snprintf(pid_s, sizeof(pid_s), "%d", pid);
 	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
-	if (reserved)
+	if (protected_bdf)
+		pr_warn("%s %s bind to %s: iommu group %d holds protected device %s, which a driver leaving DMA to userspace would take from the host; to lift: echo %s > /sys/kernel/bindguard/unprotect\n",
+			audit ? "audit: would refuse" : "refused",
+			bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev), group,
+			bg_refusal_esc(bg_esc[2], protected_bdf), bg_esc[2]);
+	else if (reserved)
 		pr_warn("%s %s bind to %s: iommu group %d is reserved\n",
 			audit ? "audit: would refuse" : "refused",
 			bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev), group);
@@ -113,7 +120,7 @@ static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
  * bg_refusal_log_claim() - log a claim refused (before 5.19)
  * @group:   IOMMU group id
  * @probing: kernel-driver probes in flight in the group, 0 if the claim was
- *           refused for a bound driver instead
+ *           refused for a bound driver instead, -1 for a protected member
  * @dev:     the device probed (the last one) or bound
  * @driver:  its driver
  * @comm:    the claimer's comm (the current process)
@@ -128,7 +135,11 @@ static void bg_refusal_log_claim(int group, int probing, const char *dev,
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
-	if (probing)
+	if (probing < 0)
+		pr_warn("refused claim of iommu group %d by pid %d %s: it holds protected device %s; to lift: echo %s > /sys/kernel/bindguard/unprotect\n",
+			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
+			bg_refusal_esc(bg_esc[2], dev), bg_esc[2]);
+	else if (probing)
 		pr_warn("refused claim of iommu group %d by pid %d %s: %s is probing %s (%d kernel-driver probe(s) in flight)\n",
 			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
 			bg_refusal_esc(bg_esc[1], driver), bg_refusal_esc(bg_esc[2], dev),
@@ -165,8 +176,9 @@ static void bg_refusal_log_not_viable(int group, pid_t pid, const char *comm,
 /**
  * bg_refusal_claim() - record and log (ratelimited) a refused claim
  * @g:       the group's entry
- * @probing: kernel-driver probes in flight in it, 0 for a bound driver
- * @dev:     the device probed (the last one) or bound
+ * @probing: kernel-driver probes in flight in it, 0 for a bound driver,
+ *           -1 for a protected member
+ * @dev:     the device probed (the last one), bound or protected
  * @driver:  its driver
  *
  * The current process is the claimer.
@@ -195,7 +207,7 @@ static void bg_refusal_claim_bound_locked(struct bg_group *g, void *data)
 {
 	const struct bg_refusal_bound *b = data;
 
-	bg_refusal_claim(g, 0, b->dev, b->driver);
+	bg_refusal_claim(g, b->driver ? 0 : -1, b->dev, b->driver ?: "");
 }
 
 /**
@@ -209,6 +221,20 @@ static void bg_refusal_claim_bound_locked(struct bg_group *g, void *data)
 void bg_refusal_claim_bound(int id, const char *dev, const char *driver)
 {
 	struct bg_refusal_bound b = { .dev = dev, .driver = driver };
+
+	bg_table_locked(id, bg_refusal_claim_bound_locked, &b);
+}
+
+/**
+ * bg_refusal_claim_protected() - record a claim refused for a protected member
+ * @id:            the IOMMU group's id
+ * @protected_bdf: the protected member's name
+ *
+ * Context: process (the claim wrapper, before 5.19).
+ */
+void bg_refusal_claim_protected(int id, const char *protected_bdf)
+{
+	struct bg_refusal_bound b = { .dev = protected_bdf, .driver = NULL };
 
 	bg_table_locked(id, bg_refusal_claim_bound_locked, &b);
 }
@@ -248,6 +274,8 @@ void bg_refusal_kernel_refused(struct device *dev, const struct device_driver *d
  * @dev:   the device
  * @drv:   the driver that was (audit: would have been) refused
  * @audit: only recorded, the bind goes ahead (mode=audit)
+ * @protect: refused for the group's protected member (a driver that leaves
+ *         DMA to userspace, veto.c), not for its owner or reservation
  *
  * Logs one line per refusal, ratelimited per group. Names are escaped
  * (names.c). Does nothing if bindguard does not track @dev's group.
@@ -256,9 +284,9 @@ void bg_refusal_kernel_refused(struct device *dev, const struct device_driver *d
  * the kernel's own refusals, atomic context; no sleeping.
  */
 void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
-		     bool audit)
+		     bool audit, bool protect)
 {
-	char comm[TASK_COMM_LEN] = "";
+	char comm[TASK_COMM_LEN] = "", prot[BG_BDF_LEN] = "";
 	bool log, reserved;
 	unsigned long flags;
 	struct bg_group *g;
@@ -280,6 +308,8 @@ void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 	if (pid)
 		strscpy(comm, g->st.owner_comm, sizeof(comm));
 	reserved = g->st.reserved && !bg_group_user_owned(&g->st);
+	if (protect)
+		strscpy(prot, g->st.protected_bdf, sizeof(prot));
 	log = bg_refusal_ratelimit(g, &g->st.rs, "refusal");
 	raw_spin_unlock_irqrestore(&g->lock, flags);
 	rcu_read_unlock();
@@ -288,7 +318,7 @@ void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 		     dev_name(dev), drv->name);
 	if (log)
 		bg_refusal_log_bind(audit, dev_name(dev), drv->name, id, pid,
-				    comm, reserved);
+				    comm, reserved, protect ? prot : NULL);
 }
 
 /* One log line of blockers: "DEV is bound to DRIVER, ..." (escaped names) */
@@ -342,8 +372,12 @@ static void bg_refusal_report(int id, pid_t pid, const char *comm)
 		bg_names_escape(line + len, (BG_BLOCKERS_LINE - len) / 2, mem->bdf);
 		len += strlen(line + len);
 		len += strscpy(line + len, " is bound to ", BG_BLOCKERS_LINE - len);
-		bg_names_escape(line + len, BG_BLOCKERS_LINE - len, mem->driver);
+		bg_names_escape(line + len, (BG_BLOCKERS_LINE - len) / 2, mem->driver);
 		len += strlen(line + len);
+		if (mem->protected)
+			len += scnprintf(line + len, BG_BLOCKERS_LINE - len,
+					 " (protected: echo %s > /sys/kernel/bindguard/unprotect)",
+					 mem->bdf);
 	}
 	if (len)
 		bg_refusal_log_not_viable(id, pid, comm, line);

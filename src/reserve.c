@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * reserve.c - reservations: an admin closes an IOMMU group to kernel DMA-API
- * drivers by naming any of its members' BDFs, whether or not a VM holds it:
- * between a VM's stop and its restart, after a vfio-pci unbind, on a
- * hot-add. Drivers that manage DMA themselves (vfio-pci, pci-stub, allow=)
- * are still admitted; binds already made are not undone.
+ * reserve.c - reservations and protections. A reservation: an admin closes
+ * an IOMMU group to kernel DMA-API drivers by naming any of its members'
+ * BDFs, whether or not a VM holds it: between a VM's stop and its restart,
+ * after a vfio-pci unbind, on a hot-add. Drivers that manage DMA themselves
+ * (vfio-pci, pci-stub, allow=) are still admitted; binds already made are
+ * not undone. A protection: a device the host needs (its root disk's
+ * controller, its management NIC) stays with its host driver: its group is
+ * closed to drivers that leave DMA to userspace (veto.c), and a sysfs unbind
+ * of it is refused (unbind.c).
  *
  *   /sys/kernel/bindguard/reserve   write one BDF to reserve it; read the
  *                                   reserved BDFs, one a line (0600)
@@ -12,13 +16,18 @@
  *   /sys/kernel/bindguard/config_errors   the values refused at load
  *                                   (params.c), one a line (0444)
  *   reserve=BDF[,BDF...]            at load, to hold groups from boot
+ *   /sys/kernel/bindguard/protect   write one BDF to protect it; read the
+ *                                   protected BDFs, one a line (0600)
+ *   /sys/kernel/bindguard/unprotect write one BDF to end its protection (0200)
+ *   protect=BDF[,BDF...]            at load
  *
  * sysfs, not debugfs: a locked-down kernel refuses writable debugfs files.
  * A write is validated first: anything but one BDF (hex "dddd:bb:dd.f", or
  * "bb:dd.f" in domain 0, optionally followed by a newline) is -EINVAL with
- * one log line, and changes nothing; reserving a reserved BDF is -EEXIST, releasing one that
- * is not -ENOENT, more than BG_RESERVE_MAX -ENOSPC. At load, reserve=
- * never fails the load: each valid entry is reserved, and a bad one (or
+ * one log line, and changes nothing; listing a listed BDF is -EEXIST,
+ * releasing (unprotecting) one that is not -ENOENT, more than
+ * BG_RESERVE_MAX in a list -ENOSPC. At load, reserve= and protect= never
+ * fail the load: each valid entry is listed, and a bad one (or
  * one past BG_RESERVE_MAX) is refused and left out (params.c). The names
  * are kept in member.c, which applies them to the groups (and to devices
  * added later).
@@ -72,11 +81,11 @@ static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf)
 }
 
 /*
- * One BDF written to @what: parsed, then handed to @apply (member.c). A
- * bad one is -EINVAL with one log line.
+ * One BDF written to @what: parsed, then added to or taken off @list
+ * (member.c). A bad one is -EINVAL with one log line.
  */
 static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
-				int (*apply)(const char *bdf))
+				enum bg_member_list_id list, bool add)
 {
 	char bdf[BG_BDF_LEN], s[BG_BDF_LEN + 1], shown[64];
 	size_t len = count && buf[count - 1] == '\n' ? count - 1 : count;
@@ -91,26 +100,47 @@ static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 		       what, bg_names_escape(shown, sizeof(shown), s));
 		return ret;
 	}
-	ret = apply(bdf);
+	ret = add ? bg_member_name_add(list, bdf) : bg_member_name_del(list, bdf);
+	if (!ret && add && list == BG_PROTECTED && !bg_unbind_armed())
+		pr_warn("protected %s, but a sysfs unbind of it is not refused: the hook on unbind_store() is not armed (debugfs hooks)\n",
+			bdf);
 	return ret ?: count;
 }
 
 static ssize_t reserve_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	return bg_reserve_write(buf, count, "reservation", bg_member_reserve);
+	return bg_reserve_write(buf, count, "reservation", BG_RESERVED, true);
 }
 
 static ssize_t reserve_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
-	return bg_member_reservations(buf, PAGE_SIZE, '\n');
+	return bg_member_names(BG_RESERVED, buf, PAGE_SIZE, '\n');
 }
 
 static ssize_t release_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	return bg_reserve_write(buf, count, "release", bg_member_unreserve);
+	return bg_reserve_write(buf, count, "release", BG_RESERVED, false);
+}
+
+static ssize_t protect_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	return bg_reserve_write(buf, count, "protection", BG_PROTECTED, true);
+}
+
+static ssize_t protect_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return bg_member_names(BG_PROTECTED, buf, PAGE_SIZE, '\n');
+}
+
+static ssize_t unprotect_store(struct kobject *kobj, struct kobj_attribute *attr,
+			       const char *buf, size_t count)
+{
+	return bg_reserve_write(buf, count, "unprotect", BG_PROTECTED, false);
 }
 
 static ssize_t config_errors_show(struct kobject *kobj,
@@ -121,11 +151,15 @@ static ssize_t config_errors_show(struct kobject *kobj,
 
 static struct kobj_attribute bg_reserve_attr = __ATTR(reserve, 0600, reserve_show, reserve_store);
 static struct kobj_attribute bg_release_attr = __ATTR_WO(release);
+static struct kobj_attribute bg_protect_attr = __ATTR(protect, 0600, protect_show, protect_store);
+static struct kobj_attribute bg_unprotect_attr = __ATTR_WO(unprotect);
 static struct kobj_attribute bg_config_errors_attr = __ATTR_RO(config_errors);
 
 static struct attribute *bg_reserve_attrs[] = {
 	&bg_reserve_attr.attr,
 	&bg_release_attr.attr,
+	&bg_protect_attr.attr,
+	&bg_unprotect_attr.attr,
 	&bg_config_errors_attr.attr,
 	NULL,
 };
@@ -136,18 +170,26 @@ static const struct attribute_group bg_reserve_group = {
 
 static struct kobject *bg_kobj;
 
+#define BG_RESERVE_OVER(what) "more than " __stringify(BG_RESERVE_MAX) " " what
+
+static const enum bg_member_list_id bg_reserve_lists[] = { BG_RESERVED, BG_PROTECTED };
+static const char * const bg_reserve_params[] = { "reserve", "protect" };
+
 /*
- * reserve= at load: each valid entry is reserved (a name given twice once);
- * a bad one, or one past BG_RESERVE_MAX, is refused and left out.
+ * reserve= and protect= at load (kp->arg: the list): each valid entry is
+ * listed (a name given twice once); a bad one, or one past BG_RESERVE_MAX,
+ * is refused and left out.
  */
 static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 {
+	enum bg_member_list_id list = *(const enum bg_member_list_id *)kp->arg;
+	const char *param = bg_reserve_params[list];
 	char bdf[BG_BDF_LEN];
 	const char *p = val, *s;
 	size_t len;
 
 	if (!val) {
-		bg_param_refuse("reserve", "invalid", NULL, 0,
+		bg_param_refuse(param, "invalid", NULL, 0,
 				"expected comma-separated PCI device names", "-");
 		return 0;
 	}
@@ -155,18 +197,20 @@ static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 		if (!len)
 			continue;
 		if (bg_reserve_parse_bdf(s, len, bdf))
-			bg_param_refuse("reserve", "invalid", s, len,
+			bg_param_refuse(param, "invalid", s, len,
 					"expected a PCI device name (dddd:bb:dd.f)", "-");
-		else if (bg_member_reserve(bdf) == -ENOSPC)
-			bg_param_refuse("reserve", "over-limit", s, len, "more than "
-					__stringify(BG_RESERVE_MAX) " reservations", "-");
+		else if (bg_member_name_add(list, bdf) == -ENOSPC)
+			bg_param_refuse(param, "over-limit", s, len,
+					list == BG_RESERVED ? BG_RESERVE_OVER("reservations") :
+					BG_RESERVE_OVER("protections"), "-");
 	}
 	return 0;
 }
 
 static int bg_reserve_param_get(char *buf, const struct kernel_param *kp)
 {
-	int len = bg_member_reservations(buf, PAGE_SIZE, ',');
+	enum bg_member_list_id list = *(const enum bg_member_list_id *)kp->arg;
+	int len = bg_member_names(list, buf, PAGE_SIZE, ',');
 
 	if (len)
 		buf[len - 1] = '\n';
@@ -179,14 +223,21 @@ static const struct kernel_param_ops bg_reserve_param_ops = {
 	.get = bg_reserve_param_get,
 };
 
-/* 0400: the list is root's, as /sys/kernel/bindguard/reserve is */
-module_param_cb(reserve, &bg_reserve_param_ops, NULL, 0400);
+/* 0400: the lists are root's, as /sys/kernel/bindguard/{reserve,protect} are */
+module_param_cb(reserve, &bg_reserve_param_ops, (void *)&bg_reserve_lists[BG_RESERVED], 0400);
 MODULE_PARM_DESC(reserve, "IOMMU groups reserved from load, by a member's BDF, up to "
 		 __stringify(BG_RESERVE_MAX) " comma-separated; "
 		 "at runtime /sys/kernel/bindguard/reserve and release; default none");
+module_param_cb(protect, &bg_reserve_param_ops, (void *)&bg_reserve_lists[BG_PROTECTED], 0400);
+MODULE_PARM_DESC(protect, "PCI devices protected from load, up to "
+		 __stringify(BG_RESERVE_MAX) " comma-separated BDFs; "
+		 "their groups closed to vfio, pci-stub and driver_managed_dma drivers; "
+		 "their sysfs unbind refused; "
+		 "at runtime /sys/kernel/bindguard/protect and unprotect; default none");
 
 /**
- * bg_reserve_init() - create /sys/kernel/bindguard/{reserve,release,config_errors}
+ * bg_reserve_init() - create /sys/kernel/bindguard/{reserve,release,protect,
+ *                     unprotect,config_errors}
  *
  * Context: process (module init).
  * Return: 0 or -ENOMEM, or sysfs_create_group()'s error.

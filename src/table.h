@@ -40,6 +40,7 @@ struct iommu_group;
  * @blocks:   the driver keeps the group from being claimed (not viable):
  *            bg_viable_blocks(), the one rule
  * @reserved: its name is reserved (counted in the group's st.reserved)
+ * @protected: its name is protected (counted in the group's st.protected)
  * @bdf:      pci_name() of the device, copied to its length
  */
 struct bg_member {
@@ -50,6 +51,7 @@ struct bg_member {
 	const char *driver;
 	bool blocks;
 	bool reserved;
+	bool protected;
 	char bdf[];
 };
 
@@ -86,6 +88,11 @@ struct bg_ratelimit {
  * @reserved:    members whose names are reserved (reserve.c): while
  *               non-zero the group is closed to kernel DMA-API drivers;
  *               written under bg_table_mutex and this lock
+ * @protected:   members whose names are protected (member.c): while
+ *               non-zero the group is closed to drivers that leave DMA to
+ *               userspace; written under bg_table_mutex and this lock
+ * @protected_bdf: the name of one protected member, "" if none; written
+ *               with @protected
  * @presumed:    found owned by asking the kernel (load-time scan, a missed
  *               kretprobe call), not by seeing the claim; until a claim or a
  *               release of the group is seen
@@ -112,6 +119,8 @@ struct bg_state {
 	unsigned int gen;
 	pid_t owner_pid;
 	u16 reserved;
+	u16 protected;
+	char protected_bdf[BG_BDF_LEN];
 	bool presumed;
 	bool uncounted;
 	struct bg_ratelimit rs;

@@ -12,7 +12,11 @@
  * never runs; otherwise really_probe() runs untouched. A refusal is a failed
  * probe: the bus goes on to its next driver (a reserved group's device still
  * reaches vfio-pci after its host driver was refused), and sysfs bind says
- * -EBUSY (-ENODEV before 5.14, as for any failed probe there). Every bus is covered in the groups
+ * -EBUSY (-ENODEV before 5.14, as for any failed probe there). In a group
+ * with a protected member (member.c) the other way round: a driver that
+ * leaves DMA to userspace (vfio drivers, pci-stub, driver_managed_dma:
+ * bg_viable_user_dma()) is refused in mode enforce, recorded in audit, and
+ * host drivers are admitted as anywhere. Every bus is covered in the groups
  * bindguard tracks (those with a PCI member): 5.10's vfio hits its BUG_ON
  * for a driver bound to any device of a held group, PCI or not.
  *
@@ -59,7 +63,20 @@ static noinline int bg_veto_refuse_probe(struct device *dev,
 					 const struct device_driver *drv)
 {
 	device_lock_assert(dev);
-	bg_refusal_bind(dev, drv, false);
+	bg_refusal_bind(dev, drv, false, false);
+	return BG_PROBE_FAILED(EBUSY);
+}
+
+/*
+ * Runs instead of really_probe() for a driver that leaves DMA to userspace
+ * in a group with a protected member: as bg_veto_refuse_probe(), the log
+ * line naming the protected device and how to lift the protection.
+ */
+static noinline int bg_veto_refuse_protected(struct device *dev,
+					     const struct device_driver *drv)
+{
+	device_lock_assert(dev);
+	bg_refusal_bind(dev, drv, false, true);
 	return BG_PROBE_FAILED(EBUSY);
 }
 
@@ -155,13 +172,24 @@ static void notrace bg_veto_hook(unsigned long ip,
 		instruction_pointer_set(regs, (unsigned long)bg_veto_unfollowed_probe);
 		return;
 	}
-	if (!READ_ONCE(dev->iommu_group) || bg_param_allowed(drv))
+	if (!READ_ONCE(dev->iommu_group))
+		return;
+	/* a protected member's group: no driver that hands DMA to userspace */
+	if (bg_viable_user_dma(drv)) {
+		if (bg_owner_refuse_user_dma(dev, real, &audit)) {
+			instruction_pointer_set(regs, (unsigned long)bg_veto_refuse_protected);
+			return;
+		}
+		if (audit)
+			bg_refusal_bind(dev, drv, true, true);
+	}
+	if (bg_param_allowed(drv))
 		return;
 
 	switch (bg_owner_admit_probe(dev, drv, real, !BG_NATIVE_DMA_OWNER, &id, &audit)) {
 	case BG_ADMIT:
 		if (audit)	/* a reserved group, mode=audit */
-			bg_refusal_bind(dev, drv, true);
+			bg_refusal_bind(dev, drv, true, false);
 		break;
 	case BG_ADMIT_COUNTED:
 		if (!try_module_get(THIS_MODULE)) {	/* being unloaded */
@@ -170,7 +198,7 @@ static void notrace bg_veto_hook(unsigned long ip,
 			break;
 		}
 		if (audit)
-			bg_refusal_bind(dev, drv, true);
+			bg_refusal_bind(dev, drv, true, false);
 		WRITE_ONCE(bg_veto_really_probe_ip, ip);
 		instruction_pointer_set(regs, (unsigned long)bg_veto_counted_probe);
 		break;
@@ -179,7 +207,7 @@ static void notrace bg_veto_hook(unsigned long ip,
 		break;
 	case BG_REFUSE:
 		if (mode == BG_MODE_AUDIT)
-			bg_refusal_bind(dev, drv, true);
+			bg_refusal_bind(dev, drv, true, false);
 		else
 			instruction_pointer_set(regs, (unsigned long)bg_veto_refuse_probe);
 		break;

@@ -46,6 +46,26 @@ bool bg_viable_managed_dma(const struct device_driver *drv)
 }
 
 /**
+ * bg_viable_user_dma() - does @drv leave its device's DMA to userspace?
+ * @drv: a driver
+ *
+ * The drivers a group with a protected member is closed to (veto.c): vfio
+ * drivers, pci-stub, and since 5.19 every driver with driver_managed_dma
+ * (the field the iommu_dma_owner feature probe finds), but pcieport, which
+ * sets it because it does no DMA at all: a bridge's port services stay the
+ * host's.
+ *
+ * Context: any.
+ * Return: true for such a driver.
+ */
+bool bg_viable_user_dma(const struct device_driver *drv)
+{
+	if (!strncmp(drv->name, "vfio", 4) || !strcmp(drv->name, "pci-stub"))
+		return true;
+	return bg_viable_managed_dma(drv) && strcmp(drv->name, "pcieport");
+}
+
+/**
  * bg_viable_vfio_accepts() - may a driver of this name stay bound in a group
  *                            vfio holds, before 5.19?
  * @name: the driver's name
