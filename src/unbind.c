@@ -124,9 +124,19 @@ static struct ftrace_ops bg_unbind_ops = {
 		 FTRACE_OPS_FL_RECURSION,
 };
 
-/* Registered only if the host has no pcieport driver, for its unbind file. */
+/*
+ * Registered for a moment only if the host has no pcieport driver, for its
+ * unbind file. No ID table: it matches only a device whose driver_override
+ * names it, and refuses that one.
+ */
+static int bg_unbind_drv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	return -ENODEV;
+}
+
 static struct pci_driver bg_unbind_drv = {
 	.name = KBUILD_MODNAME "-unbind",
+	.probe = bg_unbind_drv_probe,
 };
 
 /* The store of driver @name's unbind file on the PCI bus, or 0. */
