@@ -98,7 +98,7 @@ def write(name, groups):
     os.makedirs(d)
     exp = []
     with open(os.path.join(d, 'groups'), 'w') as g, open(os.path.join(d, 'blockers'), 'w') as bl:
-        g.write('# bindguard-groups 2\n# group state pid comm since refused last_refusal members\n')
+        g.write('# bindguard-groups 3\n# group state pid comm since refused last_refusal members\n')
         bl.write('# bindguard-blockers 1\n# group dev driver\n')
         for i, (comm, drv) in enumerate(groups):
             g.write('%d user %d %s 1.000001 1 0000:00:%02x.0/%s@2.5 0000:00:%02x.0=%s 0000:00:%02x.1=-\n'
@@ -333,17 +333,33 @@ bindguard-status: iommu group 1 not viable: 0000:00:01.0 is bound to e\355\240\2
 		st_check "--json of $f: exit 2, one line on stderr, nothing on stdout" \
 			eval '[[ $rc == 2 && -z $out && $(wc -l <"$work/err") == 1 ]] || { echo "$rc: $out $(cat "$work/err")"; false; }'
 	done
+	fx=$work/fx/v2
+	st_check "--json of format 2 (before the state protected): read as before" \
+		eval 'st_tool --json | st_json_check "$work/fx/hostile/expect.json"'
+	fx=$work/fx/protected
+	rc=0
+	out=$(st_tool --check 1 2>&1) || rc=$?
+	want='bindguard-status: iommu group 1 holds protected device 0000:00:01.0 (to lift: echo 0000:00:01.0 > /sys/kernel/bindguard/unprotect)
+bindguard-status: iommu group 1 not viable: 0000:00:01.0 is bound to e\355\240\200\300\200'
+	st_check "--check of a protected group: exit 1, the protected device and the write that lifts it" \
+		eval '[[ $rc == 1 && $out == "$want" ]] || { echo "$rc: $out"; false; }'
+	st_check "--json and --metrics of a protected group: its state, the protected gauge" \
+		eval 'st_tool --json | grep -q "{\"group\":1,\"state\":\"protected\",\"pid\":null,\"comm\":null,\"since\":null," &&
+			st_tool --metrics "$work/protected-$set.prom" &&
+			grep -qx "bindguard_groups{state=\"protected\"} 1" "$work/protected-$set.prom"'
 	st_metrics_checks
 }
 
 # fixtures that must be refused, each from the hostile one
 for f in bad-pid:'s/^1 user 101 /1 user 1x1 /' bad-since:'s/ 1\.000001 1 / 1e3 1 /' \
-	bad-member:'s/0000:00:02\.1=-/0000:00:02.1/' bad-version:'1s/ 2$/ 3/' bad-blocker:''; do
+	bad-member:'s/0000:00:02\.1=-/0000:00:02.1/' bad-version:'1s/ 3$/ 4/' bad-blocker:'' \
+	v2:'1s/ 3$/ 2/' protected:'s/^1 user 101 [^ ]* 1\.000001 /1 protected - - - /'; do
 	mkdir "$work/fx/${f%%:*}"
 	sed -e "${f#*:}" "$work/fx/hostile/groups" >"$work/fx/${f%%:*}/groups"
 	cp "$work/fx/hostile/blockers" "$work/fx/${f%%:*}/"
 done
 echo "3 0000:00:03.0" >>"$work/fx/bad-blocker/blockers"
+echo 0000:00:01.0 >"$work/fx/protected/protect"
 
 for set in gawk mawk busybox; do
 	bin=$work/bin-$set
