@@ -33,7 +33,7 @@
 
 FAULT_KO=/tests/fault/bindguard.ko
 # src/main.c's bg_steps[], in order; one more number is "no such step"
-STEPS="params table notifier rescans reports veto claim scan debugfs reserve"
+STEPS="params table notifier rescans reports veto unbind claim scan debugfs reserve"
 
 kprobes_registered() {	# (only bindguard registers any in the guest)
 	cat /sys/kernel/debug/kprobes/list 2>/dev/null

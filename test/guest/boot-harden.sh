@@ -62,8 +62,8 @@ load() {
 
 t_formats() {
 	modprobe bindguard || fail "modprobe bindguard"
-	expect_eq "$(head -n1 $BG_DEBUGFS/groups)" "# bindguard-groups 2" "groups format line"
-	expect_eq "$(head -n1 $BG_DEBUGFS/events)" "# bindguard-events 2" "events format line"
+	expect_eq "$(head -n1 $BG_DEBUGFS/groups)" "# bindguard-groups 3" "groups format line"
+	expect_eq "$(head -n1 $BG_DEBUGFS/events)" "# bindguard-events 3" "events format line"
 	expect_eq "$(head -n1 $BG_DEBUGFS/hooks)" "# bindguard-hooks 1" "hooks format line"
 	expect_eq "$(stat -c %a $BG_DEBUGFS/hooks)" 400 "hooks file mode"
 	grep -qx 'really_probe veto -' $BG_DEBUGFS/hooks || fail "hooks: no really_probe line"

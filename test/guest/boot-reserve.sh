@@ -27,7 +27,7 @@ t_files() {
 	expect_eq "$(stat -c %a $SYS/reserve)" 600 "reserve mode"
 	expect_eq "$(stat -c %a $SYS/release)" 200 "release mode"
 	expect_eq "$(reserved_list)" "" "reservations at load"
-	head -n1 $BG_DEBUGFS/groups | grep -qx '# bindguard-groups 2' || fail "groups format"
+	head -n1 $BG_DEBUGFS/groups | grep -qx '# bindguard-groups 3' || fail "groups format"
 }
 
 t_bad_writes() {

@@ -1,0 +1,248 @@
+# boot-protect.sh - protected devices (src/member.c's names, src/reserve.c's
+# files, the veto in src/veto.c, the unbind hook in src/unbind.c): a device
+# the host needs stays with its host driver.
+#
+# The story: garbage is refused and changes nothing; the seed group's
+# sibling SIB, protected while on e1000, keeps its group closed to drivers
+# that leave DMA to userspace (vfio-pci by driver_override + drivers_probe,
+# by new_id and by sysfs bind, pci-stub) while host drivers still bind
+# there; its sysfs unbind is refused with EBUSY; audit records, off
+# ignores; a driver's unload, and the device's sysfs remove and a rescan,
+# still take it away and give it back; a VFIO claim of the group fails and
+# the "not viable" report (before 5.19: the refused claim) names the
+# protection and how to lift it; unprotect lifts all of it; protect= at
+# load with a bad entry; nothing left after rmmod.
+. /tests/lib.sh
+. /tests/scenario.sh
+
+SYS=/sys/kernel/bindguard
+PARAMS=/sys/module/bindguard/parameters
+E1000=/sys/bus/pci/drivers/e1000
+
+protected_list() {
+	tr '\n' ' ' <$SYS/protect
+}
+
+# pci_id BDF: "vvvv dddd", as new_id takes it
+pci_id() {
+	echo "$(cat "/sys/bus/pci/devices/$1/vendor") $(cat "/sys/bus/pci/devices/$1/device")" |
+		sed 's/0x//g'
+}
+
+t_protect_files() {
+	expect_eq "$(stat -c %a $SYS/protect)" 600 "protect mode"
+	expect_eq "$(stat -c %a $SYS/unprotect)" 200 "unprotect mode"
+	expect_eq "$(protected_list)" "" "protections at load"
+	expect_eq "$(head -n1 $BG_DEBUGFS/groups)" "# bindguard-groups 3" "groups format"
+	grep -qx 'unbind_store unbind -' $BG_DEBUGFS/hooks ||
+		fail "the unbind hook is not armed: $(cat $BG_DEBUGFS/hooks)"
+	expect_driver "$SIB" e1000
+	expect_driver "$HELD" e1000
+}
+
+t_protect_bad_writes() {
+	local v n
+	n=$(dmesg_count "bindguard: invalid protection")
+	for v in garbage "" "$SIB $HELD" "${SIB}x" 0000:02:20.0 "$SIB,$HELD" "$(printf '%0100d' 0)"; do
+		expect_write $SYS/protect "$v" EINVAL
+	done
+	expect_eq "$(dmesg_count "bindguard: invalid protection")" $((n + 7)) "log lines, one a write"
+	n=$(dmesg_count "bindguard: invalid unprotect")
+	expect_write $SYS/unprotect garbage EINVAL
+	expect_eq "$(dmesg_count "bindguard: invalid unprotect")" $((n + 1)) "unprotect log line"
+	expect_write $SYS/unprotect "$SIB" ENOENT
+	expect_eq "$(protected_list)" "" "protections after bad writes"
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
+	expect_write $SYS/protect "$(printf 'x\nbindguard: forged')" EINVAL
+	dmesg | grep -q '^\[[ 0-9.]*\] bindguard: forged' && fail "a write forged a log line"
+}
+
+t_protect() {
+	expect_write $SYS/protect "$SIB" OK
+	expect_write $SYS/protect "$SIB" EEXIST
+	expect_write $SYS/protect "${SIB#0000:}" EEXIST	# domain 0, as lspci prints it
+	expect_eq "$(protected_list)" "$SIB " "protections"
+	expect_eq "$(group_field "$GROUP" 2)" protected "state of group $GROUP"
+	expect_eq "$(group_field "$GROUP" 3)" - "owner pid"
+	expect_eq "$(events_count "group=$GROUP protect dev=$SIB pid=[0-9]+ comm=sh$")" 1 "protect event"
+	expect_driver "$SIB" e1000
+}
+
+# HELD, a member that is not protected, leaves its host driver freely; no
+# driver that hands DMA to userspace may take it, by any path.
+t_user_dma_refused() {
+	local n id
+	expect_write $E1000/unbind "$HELD" OK
+	expect_driver "$HELD" none
+	n=$(group_field "$GROUP" 6)
+	echo vfio-pci >"/sys/bus/pci/devices/$HELD/driver_override"
+	sysfs_write /sys/bus/pci/drivers_probe "$HELD" >/dev/null
+	echo >"/sys/bus/pci/devices/$HELD/driver_override"
+	expect_driver "$HELD" none
+	expect_eq "$(group_field "$GROUP" 6)" $((n + 1)) "refused count (driver_override)"
+	[ "$(dmesg_count "bindguard: refused vfio-pci bind to $HELD: iommu group $GROUP holds protected device $SIB")" -ge 1 ] ||
+		fail "no refusal line naming the protected device"
+	[ "$(dmesg_count "$LIFT")" -ge 1 ] || fail "the refusal line does not say how to lift it"
+	[ "$(events_count "group=$GROUP refused dev=$HELD driver=vfio-pci pid=- comm=-$")" -ge 1 ] ||
+		fail "no refused event"
+	id=$(pci_id "$HELD")
+	sysfs_write /sys/bus/pci/drivers/vfio-pci/new_id "$id" >/dev/null
+	echo "$id" >/sys/bus/pci/drivers/vfio-pci/remove_id
+	expect_driver "$HELD" none
+	expect_eq "$(group_field "$GROUP" 6)" $((n + 2)) "refused count (new_id)"
+	expect_eq "$(bind_to "$HELD" vfio-pci)" "$REFUSED" "vfio-pci bind"
+	expect_eq "$(bind_to "$HELD" pci-stub)" "$REFUSED" "pci-stub bind"
+	expect_driver "$HELD" none
+	expect_eq "$(group_field "$GROUP" 6)" $((n + 4)) "refused count (bind)"
+	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 (a host driver) bind of $HELD"
+	expect_eq "$(group_field "$GROUP" 2)" protected "state of group $GROUP"
+}
+
+t_unbind_refused() {
+	local n
+	n=$(dmesg_count "bindguard: refused unbind of $SIB from e1000 (-EBUSY): the device is protected; $LIFT")
+	expect_write $E1000/unbind "$SIB" EBUSY
+	expect_write "/sys/bus/pci/devices/$SIB/driver/unbind" "$SIB" EBUSY
+	expect_driver "$SIB" e1000
+	expect_eq "$(dmesg_count "bindguard: refused unbind of $SIB from e1000 (-EBUSY): the device is protected; $LIFT")" \
+		$((n + 2)) "refused unbind log lines"
+	expect_eq "$(events_count "group=$GROUP unbind-refused dev=$SIB driver=e1000 pid=[0-9]+ comm=sh$")" 2 \
+		"unbind-refused events"
+	# the unprotected sibling still leaves
+	expect_write $E1000/unbind "$HELD" OK
+	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD"
+}
+
+t_protect_modes() {
+	expect_write $PARAMS/mode audit OK
+	expect_write $E1000/unbind "$HELD" OK
+	expect_eq "$(bind_to "$HELD" vfio-pci)" OK "vfio-pci bind in mode audit"
+	expect_eq "$(events_count "group=$GROUP audit dev=$HELD driver=vfio-pci pid=- comm=-$")" 1 "audit event"
+	unbind "$HELD"
+	expect_write $E1000/unbind "$SIB" OK
+	[ "$(dmesg_count "bindguard: audit: would refuse unbind of $SIB from e1000")" -ge 1 ] ||
+		fail "no audit line for the unbind"
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	expect_write $PARAMS/mode off OK
+	expect_eq "$(bind_to "$HELD" pci-stub)" OK "pci-stub bind in mode off"
+	unbind "$HELD"
+	expect_write $E1000/unbind "$SIB" OK
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	expect_write $PARAMS/mode enforce OK
+	expect_eq "$(bind_to "$HELD" vfio-pci)" "$REFUSED" "vfio-pci bind in mode enforce"
+	expect_write $E1000/unbind "$SIB" EBUSY
+	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD"
+}
+
+# A driver's unload takes its devices along; loaded again, it takes them back.
+t_rmmod_driver() {
+	rmmod e1000 || { fail "rmmod e1000"; return; }
+	expect_driver "$SIB" none
+	expect_driver "$HELD" none
+	wait_for "[ ! -e $E1000 ]" 10
+	modprobe e1000 || { fail "modprobe e1000"; return; }
+	expect_driver "$SIB" e1000
+	expect_driver "$HELD" e1000
+	expect_eq "$(group_field "$GROUP" 2)" protected "state of group $GROUP"
+}
+
+# sysfs remove goes ahead; the device comes back protected (names)
+t_remove_rescan() {
+	echo 1 >"/sys/bus/pci/devices/$SIB/remove" || fail "remove of $SIB"
+	wait_for "[ ! -e /sys/bus/pci/devices/$SIB ]" 10 || fail "$SIB still there"
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state without $SIB"
+	echo 1 >/sys/bus/pci/rescan
+	wait_for "[ -e /sys/bus/pci/devices/$SIB/driver ]" 10 || fail "$SIB did not come back"
+	expect_driver "$SIB" e1000
+	expect_eq "$(group_field "$GROUP" 2)" protected "state with $SIB back"
+	expect_write $E1000/unbind "$SIB" EBUSY
+}
+
+# HELD on vfio-pci from before the protection (binds made are not undone):
+# the claim fails, and what bindguard says names the protection.
+t_claim_explained() {
+	local n
+	expect_write $SYS/unprotect "$SIB" OK
+	unbind "$HELD"
+	expect_eq "$(bind_to "$HELD" vfio-pci)" OK "vfio-pci bind of $HELD, unprotected"
+	expect_write $SYS/protect "$SIB" OK
+	expect_driver "$HELD" vfio-pci
+	n=$(dmesg_count "$SIB is bound to e1000 (protected: echo $SIB > /sys/kernel/bindguard/unprotect)")
+	vfio-hold "$GROUP" "$HELD" >/tmp/hold.log 2>&1 && fail "vfio-hold held the group: $(cat /tmp/hold.log)"
+	grep -q "group not viable" /tmp/hold.log || fail "vfio-hold: $(cat /tmp/hold.log)"
+	wait_for "[ \"\$(dmesg_count \"$SIB is bound to e1000 (protected: echo $SIB > /sys/kernel/bindguard/unprotect)\")\" -gt $n ]" 10 ||
+		fail "no not-viable report naming the protection"
+	if [ $NATIVE = 0 ]; then
+		# a client that does not ask first: the claim itself is refused
+		n=$(dmesg_count "it holds protected device $SIB; $LIFT")
+		vfio-hold -f "$GROUP" >/tmp/hold.log 2>&1 && fail "vfio-hold -f held the group"
+		grep -q "VFIO_GROUP_SET_CONTAINER: Device or resource busy" /tmp/hold.log ||
+			fail "vfio-hold -f: $(cat /tmp/hold.log)"
+		expect_eq "$(dmesg_count "it holds protected device $SIB; $LIFT")" $((n + 1)) "refused claim line"
+		[ "$(events_count "group=$GROUP claim-refused dev=$SIB ")" -ge 1 ] || fail "no claim-refused event"
+	fi
+	expect_eq "$(group_field "$GROUP" 2)" protected "state after the claim"
+	expect_write $SYS/unprotect "$SIB" OK
+	unbind "$HELD"
+	expect_write $SYS/protect "$SIB" OK
+}
+
+t_protect_lifted() {
+	expect_write $SYS/unprotect "$SIB" OK
+	expect_write $SYS/unprotect "$SIB" ENOENT
+	expect_eq "$(protected_list)" "" "protections"
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
+	[ "$(events_count "group=$GROUP unprotect dev=$SIB pid=[0-9]+ comm=sh$")" -ge 1 ] || fail "no unprotect event"
+	expect_write $E1000/unbind "$SIB" OK
+	expect_eq "$(bind_to "$SIB" vfio-pci)" OK "vfio-pci bind of $SIB"
+	unbind "$SIB"
+	expect_eq "$(bind_to "$HELD" pci-stub)" OK "pci-stub bind of $HELD"
+	unbind "$HELD"
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD"
+}
+
+t_protect_load_param() {
+	rmmod bindguard || { fail "rmmod"; return; }
+	insmod "$BINDGUARD_KO" protect="$SIB,garbage" || { fail "insmod protect="; return; }
+	expect_eq "$(cat $PARAMS/protect)" "$SIB" "protect= parameter"
+	expect_eq "$(protected_list)" "$SIB " "protections"
+	expect_eq "$(cat $SYS/config_errors)" "protect invalid garbage -" "config_errors"
+	[ "$(dmesg_count "bindguard: refused protect value 'garbage' at load: expected a PCI device name (dddd:bb:dd.f); left out")" -ge 1 ] ||
+		fail "no log line for the bad entry"
+	expect_eq "$(group_field "$GROUP" 2)" protected "state at load"
+	expect_write $E1000/unbind "$SIB" EBUSY
+	expect_driver "$SIB" e1000
+}
+
+t_protect_nothing_left() {
+	rmmod bindguard || { fail "rmmod"; return; }
+	[ -e $SYS ] && fail "$SYS left after rmmod"
+	grep -q unbind_store $HOOKS && fail "unbind_store still traced"
+	expect_write $E1000/unbind "$SIB" OK
+	expect_eq "$(bind_to "$SIB" vfio-pci)" OK "vfio-pci bind with bindguard unloaded"
+	unbind "$SIB"
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+}
+
+for m in vfio vfio_iommu_type1 vfio-pci e1000 pci-stub; do
+	modprobe $m || diag "modprobe $m failed"
+done
+modprobe bindguard || diag "modprobe bindguard failed"
+scenario_init
+# how every refusal says the protection is lifted
+LIFT="to lift: echo $SIB > /sys/kernel/bindguard/unprotect"
+
+ktap_plan 12
+run_test "protect: sysfs files, the unbind hook armed" t_protect_files
+run_test "protect: garbage is EINVAL with a log line, changes nothing" t_protect_bad_writes
+run_test "protect: the sibling on e1000 is protected" t_protect
+run_test "protect: vfio-pci (driver_override, new_id, bind) and pci-stub refused in its group, e1000 admitted" t_user_dma_refused
+run_test "protect: sysfs unbind refused with EBUSY, logged, the device stays" t_unbind_refused
+run_test "protect: audit records, off ignores, enforce refuses" t_protect_modes
+run_test "protect: rmmod e1000 unbinds it, modprobe binds it again" t_rmmod_driver
+run_test "protect: sysfs remove and rescan go ahead" t_remove_rescan
+run_test "protect: a VFIO claim fails, explained with the protection" t_claim_explained
+run_test "protect: unprotect lifts it all" t_protect_lifted
+run_test "protect: protect= at load, a bad entry left out" t_protect_load_param
+run_test "protect: nothing left after rmmod" t_protect_nothing_left
