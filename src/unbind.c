@@ -118,10 +118,11 @@ static void notrace bg_unbind_hook(unsigned long ip, unsigned long parent_ip,
 		instruction_pointer_set(regs, (unsigned long)bg_unbind_refuse);
 }
 
+/* PERMANENT, as the veto's: ftrace cannot be switched off under it */
 static struct ftrace_ops bg_unbind_ops = {
 	.func = bg_unbind_hook,
 	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_RECURSION,
+		 FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
 };
 
 /*
