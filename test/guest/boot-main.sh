@@ -41,6 +41,20 @@ t_load() {
 		fail "really_probe is not hooked: $(cat $HOOKS)"
 }
 
+# The unbind hook is found by address on each kernel (src/unbind.c): armed,
+# and refusing a protected device's sysfs unbind; the protect boot tells
+# the rest.
+t_unbind_hook() {
+	grep -qx 'unbind_store unbind -' $BG_DEBUGFS/hooks ||
+		fail "unbind_store is not hooked: $(cat $BG_DEBUGFS/hooks)"
+	[ "$(driver_of "$LONE")" = e1000e ] || bind_to "$LONE" e1000e >/dev/null
+	expect_write /sys/kernel/bindguard/protect "$LONE" OK
+	expect_write "/sys/bus/pci/devices/$LONE/driver/unbind" "$LONE" EBUSY
+	expect_driver "$LONE" e1000e
+	expect_write /sys/kernel/bindguard/unprotect "$LONE" OK
+	grep -q '^unbind_store ' $HOOKS || fail "unbind_store is not traced: $(cat $HOOKS)"
+}
+
 t_bad_mode_write() {
 	expect_write $PARAMS/mode bogus EINVAL
 	expect_write $PARAMS/mode "" EINVAL
@@ -431,7 +445,7 @@ for m in vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub bgtest; do
 done
 scenario_init
 
-ktap_plan $((22 + 2 * $(echo $BIND_PATHS | wc -w)))
+ktap_plan $((23 + 2 * $(echo $BIND_PATHS | wc -w)))
 run_test "bad params at insmod: refused, loaded in enforce" t_bad_params_at_insmod
 run_test "modprobe bindguard hooks really_probe" t_load
 run_test "bad mode writes fail with EINVAL" t_bad_mode_write
@@ -461,4 +475,5 @@ run_test "new_id driver probes once owner is gone" t_new_id_probes_after_owner
 run_test "blockers: bindguard's verdict equals VFIO_GROUP_FLAGS_VIABLE; not viable explained" t_blockers_match_kernel
 run_test "tracepoints: owner changes and refusals, fields as in events" t_tracepoints
 run_test "history: a noisy group evicts no other group's last events" t_group_history
+run_test "unbind_store hooked: a protected device's unbind refused" t_unbind_hook
 run_test "rmmod leaves no hook" t_unload
