@@ -118,25 +118,24 @@ void bg_table_locked(int id, void (*fn)(struct bg_group *g, void *data), void *d
 int bg_table_pins(int *others);
 void bg_table_exit(void);
 
-/* member.c: the devices of each group, their drivers, reserved and protected names */
+/* listed.c: the names an admin lists: reservations and protections (reserve.c's files) */
 #define BG_BDF_LEN	16	/* "dddd:bb:dd.f" with a domain up to 5 digits */
 #define BG_RESERVE_MAX	64
+enum bg_listed_id { BG_RESERVED, BG_PROTECTED };
 
+int bg_listed_add(enum bg_listed_id list, const char *bdf);
+int bg_listed_del(enum bg_listed_id list, const char *bdf);
+int bg_listed_names(enum bg_listed_id list, char *buf, size_t size, char sep);
+bool bg_listed_protected_name(const char *name, char *bdf, int *group);
+bool bg_listed_group_protected(int id, char *bdf);
+
+/* member.c: the devices of each group, their drivers */
 void bg_member_add(struct device *dev);
 void bg_member_del(struct device *dev);
 void bg_member_set_driver(struct device *dev, const struct device_driver *drv);
 struct device *bg_member_get(int id);
 int bg_member_walk(int id, void *data,
 		   int (*fn)(struct device *dev, void *data));
-
-/* the names an admin keeps: reserve (reserve.c's reserve=) and protect */
-enum bg_member_list_id { BG_RESERVED, BG_PROTECTED };
-
-int bg_member_name_add(enum bg_member_list_id list, const char *bdf);
-int bg_member_name_del(enum bg_member_list_id list, const char *bdf);
-int bg_member_names(enum bg_member_list_id list, char *buf, size_t size, char sep);
-bool bg_member_protected_name(const char *name, char *bdf, int *group);
-bool bg_member_group_protected(int id, char *bdf);
 
 /* refusal.c: refused binds and claims, "not viable" answers: records, logs */
 void bg_refusal_bind(struct device *dev, const struct device_driver *drv,

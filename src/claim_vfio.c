@@ -181,7 +181,7 @@ static noinline long bg_claim_set_container(struct file *filep, unsigned int cmd
 	b = kmalloc(sizeof(*b), GFP_KERNEL);
 	/* a protected member's group (mode enforce), even with no blocker */
 	if (b && bg_param_mode() == BG_MODE_ENFORCE &&
-	    bg_member_group_protected(id, b->dev)) {
+	    bg_listed_group_protected(id, b->dev)) {
 		bg_owner_claim_end(id, false);
 		bg_refusal_claim_protected(id, b->dev);
 		kfree(b);

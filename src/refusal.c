@@ -361,8 +361,11 @@ static void bg_refusal_report(int id, pid_t pid, const char *comm)
 		bg_event_add(BG_EV_NOT_VIABLE, id, pid, comm, mem->bdf, mem->driver);
 		if (full)
 			continue;
-		/* each part below fits in what is left: no truncation */
-		if (BG_BLOCKERS_LINE - len < 64) {
+		/*
+		 * each part below fits in what is left: no truncation (64 for
+		 * the names, and a protected member's way to lift it)
+		 */
+		if (BG_BLOCKERS_LINE - len < 64 + (mem->protected ? 64 : 0)) {
 			strscpy(line + len, ", ...", BG_BLOCKERS_LINE - len);
 			full = true;
 			continue;

@@ -85,7 +85,7 @@ static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf)
  * (member.c). A bad one is -EINVAL with one log line.
  */
 static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
-				enum bg_member_list_id list, bool add)
+				enum bg_listed_id list, bool add)
 {
 	char bdf[BG_BDF_LEN], s[BG_BDF_LEN + 1], shown[64];
 	size_t len = count && buf[count - 1] == '\n' ? count - 1 : count;
@@ -100,7 +100,7 @@ static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 		       what, bg_names_escape(shown, sizeof(shown), s));
 		return ret;
 	}
-	ret = add ? bg_member_name_add(list, bdf) : bg_member_name_del(list, bdf);
+	ret = add ? bg_listed_add(list, bdf) : bg_listed_del(list, bdf);
 	if (!ret && add && list == BG_PROTECTED && !bg_unbind_armed())
 		pr_warn("protected %s, but a sysfs unbind of it is not refused: the hook on unbind_store() is not armed (debugfs hooks)\n",
 			bdf);
@@ -116,7 +116,7 @@ static ssize_t reserve_store(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t reserve_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
-	return bg_member_names(BG_RESERVED, buf, PAGE_SIZE, '\n');
+	return bg_listed_names(BG_RESERVED, buf, PAGE_SIZE, '\n');
 }
 
 static ssize_t release_store(struct kobject *kobj, struct kobj_attribute *attr,
@@ -134,7 +134,7 @@ static ssize_t protect_store(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t protect_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
-	return bg_member_names(BG_PROTECTED, buf, PAGE_SIZE, '\n');
+	return bg_listed_names(BG_PROTECTED, buf, PAGE_SIZE, '\n');
 }
 
 static ssize_t unprotect_store(struct kobject *kobj, struct kobj_attribute *attr,
@@ -172,7 +172,7 @@ static struct kobject *bg_kobj;
 
 #define BG_RESERVE_OVER(what) "more than " __stringify(BG_RESERVE_MAX) " " what
 
-static const enum bg_member_list_id bg_reserve_lists[] = { BG_RESERVED, BG_PROTECTED };
+static const enum bg_listed_id bg_reserve_lists[] = { BG_RESERVED, BG_PROTECTED };
 static const char * const bg_reserve_params[] = { "reserve", "protect" };
 
 /*
@@ -182,7 +182,7 @@ static const char * const bg_reserve_params[] = { "reserve", "protect" };
  */
 static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 {
-	enum bg_member_list_id list = *(const enum bg_member_list_id *)kp->arg;
+	enum bg_listed_id list = *(const enum bg_listed_id *)kp->arg;
 	const char *param = bg_reserve_params[list];
 	char bdf[BG_BDF_LEN];
 	const char *p = val, *s;
@@ -199,7 +199,7 @@ static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 		if (bg_reserve_parse_bdf(s, len, bdf))
 			bg_param_refuse(param, "invalid", s, len,
 					"expected a PCI device name (dddd:bb:dd.f)", "-");
-		else if (bg_member_name_add(list, bdf) == -ENOSPC)
+		else if (bg_listed_add(list, bdf) == -ENOSPC)
 			bg_param_refuse(param, "over-limit", s, len,
 					list == BG_RESERVED ? BG_RESERVE_OVER("reservations") :
 					BG_RESERVE_OVER("protections"), "-");
@@ -209,8 +209,8 @@ static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 
 static int bg_reserve_param_get(char *buf, const struct kernel_param *kp)
 {
-	enum bg_member_list_id list = *(const enum bg_member_list_id *)kp->arg;
-	int len = bg_member_names(list, buf, PAGE_SIZE, ',');
+	enum bg_listed_id list = *(const enum bg_listed_id *)kp->arg;
+	int len = bg_listed_names(list, buf, PAGE_SIZE, ',');
 
 	if (len)
 		buf[len - 1] = '\n';

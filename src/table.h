@@ -39,6 +39,7 @@ struct iommu_group;
  *            NULL when unbound, or when there was no memory to copy it
  * @blocks:   the driver keeps the group from being claimed (not viable):
  *            bg_viable_blocks(), the one rule
+ * @user_dma: the driver leaves DMA to userspace (bg_viable_user_dma())
  * @reserved: its name is reserved (counted in the group's st.reserved)
  * @protected: its name is protected (counted in the group's st.protected)
  * @bdf:      pci_name() of the device, copied to its length
@@ -50,6 +51,7 @@ struct bg_member {
 	struct device *dev;
 	const char *driver;
 	bool blocks;
+	bool user_dma;
 	bool reserved;
 	bool protected;
 	char bdf[];
@@ -247,6 +249,11 @@ struct bg_member *bg_table_member_of(struct device *dev);
 void bg_table_add_member(struct bg_group *g, struct bg_member *m);
 void bg_table_del_member(struct bg_member *m);
 void bg_table_erase(struct bg_group *g);
+
+/* listed.c: the reserved and protected names' marks, for member.c */
+void bg_listed_mark(struct bg_group *g, struct bg_member *m,
+		    enum bg_listed_id list, bool on);
+void bg_listed_mark_new(struct bg_group *g, struct bg_member *m);
 
 /* events.c: a group's own history */
 unsigned int bg_event_group_snapshot(struct bg_group *g, struct bg_group_event *snap,

@@ -15,7 +15,9 @@
  * that file is refused: a driver's unload (rmmod), a device's sysfs remove,
  * hot-unplug and surprise removal detach through other paths and always
  * proceed. A name that is not bound to that driver is -EBUSY too, where the
- * kernel would say -ENODEV.
+ * kernel would say -ENODEV. An unbind from a driver that leaves DMA to
+ * userspace (vfio-pci, pci-stub: bg_viable_user_dma()) always proceeds:
+ * it hands the device back toward its host driver.
  *
  * unbind_store() is found by address, not by name: idxd (and any other
  * code) may have a static unbind_store of its own. The "unbind" file of a
@@ -74,6 +76,20 @@ static void bg_unbind_log(bool audit, const char *bdf, const char *driver)
 }
 
 /*
+ * mode=audit: the unbind goes on, recorded (an audit event) and logged.
+ * Any context.
+ */
+static void bg_unbind_audit(const char *bdf, int group, const char *driver)
+{
+	char comm[TASK_COMM_LEN];
+
+	bg_names_current_comm(comm);
+	bg_event_add(BG_EV_AUDIT, group, task_tgid_nr(current), comm,
+		     bdf, driver);
+	bg_unbind_log(true, bdf, driver);
+}
+
+/*
  * Runs instead of unbind_store(): process context, a kernfs active
  * reference on the file held. Must not sleep: module exit waits for tasks
  * in here via tasks RCU (bg_ftrace_disarm()), which a voluntary sleep would
@@ -86,7 +102,7 @@ static noinline ssize_t bg_unbind_refuse(struct device_driver *drv,
 	char bdf[BG_BDF_LEN], comm[TASK_COMM_LEN];
 	int group = -1;
 
-	if (!bg_member_protected_name(buf, bdf, &group))
+	if (!bg_listed_protected_name(buf, bdf, &group))
 		strscpy(bdf, "-", sizeof(bdf));
 	bg_names_current_comm(comm);
 	bg_event_add(BG_EV_UNBIND_REFUSED, group, task_tgid_nr(current), comm,
@@ -110,10 +126,12 @@ static void notrace bg_unbind_hook(unsigned long ip, unsigned long parent_ip,
 		return;
 	drv = (struct device_driver *)regs_get_kernel_argument(regs, 0);
 	buf = (const char *)regs_get_kernel_argument(regs, 1);
-	if (drv->bus != &pci_bus_type || !bg_member_protected_name(buf, bdf, &group))
+	/* a driver that leaves DMA to userspace gives the device back */
+	if (drv->bus != &pci_bus_type || bg_viable_user_dma(drv) ||
+	    !bg_listed_protected_name(buf, bdf, &group))
 		return;
 	if (mode == BG_MODE_AUDIT)
-		bg_unbind_log(true, bdf, drv->name);
+		bg_unbind_audit(bdf, group, drv->name);
 	else
 		instruction_pointer_set(regs, (unsigned long)bg_unbind_refuse);
 }

@@ -202,6 +202,42 @@ t_protect_lifted() {
 	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD"
 }
 
+# What the host no longer drives cannot be protected, and a group is never
+# both reserved and protected (its devices would have no driver at all).
+t_protect_conflicts() {
+	local n
+	n=$(dmesg_count "bindguard: cannot ")
+	unbind "$HELD"
+	expect_eq "$(bind_to "$HELD" vfio-pci)" OK "vfio-pci bind of $HELD"
+	expect_write $SYS/protect "$SIB" EBUSY
+	expect_eq "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): $HELD in iommu group $GROUP is on vfio-pci")" 1 \
+		"log line, a member on vfio-pci"
+	hold_start
+	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
+	expect_write $SYS/protect "$SIB" EBUSY
+	expect_eq "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): iommu group $GROUP is owned by userspace")" 1 \
+		"log line, owned"
+	hold_stop
+	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 || fail "group $GROUP stays owned"
+	unbind "$HELD"
+	expect_write $SYS/reserve "$HELD" OK
+	expect_write $SYS/protect "$SIB" EBUSY
+	expect_eq "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): iommu group $GROUP has a reserved member")" 1 \
+		"log line, reserved"
+	expect_write $SYS/protect "$HELD" EBUSY
+	expect_write $SYS/release "$HELD" OK
+	expect_write $SYS/protect "$SIB" OK
+	expect_write $SYS/reserve "$HELD" EBUSY
+	expect_eq "$(dmesg_count "bindguard: cannot reserve $HELD (-EBUSY): iommu group $GROUP has a protected member")" 1 \
+		"log line, protected"
+	expect_eq "$(dmesg_count "bindguard: cannot ")" $((n + 5)) "log lines, one a refused write"
+	expect_write $SYS/unprotect "$SIB" OK
+	expect_eq "$(protected_list)" "" "protections"
+	expect_eq "$(tr '\n' ' ' <$SYS/reserve)" "" "reservations"
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD"
+}
+
 t_protect_load_param() {
 	rmmod bindguard || { fail "rmmod"; return; }
 	insmod "$BINDGUARD_KO" protect="$SIB,garbage" || { fail "insmod protect="; return; }
@@ -233,7 +269,7 @@ scenario_init
 # how every refusal says the protection is lifted
 LIFT="to lift: echo $SIB > /sys/kernel/bindguard/unprotect"
 
-ktap_plan 12
+ktap_plan 13
 run_test "protect: sysfs files, the unbind hook armed" t_protect_files
 run_test "protect: garbage is EINVAL with a log line, changes nothing" t_protect_bad_writes
 run_test "protect: the sibling on e1000 is protected" t_protect
@@ -244,5 +280,6 @@ run_test "protect: rmmod e1000 unbinds it, modprobe binds it again" t_rmmod_driv
 run_test "protect: sysfs remove and rescan go ahead" t_remove_rescan
 run_test "protect: a VFIO claim fails, explained with the protection" t_claim_explained
 run_test "protect: unprotect lifts it all" t_protect_lifted
+run_test "protect: refused while the group is not the host's, or reserved; reserve refused while protected" t_protect_conflicts
 run_test "protect: protect= at load, a bad entry left out" t_protect_load_param
 run_test "protect: nothing left after rmmod" t_protect_nothing_left
