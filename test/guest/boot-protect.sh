@@ -10,8 +10,10 @@
 # ignores; a driver's unload, and the device's sysfs remove and a rescan,
 # still take it away and give it back; a VFIO claim of the group fails and
 # the "not viable" report (before 5.19: the refused claim) names the
-# protection and how to lift it; unprotect lifts all of it; protect= at
-# load with a bad entry; nothing left after rmmod.
+# protection and how to lift it; unprotect lifts all of it; a group the
+# host does not drive (owned, a member on vfio-pci) cannot be protected,
+# nor can a group be both reserved and protected; protect= at load with a
+# bad entry; nothing left after rmmod.
 . /tests/lib.sh
 . /tests/scenario.sh
 
@@ -160,12 +162,15 @@ t_remove_rescan() {
 
 # HELD on vfio-pci from before the protection (binds made are not undone):
 # the claim fails, and what bindguard says names the protection.
+# A group member on vfio-pci beside a protected device: only if it went
+# there while mode=off (protect itself is refused in such a group, and the
+# veto refuses vfio-pci there otherwise).
 t_claim_explained() {
 	local n
-	expect_write $SYS/unprotect "$SIB" OK
 	unbind "$HELD"
-	expect_eq "$(bind_to "$HELD" vfio-pci)" OK "vfio-pci bind of $HELD, unprotected"
-	expect_write $SYS/protect "$SIB" OK
+	echo off >$PARAMS/mode
+	expect_eq "$(bind_to "$HELD" vfio-pci)" OK "vfio-pci bind of $HELD in mode off"
+	echo enforce >$PARAMS/mode
 	expect_driver "$HELD" vfio-pci
 	n=$(dmesg_count "$SIB is bound to e1000 (protected: echo $SIB > /sys/kernel/bindguard/unprotect)")
 	vfio-hold "$GROUP" "$HELD" >/tmp/hold.log 2>&1 && fail "vfio-hold held the group: $(cat /tmp/hold.log)"
@@ -182,9 +187,9 @@ t_claim_explained() {
 		[ "$(events_count "group=$GROUP claim-refused dev=$SIB ")" -ge 1 ] || fail "no claim-refused event"
 	fi
 	expect_eq "$(group_field "$GROUP" 2)" protected "state after the claim"
-	expect_write $SYS/unprotect "$SIB" OK
-	unbind "$HELD"
-	expect_write $SYS/protect "$SIB" OK
+	# vfio-pci lets the device go (an unbind from it always proceeds)
+	expect_write /sys/bus/pci/drivers/vfio-pci/unbind "$HELD" OK
+	expect_eq "$(protected_list)" "$SIB " "protections"
 }
 
 t_protect_lifted() {
@@ -210,26 +215,26 @@ t_protect_conflicts() {
 	unbind "$HELD"
 	expect_eq "$(bind_to "$HELD" vfio-pci)" OK "vfio-pci bind of $HELD"
 	expect_write $SYS/protect "$SIB" EBUSY
-	expect_eq "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): $HELD in iommu group $GROUP is on vfio-pci")" 1 \
-		"log line, a member on vfio-pci"
+	[ "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): $HELD in iommu group $GROUP is on vfio-pci")" -ge 1 ] ||
+		fail "no log line for a member on vfio-pci"
 	hold_start
 	expect_eq "$(group_field "$GROUP" 2)" user "state of group $GROUP"
 	expect_write $SYS/protect "$SIB" EBUSY
-	expect_eq "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): iommu group $GROUP is owned by userspace")" 1 \
-		"log line, owned"
+	[ "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): iommu group $GROUP is owned by userspace")" -ge 1 ] ||
+		fail "no log line for an owned group"
 	hold_stop
 	wait_for "[ \"\$(group_field $GROUP 2)\" = kernel ]" 10 || fail "group $GROUP stays owned"
 	unbind "$HELD"
 	expect_write $SYS/reserve "$HELD" OK
 	expect_write $SYS/protect "$SIB" EBUSY
-	expect_eq "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): iommu group $GROUP has a reserved member")" 1 \
-		"log line, reserved"
+	[ "$(dmesg_count "bindguard: cannot protect $SIB (-EBUSY): iommu group $GROUP has a reserved member")" -ge 1 ] ||
+		fail "no log line for a reserved group"
 	expect_write $SYS/protect "$HELD" EBUSY
 	expect_write $SYS/release "$HELD" OK
 	expect_write $SYS/protect "$SIB" OK
 	expect_write $SYS/reserve "$HELD" EBUSY
-	expect_eq "$(dmesg_count "bindguard: cannot reserve $HELD (-EBUSY): iommu group $GROUP has a protected member")" 1 \
-		"log line, protected"
+	[ "$(dmesg_count "bindguard: cannot reserve $HELD (-EBUSY): iommu group $GROUP has a protected member")" -ge 1 ] ||
+		fail "no log line for a protected group"
 	expect_eq "$(dmesg_count "bindguard: cannot ")" $((n + 5)) "log lines, one a refused write"
 	expect_write $SYS/unprotect "$SIB" OK
 	expect_eq "$(protected_list)" "" "protections"
