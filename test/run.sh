@@ -215,8 +215,8 @@ suspicious() {
 # died_early LOGDIR: did this boot end before its test began? No KTAP header,
 # no "# bindguard: done", and bindguard is nowhere on the console.
 died_early() {
-	! clean "$1/ktap.log" | grep -qE '^(KTAP version 1|# bindguard: done)$' &&
-		! clean "$1/console.log" | grep -q bindguard
+	! clean "$1/ktap.log" | grep -E '^(KTAP version 1|# bindguard: done)$' >/dev/null &&
+		! clean "$1/console.log" | grep bindguard >/dev/null
 }
 
 # early_reason LOGDIR RC: why an early death looks the way it does
@@ -299,6 +299,10 @@ parse_boot() {
 	done
 }
 
+
+# (Under pipefail, "CMD | grep -q" fails now and then: grep leaves at the
+# first match and CMD may die of SIGPIPE. Pipelines here let grep read to
+# the end: "grep ... >/dev/null".)
 
 # timing LOGS WHAT SECONDS: one phase's or boot's time, to LOGS/timings and
 # stderr
@@ -502,11 +506,11 @@ boot_job() {
 		local done_seen= w
 		[[ -n $(clean "$ld/ktap.log" | grep -Fx '# bindguard: done') ]] && done_seen=1
 		why=()
-		clean "$ld/console.log" | grep -qF -- "$b_expect" ||
+		clean "$ld/console.log" | grep -F -- "$b_expect" >/dev/null ||
 			why+=("console.log does not contain '$b_expect'")
 		[[ -n $done_seen ]] && why+=("the guest printed '# bindguard: done': it did not crash")
 		((rc == 124)) && why+=("(timeout after ${timeout}s)")
-		if [[ -n $done_seen ]] || ! clean "$ld/console.log" | grep -qF -- "$b_expect"; then
+		if [[ -n $done_seen ]] || ! clean "$ld/console.log" | grep -F -- "$b_expect" >/dev/null; then
 			echo "R $s not ok - $kver/$name: guest did not crash as expected ($b_expect)"
 			for w in "${why[@]}"; do echo "#   $w"; done
 			echo "#   logs: $ld"
@@ -786,14 +790,14 @@ run_series() {
 	# where modprobe looks), made where the matrix runs that boot; the module
 	# DKMS built must not have its parameters, on every kernel.
 	if [[ -z $demo ]]; then
-		if modinfo -F parm "$ko" | grep -q '^fail_'; then
+		if modinfo -F parm "$ko" | grep '^fail_' >/dev/null; then
 			result "$s" "not ok - $kver: the DKMS module has the test build's parameters: $(modinfo -F parm "$ko" | grep '^fail_' | cut -d: -f1 | xargs)"
 		else
 			result "$s" "ok - $kver: the DKMS module has no fault-injection parameter"
 		fi
 	fi
 	local bootsfile=${BG_BOOTS_FILE:-$TEST/guest/boots}
-	if [[ -z $demo ]] && boots "$bootsfile" | grep -qE '^[[:space:]]*failload([[:space:]]|$)' &&
+	if [[ -z $demo ]] && boots "$bootsfile" | grep -E '^[[:space:]]*failload([[:space:]]|$)' >/dev/null &&
 		[[ $(boot_decision "$s" "$kver" "$bootsfile" failload) == run ]]; then
 		t0=$(now)
 		local fdir=$BG_WORK/build/$kver/fault

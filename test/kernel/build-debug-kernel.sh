@@ -270,7 +270,7 @@ for w in "${WANT[@]}"; do
 	*) grep -qx "CONFIG_$n=$v" "$SRC/.config" && continue
 	   got=$(grep "^CONFIG_$n=\|^# CONFIG_$n is not set" "$SRC/.config" || echo "CONFIG_$n absent") ;;
 	esac
-	if printf '%s\n' "${MUST[@]}" | grep -qx "$n"; then
+	if printf '%s\n' "${MUST[@]}" | grep -x "$n" >/dev/null; then
 		log "error: wanted $n=$v, got: $got"
 		bad=1
 	else

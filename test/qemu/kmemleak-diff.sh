@@ -33,7 +33,7 @@ mapfile -t base < <(signatures "$2" | sort -u)
 new=0
 while read -r sig; do
 	[[ -n $sig ]] || continue
-	if ! printf '%s\n' "${base[@]}" | grep -qxF -- "$sig"; then
+	if ! printf '%s\n' "${base[@]}" | grep -xF -- "$sig" >/dev/null; then
 		echo "leak not in the baseline: ${sig//</ <- }"
 		new=$((new + 1))
 	fi
