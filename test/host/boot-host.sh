@@ -76,7 +76,7 @@ t_signed_by_dkms() {
 t_modinfo() {
 	local p desc
 	[ -n "$(modinfo -F description bindguard)" ] || fail "no description"
-	for p in mode allow strict maxactive reserve; do
+	for p in mode allow strict maxactive reserve protect; do
 		desc=$(modinfo -F parm bindguard | grep "^$p:")
 		case $desc in
 		*"default "*) ;;
@@ -85,7 +85,7 @@ t_modinfo() {
 		grep -q "^#* *options bindguard .*$p=" /etc/modprobe.d/bindguard.conf ||
 			fail "$p is not in /etc/modprobe.d/bindguard.conf"
 	done
-	expect_eq "$(modinfo -F parm bindguard | wc -l)" 5 "parameters"
+	expect_eq "$(modinfo -F parm bindguard | wc -l)" 6 "parameters"
 }
 
 t_debugfs_readable() {
