@@ -158,7 +158,7 @@ static void bg_claim_fault_delay(void)
  * pending first, so that from here on every probe in the group is refused;
  * then it is refused with -EBUSY while a kernel-driver probe is in flight
  * (the ordering is in owner.c), a member is protected (mode enforce:
- * member.c) or a member has a driver that blocks it (viable.c); otherwise
+ * listed.c) or a member has a driver that blocks it (viable.c); otherwise
  * it is committed or reverted on return. Holds the module reference the
  * callback took.
  */

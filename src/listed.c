@@ -332,29 +332,35 @@ bool bg_listed_protected_name(const char *name, char *bdf, int *group)
 	return found;
 }
 
+struct bg_listed_one {
+	char *bdf;
+	bool found;
+};
+
+static void bg_listed_group_protected_locked(struct bg_group *g, void *data)
+{
+	struct bg_listed_one *one = data;
+
+	lockdep_assert_held(&g->lock);
+	if (g->st.protected) {
+		strscpy(one->bdf, g->st.protected_bdf, BG_BDF_LEN);
+		one->found = true;
+	}
+}
+
 /**
  * bg_listed_group_protected() - a protected member of group @id, if any
  * @id:  the IOMMU group's id
- * @bdf: set to its name (BG_BDF_LEN bytes)
+ * @bdf: set to its name (BG_BDF_LEN bytes): the one the group's state
+ *       names (bg_listed_mark() keeps it current)
  *
- * Context: process; takes bg_table_mutex.
+ * Context: any; takes rcu_read_lock() and the group's lock.
  * Return: true if group @id has a protected member.
  */
 bool bg_listed_group_protected(int id, char *bdf)
 {
-	struct bg_member *m;
-	struct bg_group *g;
-	bool found = false;
+	struct bg_listed_one one = { .bdf = bdf };
 
-	mutex_lock(&bg_table_mutex);
-	g = bg_table_find(id);
-	if (g)
-		list_for_each_entry(m, &g->members, node)
-			if (m->protected) {
-				strscpy(bdf, m->bdf, BG_BDF_LEN);
-				found = true;
-				break;
-			}
-	mutex_unlock(&bg_table_mutex);
-	return found;
+	bg_table_locked(id, bg_listed_group_protected_locked, &one);
+	return one.found;
 }

@@ -9,7 +9,8 @@
  * cannot fail and makes them live; exit first fails claims closed again.
  * The parts (see docs/design.md):
  *
- *   table.c       the per-IOMMU-group table (member.c: its devices)
+ *   table.c       the per-IOMMU-group table (member.c: its devices;
+ *                 listed.c: the reserved and protected names)
  *   veto.c        the ftrace hook on really_probe() that refuses binds
  *   unbind.c      the ftrace hook on unbind_store() that refuses a sysfs
  *                 unbind of a protected device

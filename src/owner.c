@@ -225,7 +225,7 @@ enum bg_verdict bg_owner_admit_probe(struct device *dev,
  *         caller records it)
  *
  * Context: the ftrace callback on really_probe(): atomic, no sleeping.
- * Return: true to refuse: @dev's group has a protected member (member.c)
+ * Return: true to refuse: @dev's group has a protected member (listed.c)
  * and the mode is enforce.
  */
 bool bg_owner_refuse_user_dma(struct device *dev, enum bg_mode mode,

@@ -29,7 +29,7 @@
  * BG_RESERVE_MAX in a list -ENOSPC. At load, reserve= and protect= never
  * fail the load: each valid entry is listed, and a bad one (or
  * one past BG_RESERVE_MAX) is refused and left out (params.c). The names
- * are kept in member.c, which applies them to the groups (and to devices
+ * are kept in listed.c, which applies them to the groups (and to devices
  * added later).
  */
 #include <linux/ctype.h>
@@ -82,7 +82,7 @@ static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf)
 
 /*
  * One BDF written to @what: parsed, then added to or taken off @list
- * (member.c). A bad one is -EINVAL with one log line.
+ * (listed.c). A bad one is -EINVAL with one log line.
  */
 static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 				enum bg_listed_id list, bool add)

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * table.h - the ownership table's entries, private to the files that work on
- * them: table.c (entries), member.c (their devices), owner.c (the state),
+ * them: table.c (entries), member.c (their devices), listed.c (the
+ * reserved and protected names' marks), owner.c (the state),
  * refusal.c (refusal records) and debugfs.c (printing).
  *
  * Locks, outermost first:
  *   bg_table_mutex (table.c)  the xarray's entries, each entry's members,
- *                             the reserved names (member.c); process context
+ *                             the listed names (listed.c); process context
  *   rcu_read_lock()           looking an entry up in atomic context; an
  *                             entry is freed after a grace period
  *   bg_group.lock             the entry's state (struct bg_state); taken in
@@ -90,7 +91,7 @@ struct bg_ratelimit {
  * @reserved:    members whose names are reserved (reserve.c): while
  *               non-zero the group is closed to kernel DMA-API drivers;
  *               written under bg_table_mutex and this lock
- * @protected:   members whose names are protected (member.c): while
+ * @protected:   members whose names are protected (listed.c): while
  *               non-zero the group is closed to drivers that leave DMA to
  *               userspace; written under bg_table_mutex and this lock
  * @protected_bdf: the name of one protected member, "" if none; written

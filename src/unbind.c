@@ -10,7 +10,7 @@
  * unbind_store() itself, an IP-modifying ftrace hook like the veto's: the
  * callback decides from the written name alone, as bus_find_device_by_name()
  * would match it (sysfs_streq(): one trailing newline ignored), against the
- * protected names (member.c, under their raw lock), and to refuse points
+ * protected names (listed.c, under their raw lock), and to refuse points
  * the saved IP at bg_unbind_refuse(), which logs and returns -EBUSY. Only
  * that file is refused: a driver's unload (rmmod), a device's sysfs remove,
  * hot-unplug and surprise removal detach through other paths and always
@@ -38,7 +38,7 @@
  * Armed at load with its "live" static key off (pass-through), made live by
  * the load's last step (bg_unbind_live()), like the veto. The mode applies:
  * enforce refuses, audit logs "would refuse" and lets the unbind through,
- * off lets it through. No lock of its own: the names are member.c's.
+ * off lets it through. No lock of its own: the names are listed.c's.
  */
 #include <linux/device.h>
 #include <linux/ftrace.h>
@@ -76,17 +76,19 @@ static void bg_unbind_log(bool audit, const char *bdf, const char *driver)
 }
 
 /*
- * mode=audit: the unbind goes on, recorded (an audit event) and logged.
- * Any context.
+ * Record an unbind of protected device @bdf from @driver: an event
+ * (unbind-refused, or audit when mode=audit lets it through) and a log
+ * line. Any context; no sleeping.
  */
-static void bg_unbind_audit(const char *bdf, int group, const char *driver)
+static void bg_unbind_record(bool audit, const char *bdf, int group,
+			     const char *driver)
 {
 	char comm[TASK_COMM_LEN];
 
 	bg_names_current_comm(comm);
-	bg_event_add(BG_EV_AUDIT, group, task_tgid_nr(current), comm,
-		     bdf, driver);
-	bg_unbind_log(true, bdf, driver);
+	bg_event_add(audit ? BG_EV_AUDIT : BG_EV_UNBIND_REFUSED, group,
+		     task_tgid_nr(current), comm, bdf, driver);
+	bg_unbind_log(audit, bdf, driver);
 }
 
 /*
@@ -99,15 +101,12 @@ static void bg_unbind_audit(const char *bdf, int group, const char *driver)
 static noinline ssize_t bg_unbind_refuse(struct device_driver *drv,
 					 const char *buf, size_t count)
 {
-	char bdf[BG_BDF_LEN], comm[TASK_COMM_LEN];
+	char bdf[BG_BDF_LEN];
 	int group = -1;
 
 	if (!bg_listed_protected_name(buf, bdf, &group))
 		strscpy(bdf, "-", sizeof(bdf));
-	bg_names_current_comm(comm);
-	bg_event_add(BG_EV_UNBIND_REFUSED, group, task_tgid_nr(current), comm,
-		     bdf, drv->name);
-	bg_unbind_log(false, bdf, drv->name);
+	bg_unbind_record(false, bdf, group, drv->name);
 	return -EBUSY;
 }
 
@@ -131,7 +130,7 @@ static void notrace bg_unbind_hook(unsigned long ip, unsigned long parent_ip,
 	    !bg_listed_protected_name(buf, bdf, &group))
 		return;
 	if (mode == BG_MODE_AUDIT)
-		bg_unbind_audit(bdf, group, drv->name);
+		bg_unbind_record(true, bdf, group, drv->name);
 	else
 		instruction_pointer_set(regs, (unsigned long)bg_unbind_refuse);
 }

@@ -13,7 +13,7 @@
  * probe: the bus goes on to its next driver (a reserved group's device still
  * reaches vfio-pci after its host driver was refused), and sysfs bind says
  * -EBUSY (-ENODEV before 5.14, as for any failed probe there). In a group
- * with a protected member (member.c) the other way round: a driver that
+ * with a protected member (listed.c) the other way round: a driver that
  * leaves DMA to userspace (vfio drivers, pci-stub, driver_managed_dma:
  * bg_viable_user_dma()) is refused in mode enforce, recorded in audit, and
  * host drivers are admitted as anywhere. Every bus is covered in the groups
