@@ -53,6 +53,8 @@ struct bg_names {
 };
 
 char *bg_names_escape(char *buf, size_t size, const char *name);
+#define BG_IDS_LEN	20	/* "vvvv:dddd:ssss:ssss" */
+const char *bg_names_ids(char *buf, const u16 *id, unsigned int n);
 void bg_names_seq(struct seq_file *m, const char *name);
 void bg_names_current_comm(char *comm);
 void bg_names_fill(void);
@@ -121,13 +123,27 @@ void bg_table_exit(void);
 /* listed.c: the names an admin lists: reservations and protections (reserve.c's files) */
 #define BG_BDF_LEN	16	/* "dddd:bb:dd.f" with a domain up to 5 digits */
 #define BG_RESERVE_MAX	64
+#define BG_WHY_LEN	64	/* why a device is listed: 63 printable bytes */
+#define BG_WHY_NOTE	(BG_WHY_LEN + 3)	/* " (why)" */
 enum bg_listed_id { BG_RESERVED, BG_PROTECTED };
 
-int bg_listed_add(enum bg_listed_id list, const char *bdf);
+/**
+ * struct bg_listed_ids - the PCI IDs a listed name is pinned to
+ * @id: vendor, device, subsystem vendor, subsystem device
+ * @n:  how many of them are pinned: 0 (none yet), 2 or 4
+ */
+struct bg_listed_ids {
+	u16 id[4];
+	u8 n;
+};
+
+int bg_listed_add(enum bg_listed_id list, const char *bdf,
+		  const struct bg_listed_ids *ids, const char *why);
 int bg_listed_del(enum bg_listed_id list, const char *bdf);
 int bg_listed_names(enum bg_listed_id list, char *buf, size_t size, char sep);
 bool bg_listed_protected_name(const char *name, char *bdf, int *group);
-bool bg_listed_group_protected(int id, char *bdf);
+void bg_listed_why(enum bg_listed_id list, const char *bdf, char *why);
+void bg_listed_show(struct seq_file *m);
 
 /* member.c: the devices of each group, their drivers */
 void bg_member_add(struct device *dev);
@@ -136,18 +152,22 @@ void bg_member_set_driver(struct device *dev, const struct device_driver *drv);
 struct device *bg_member_get(int id);
 int bg_member_walk(int id, void *data,
 		   int (*fn)(struct device *dev, void *data));
+bool bg_member_protected(int id, char *bdf);
 
-/* refusal.c: refused binds and claims, "not viable" answers: records, logs */
+/* refusal.c: refused binds and claims: records, logs, fixes */
 void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 		     bool audit, bool protect);
 void bg_refusal_claim_protected(int id, const char *protected_bdf);
 void bg_refusal_claim(struct bg_group *g, int probing, const char *dev,
 		      const char *driver);
 void bg_refusal_claim_bound(int id, const char *dev, const char *driver);
-void bg_refusal_not_viable(int id);
 void bg_refusal_kernel_refused(struct device *dev, const struct device_driver *drv,
 			       int group);
-void bg_refusal_exit(void);
+char *bg_refusal_nodedev(char *buf, const char *bdf);
+
+/* notviable.c: why a group is not viable, told when a process is told so */
+void bg_notviable(int id);
+void bg_notviable_exit(void);
 
 /* owner.c: who owns each group, the claim/probe state machine */
 
@@ -231,7 +251,7 @@ void bg_claim_exit(void);
 int bg_notifier_init(void);
 void bg_notifier_exit(void);
 
-/* debugfs.c: /sys/kernel/debug/bindguard/{groups,blockers,events,hooks} */
+/* debugfs.c: /sys/kernel/debug/bindguard/{groups,blockers,events,history,hooks,listed} */
 int bg_debugfs_init(void);
 void bg_debugfs_exit(void);
 

@@ -34,7 +34,7 @@
  * which sees it even if no call follows.
  *
  * A claim that fails with -EPERM or -EBUSY is reported like a "not viable"
- * answer to VFIO_GROUP_GET_STATUS (bg_refusal_not_viable()): a client that
+ * answer to VFIO_GROUP_GET_STATUS (bg_notviable()): a client that
  * skips that question learns only the errno from the kernel.
  *
  * One more (optional): the kernel's own check,
@@ -177,7 +177,7 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		 */
 		if ((ret == -EPERM || ret == -EBUSY) &&
 		    static_branch_likely(&bg_claim_key))
-			bg_refusal_not_viable(call->id);
+			bg_notviable(call->id);
 		break;
 	case BG_RELEASE:
 		/*
@@ -213,7 +213,7 @@ static int bg_claim_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	case BG_STATUS:
 		/* bool: only the low byte is defined */
 		if ((u8)regs_return_value(regs))
-			bg_refusal_not_viable(call->id);
+			bg_notviable(call->id);
 		break;
 	}
 	bg_claim_check_missed();

@@ -181,7 +181,7 @@ static noinline long bg_claim_set_container(struct file *filep, unsigned int cmd
 	b = kmalloc(sizeof(*b), GFP_KERNEL);
 	/* a protected member's group (mode enforce), even with no blocker */
 	if (b && bg_param_mode() == BG_MODE_ENFORCE &&
-	    bg_listed_group_protected(id, b->dev)) {
+	    bg_member_protected(id, b->dev)) {
 		bg_owner_claim_end(id, false);
 		bg_refusal_claim_protected(id, b->dev);
 		kfree(b);
@@ -212,7 +212,7 @@ out:
 
 /*
  * Runs instead of vfio's group ioctl for VFIO_GROUP_GET_STATUS and calls the
- * original: when it answered "not viable", say why (bg_refusal_not_viable()).
+ * original: when it answered "not viable", say why (bg_notviable()).
  * Holds the module reference the callback took.
  */
 static noinline long bg_claim_get_status(struct file *filep, unsigned int cmd,
@@ -231,7 +231,7 @@ static noinline long bg_claim_get_status(struct file *filep, unsigned int cmd,
 	    !(flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		id = bg_vfio_group_id(vg);
 		if (id >= 0)
-			bg_refusal_not_viable(id);
+			bg_notviable(id);
 	}
 	module_put(THIS_MODULE);
 	return ret;

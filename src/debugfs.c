@@ -11,6 +11,8 @@
  *   events    "bindguard-events 3": the event ring (events.c)
  *   history   "bindguard-history 1": each group's last events (events.c)
  *   hooks     "bindguard-hooks 1": the hooks armed, and their misses
+ *   listed    "bindguard-listed 1": reservations and protections, the IDs
+ *             each is pinned to, and whether it applies (listed.c)
  *
  * The formats are documented in README.md. Names are escaped (names.c): no
  * field holds a space or a newline.
@@ -321,6 +323,14 @@ static int bg_debugfs_hooks_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(bg_debugfs_hooks);
 
+/* Format "bindguard-listed 1": see bg_listed_show(). */
+static int bg_debugfs_listed_show(struct seq_file *m, void *unused)
+{
+	bg_listed_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bg_debugfs_listed);
+
 /**
  * bg_debugfs_init() - create the debugfs directory and files
  *
@@ -337,6 +347,7 @@ int bg_debugfs_init(void)
 	debugfs_create_file("events", 0400, bg_debugfs_dir, NULL, &bg_debugfs_events_fops);
 	debugfs_create_file("history", 0400, bg_debugfs_dir, NULL, &bg_debugfs_history_fops);
 	debugfs_create_file("hooks", 0400, bg_debugfs_dir, NULL, &bg_debugfs_hooks_fops);
+	debugfs_create_file("listed", 0400, bg_debugfs_dir, NULL, &bg_debugfs_listed_fops);
 	return 0;
 }
 

@@ -16,7 +16,8 @@
  *                 unbind of a protected device
  *   claim_*.c     the hooks following userspace's DMA-ownership claims:
  *                 claim_dma_owner.c (5.19+) or claim_vfio.c (before)
- *   refusal.c     refusal records and the "not viable" reports they queue
+ *   refusal.c     refusal records and their log lines
+ *   notviable.c   why a group is not viable, told from a work item
  *   scan.c        asking the kernel who owns a group: at load, and the
  *                 rescans the claim hooks queue
  *   notifier.c    the PCI bus notifier
@@ -53,7 +54,7 @@ static const struct bg_step {
 	{ "table",	NULL,			bg_table_exit },
 	{ "notifier",	bg_notifier_init,	bg_notifier_exit },
 	{ "rescans",	NULL,			bg_scan_exit },
-	{ "reports",	NULL,			bg_refusal_exit },
+	{ "reports",	NULL,			bg_notviable_exit },
 	{ "veto",	bg_veto_init,		bg_veto_exit },
 	{ "unbind",	bg_unbind_init,		bg_unbind_exit },
 	{ "claim",	bg_claim_init,		bg_claim_exit },

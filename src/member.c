@@ -11,6 +11,7 @@
 #include <linux/device.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -42,8 +43,7 @@ static void bg_member_forget(struct bg_member *m)
 	struct bg_group *g = m->group;
 
 	lockdep_assert_held(&bg_table_mutex);
-	bg_listed_mark(g, m, BG_RESERVED, false);
-	bg_listed_mark(g, m, BG_PROTECTED, false);
+	bg_listed_mark_gone(g, m);
 	bg_table_del_member(m);
 	if (list_empty(&g->members))
 		bg_table_erase(g);
@@ -59,6 +59,7 @@ static void bg_member_forget(struct bg_member *m)
  */
 static void bg_member_record(struct device *dev, const struct device_driver *drv)
 {
+	struct pci_dev *pdev;
 	struct bg_member *m;
 	struct bg_group *g;
 	size_t len;
@@ -82,6 +83,13 @@ static void bg_member_record(struct device *dev, const struct device_driver *drv
 		}
 		m->dev = dev;
 		memcpy(m->bdf, dev_name(dev), len);
+		if (dev_is_pci(dev)) {
+			pdev = to_pci_dev(dev);
+			m->ids[0] = pdev->vendor;
+			m->ids[1] = pdev->device;
+			m->ids[2] = pdev->subsystem_vendor;
+			m->ids[3] = pdev->subsystem_device;
+		}
 		bg_table_add_member(g, m);
 		bg_listed_mark_new(g, m);
 	}
@@ -208,3 +216,35 @@ int bg_member_walk(int id, void *data,
 	return ret;
 }
 
+struct bg_member_one {
+	char *bdf;
+	bool found;
+};
+
+static void bg_member_protected_locked(struct bg_group *g, void *data)
+{
+	struct bg_member_one *one = data;
+
+	lockdep_assert_held(&g->lock);
+	if (g->st.protected) {
+		strscpy(one->bdf, g->st.protected_bdf, BG_BDF_LEN);
+		one->found = true;
+	}
+}
+
+/**
+ * bg_member_protected() - a protected member of group @id, if any
+ * @id:  the IOMMU group's id
+ * @bdf: set to its name (BG_BDF_LEN bytes): the one the group's state
+ *       names (listed.c keeps it current)
+ *
+ * Context: any; takes rcu_read_lock() and the group's lock.
+ * Return: true if group @id has a protected member.
+ */
+bool bg_member_protected(int id, char *bdf)
+{
+	struct bg_member_one one = { .bdf = bdf };
+
+	bg_table_locked(id, bg_member_protected_locked, &one);
+	return one.found;
+}

@@ -247,3 +247,23 @@ void bg_names_exit(void)
 	while (bg_names_pool_n)
 		kfree(bg_names_pool[--bg_names_pool_n]);
 }
+
+/**
+ * bg_names_ids() - PCI IDs as debugfs and the log print them
+ * @buf: where to write them (BG_IDS_LEN bytes)
+ * @id:  vendor, device[, subsystem vendor, subsystem device]
+ * @n:   how many: 2 ("vvvv:dddd") or 4 ("vvvv:dddd:ssss:ssss"); 0: "-"
+ *
+ * Context: any.
+ * Return: the IDs as a string: @buf, or "-".
+ */
+const char *bg_names_ids(char *buf, const u16 *id, unsigned int n)
+{
+	if (!n)
+		return "-";
+	if (n == 2)
+		snprintf(buf, BG_IDS_LEN, "%04x:%04x", id[0], id[1]);
+	else
+		snprintf(buf, BG_IDS_LEN, "%04x:%04x:%04x:%04x", id[0], id[1], id[2], id[3]);
+	return buf;
+}

@@ -1,20 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * refusal.c - what bindguard says when it refuses: a refused bind, a refused
- * claim (before 5.19), and why a group is not viable. Each is counted in its
- * group, recorded as an event (events.c) and logged, ratelimited per group
- * and kind.
+ * claim (before 5.19). Each is counted in its group, recorded as an event
+ * (events.c) and logged, ratelimited per group and kind, with what to run
+ * to fix it. Why a group is not viable is notviable.c's.
  *
  * Lock story: a group's counters, last refusal and ratelimits are written
  * under its bg_group.lock (from the veto and the claim hooks, atomic
- * context); the "not viable" report walks the members under
- * bg_table_mutex, from a work item, for the hooks that learn of it cannot
- * sleep (bg_refusal_queue_lock guards the few answers waiting for it). Log
- * lines escape names into scratch buffers under bg_refusal_esc_lock, a leaf.
- * All three are raw spinlocks (the hooks run with preemption off, also on
- * PREEMPT_RT), held for bounded work: a ratelimit, a copy, a log line of
- * three names cut at BG_LOG_NAME. printk() there only stores the line
- * (PREEMPT_RT prints from the consoles' own threads).
+ * context). Log lines escape names into scratch buffers under
+ * bg_refusal_esc_lock, a leaf. Both are raw spinlocks (the hooks run with
+ * preemption off, also on PREEMPT_RT), held for bounded work: a ratelimit,
+ * a copy, a log line of three names cut at BG_LOG_NAME. printk() there only
+ * stores the line (PREEMPT_RT prints from the consoles' own threads).
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
@@ -32,14 +29,21 @@
 #include "bindguard.h"
 #include "table.h"
 
-/*
- * May group @g log one more line of this kind (@rl)? DEFAULT_RATELIMIT_BURST
- * lines per DEFAULT_RATELIMIT_INTERVAL, counted in whole seconds of
- * boottime; a new interval first says how many lines the last one
- * suppressed. Any context.
+/**
+ * bg_refusal_ratelimit() - may group @g log one more line of kind @rl?
+ * @g:    the group's entry
+ * @rl:   its ratelimit of that kind
+ * @what: the kind, for the "suppressed" line
+ *
+ * Like printk_ratelimit(): DEFAULT_RATELIMIT_BURST lines per
+ * DEFAULT_RATELIMIT_INTERVAL, counted in whole seconds of boottime; a new
+ * interval first says how many lines the last one suppressed.
+ *
+ * Context: any; @g's lock held.
+ * Return: true if the line may be logged.
  */
-static bool bg_refusal_ratelimit(struct bg_group *g, struct bg_ratelimit *rl,
-				 const char *what)
+bool bg_refusal_ratelimit(struct bg_group *g, struct bg_ratelimit *rl,
+			  const char *what)
 {
 	u32 now = ktime_get_boottime_seconds();
 
@@ -81,39 +85,67 @@ static char bg_esc[3][BG_ESC_LEN];	/* bg_refusal_esc_lock */
  * @group:  IOMMU group id
  * @pid:    owner, 0 if unknown
  * @comm:   owner's comm
- * @reserved: nobody owns the group, it is reserved (reserve.c)
- * @protected_bdf: the group's protected member, for a driver that leaves
- *          DMA to userspace refused there; NULL for any other refusal
+ * @listed: the group's reserved member (nobody owns the group, it is
+ *          reserved, reserve.c), or its protected member (a driver that
+ *          leaves DMA to userspace refused there); NULL for an owned group
+ * @list:   which of the two @listed is
  *
- * The caller ratelimits (per group).
+ * Each line ends with what to run: the write that lifts the reservation or
+ * protection, or, in an owned group, how to give the device to vfio-pci
+ * instead. The caller ratelimits (per group).
  *
  * Context: any; does not sleep.
  */
 static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
 				int group, pid_t pid, const char *comm,
-				bool reserved, const char *protected_bdf)
+				const char *listed, enum bg_listed_id list)
 {
+	const char *what = audit ? "audit: would refuse" : "refused";
+	char pid_s[12] = "-", why[BG_WHY_NOTE];
 	unsigned long flags;
-	char pid_s[12] = "-";
 
 	if (pid)
 		snprintf(pid_s, sizeof(pid_s), "%d", pid);
-	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
-	if (protected_bdf)
-		pr_warn("%s %s bind to %s: iommu group %d holds protected device %s, which a driver leaving DMA to userspace would take from the host; to lift: echo %s > /sys/kernel/bindguard/unprotect\n",
-			audit ? "audit: would refuse" : "refused",
-			bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev), group,
-			bg_refusal_esc(bg_esc[2], protected_bdf), bg_esc[2]);
-	else if (reserved)
-		pr_warn("%s %s bind to %s: iommu group %d is reserved\n",
-			audit ? "audit: would refuse" : "refused",
-			bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev), group);
+	if (listed)
+		bg_listed_why(list, listed, why);
 	else
-		pr_warn("%s %s bind to %s: iommu group %d owned by userspace (pid %s %s)\n",
-			audit ? "audit: would refuse" : "refused",
-			bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev), group,
-			pid_s, bg_refusal_esc(bg_esc[2], pid ? comm : ""));
+		why[0] = '\0';
+	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
+	if (listed && list == BG_PROTECTED)
+		pr_warn("%s %s bind to %s: iommu group %d holds protected device %s%s, which a driver leaving DMA to userspace would take from the host; to lift: echo %s > /sys/kernel/bindguard/unprotect\n",
+			what, bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev),
+			group, bg_refusal_esc(bg_esc[2], listed), why, bg_esc[2]);
+	else if (listed)
+		pr_warn("%s %s bind to %s: iommu group %d is reserved for %s%s; to lift: echo %s > /sys/kernel/bindguard/release\n",
+			what, bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev),
+			group, bg_refusal_esc(bg_esc[2], listed), why, bg_esc[2]);
+	else
+		pr_warn("%s %s bind to %s: iommu group %d owned by userspace (pid %s %s); to fix: stop the owner first, or leave the device to vfio-pci: echo vfio-pci > /sys/bus/pci/devices/%s/driver_override; echo %s > /sys/bus/pci/drivers_probe\n",
+			what, bg_refusal_esc(bg_esc[0], driver), bg_refusal_esc(bg_esc[1], dev),
+			group, pid_s, bg_refusal_esc(bg_esc[2], pid ? comm : ""), bg_esc[1],
+			bg_esc[1]);
 	raw_spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
+}
+
+/**
+ * bg_refusal_nodedev() - libvirt's name for PCI device @bdf, what virsh
+ *                        nodedev-detach takes ("0000:06:00.1" ->
+ *                        "pci_0000_06_00_1")
+ * @buf: where to write it (BG_BDF_LEN + 4 bytes)
+ * @bdf: the device's name
+ *
+ * Context: any.
+ * Return: @buf.
+ */
+char *bg_refusal_nodedev(char *buf, const char *bdf)
+{
+	char *p;
+
+	snprintf(buf, BG_BDF_LEN + 4, "pci_%s", bdf);
+	for (p = buf; *p; p++)
+		if (*p == ':' || *p == '.')
+			*p = '_';
+	return buf;
 }
 
 /*
@@ -132,44 +164,28 @@ static void bg_refusal_log_bind(bool audit, const char *dev, const char *driver,
 static void bg_refusal_log_claim(int group, int probing, const char *dev,
 				 const char *driver, const char *comm)
 {
+	char why[BG_WHY_NOTE], nodedev[BG_BDF_LEN + 4];
 	unsigned long flags;
 
+	if (probing < 0)
+		bg_listed_why(BG_PROTECTED, dev, why);
+	else
+		why[0] = '\0';
 	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
 	if (probing < 0)
-		pr_warn("refused claim of iommu group %d by pid %d %s: it holds protected device %s; to lift: echo %s > /sys/kernel/bindguard/unprotect\n",
+		pr_warn("refused claim of iommu group %d by pid %d %s: it holds protected device %s%s; to lift: echo %s > /sys/kernel/bindguard/unprotect\n",
 			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
-			bg_refusal_esc(bg_esc[2], dev), bg_esc[2]);
+			bg_refusal_esc(bg_esc[2], dev), why, bg_esc[2]);
 	else if (probing)
 		pr_warn("refused claim of iommu group %d by pid %d %s: %s is probing %s (%d kernel-driver probe(s) in flight)\n",
 			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
 			bg_refusal_esc(bg_esc[1], driver), bg_refusal_esc(bg_esc[2], dev),
 			probing);
 	else
-		pr_warn("refused claim of iommu group %d by pid %d %s: %s is bound to %s\n",
+		pr_warn("refused claim of iommu group %d by pid %d %s: %s is bound to %s; to fix: virsh nodedev-detach %s, or echo %s > /sys/bus/pci/devices/%s/driver/unbind\n",
 			group, task_tgid_nr(current), bg_refusal_esc(bg_esc[0], comm),
-			bg_refusal_esc(bg_esc[2], dev), bg_refusal_esc(bg_esc[1], driver));
-	raw_spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
-}
-
-/*
- * bg_refusal_log_not_viable() - log that a process was told group @group is not viable
- * @group:    IOMMU group id
- * @pid:      the asking process (tgid)
- * @comm:     its comm
- * @blockers: "DEV is bound to DRIVER[, ...]", names already escaped
- *
- * The caller ratelimits (per group).
- *
- * Context: any; does not sleep.
- */
-static void bg_refusal_log_not_viable(int group, pid_t pid, const char *comm,
-				      const char *blockers)
-{
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&bg_refusal_esc_lock, flags);
-	pr_warn("iommu group %d not viable for pid %d (%s): %s\n", group, pid,
-		bg_refusal_esc(bg_esc[0], comm), blockers);
+			bg_refusal_esc(bg_esc[2], dev), bg_refusal_esc(bg_esc[1], driver),
+			bg_refusal_nodedev(nodedev, dev), bg_esc[2], bg_esc[2]);
 	raw_spin_unlock_irqrestore(&bg_refusal_esc_lock, flags);
 }
 
@@ -286,8 +302,9 @@ void bg_refusal_kernel_refused(struct device *dev, const struct device_driver *d
 void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 		     bool audit, bool protect)
 {
-	char comm[TASK_COMM_LEN] = "", prot[BG_BDF_LEN] = "";
-	bool log, reserved;
+	char comm[TASK_COMM_LEN] = "", listed[BG_BDF_LEN] = "";
+	enum bg_listed_id list = BG_RESERVED;
+	bool log;
 	unsigned long flags;
 	struct bg_group *g;
 	pid_t pid;
@@ -307,9 +324,12 @@ void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 	pid = g->st.owner_pid;
 	if (pid)
 		strscpy(comm, g->st.owner_comm, sizeof(comm));
-	reserved = g->st.reserved && !bg_group_user_owned(&g->st);
-	if (protect)
-		strscpy(prot, g->st.protected_bdf, sizeof(prot));
+	if (protect) {
+		list = BG_PROTECTED;
+		strscpy(listed, g->st.protected_bdf, sizeof(listed));
+	} else if (g->st.reserved && !bg_group_user_owned(&g->st)) {
+		strscpy(listed, g->st.reserved_bdf, sizeof(listed));
+	}
 	log = bg_refusal_ratelimit(g, &g->st.rs, "refusal");
 	raw_spin_unlock_irqrestore(&g->lock, flags);
 	rcu_read_unlock();
@@ -318,153 +338,5 @@ void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 		     dev_name(dev), drv->name);
 	if (log)
 		bg_refusal_log_bind(audit, dev_name(dev), drv->name, id, pid,
-				    comm, reserved, protect ? prot : NULL);
-}
-
-/* One log line of blockers: "DEV is bound to DRIVER, ..." (escaped names) */
-#define BG_BLOCKERS_LINE	512
-
-/*
- * Say why group @id is not viable: one log line and one "not-viable" event
- * per blocking member, ratelimited per group. To @pid (tgid), @comm. Nothing
- * is said if bindguard knows no blocker (a member's driver changed since;
- * the group has another owner). Process context (the work item).
- */
-static void bg_refusal_report(int id, pid_t pid, const char *comm)
-{
-	bool full = false, limited;
-	struct bg_member *mem;
-	struct bg_group *g;
-	size_t len = 0;
-	char *line;
-
-	line = kmalloc(BG_BLOCKERS_LINE, GFP_KERNEL);
-	if (!line)
-		return;
-	line[0] = '\0';
-	mutex_lock(&bg_table_mutex);
-	g = bg_table_find(id);
-	/*
-	 * Anyone holding the group's fd may ask again and again: the log line
-	 * and the events are limited together, apart from the refusals'.
-	 */
-	if (!g)
-		goto out;
-	raw_spin_lock_irq(&g->lock);
-	limited = !bg_refusal_ratelimit(g, &g->st.rs_viable, "not-viable");
-	raw_spin_unlock_irq(&g->lock);
-	if (limited)
-		goto out;
-	list_for_each_entry(mem, &g->members, node) {
-		if (!mem->blocks)
-			continue;
-		bg_event_add(BG_EV_NOT_VIABLE, id, pid, comm, mem->bdf, mem->driver);
-		if (full)
-			continue;
-		/*
-		 * each part below fits in what is left: no truncation (64 for
-		 * the names, and a protected member's way to lift it)
-		 */
-		if (BG_BLOCKERS_LINE - len < 64 + (mem->protected ? 64 : 0)) {
-			strscpy(line + len, ", ...", BG_BLOCKERS_LINE - len);
-			full = true;
-			continue;
-		}
-		if (len)
-			len += strscpy(line + len, ", ", BG_BLOCKERS_LINE - len);
-		bg_names_escape(line + len, (BG_BLOCKERS_LINE - len) / 2, mem->bdf);
-		len += strlen(line + len);
-		len += strscpy(line + len, " is bound to ", BG_BLOCKERS_LINE - len);
-		bg_names_escape(line + len, (BG_BLOCKERS_LINE - len) / 2, mem->driver);
-		len += strlen(line + len);
-		if (mem->protected)
-			len += scnprintf(line + len, BG_BLOCKERS_LINE - len,
-					 " (protected: echo %s > /sys/kernel/bindguard/unprotect)",
-					 mem->bdf);
-	}
-	if (len)
-		bg_refusal_log_not_viable(id, pid, comm, line);
-out:
-	mutex_unlock(&bg_table_mutex);
-	kfree(line);
-}
-
-/*
- * "Not viable" answers, from the hooks (atomic) to a work item that reports
- * them (bg_refusal_report() sleeps). A few slots: a question asked again
- * while its answer waits is reported once.
- */
-#define BG_STATUS_SLOTS 8
-struct bg_refusal_status_answer {
-	int id;
-	pid_t pid;
-	char comm[TASK_COMM_LEN];
-};
-
-static DEFINE_RAW_SPINLOCK(bg_refusal_queue_lock);
-/* Both under bg_refusal_queue_lock: */
-static struct bg_refusal_status_answer bg_refusal_status_q[BG_STATUS_SLOTS];
-static unsigned int bg_refusal_status_n;
-
-static void bg_refusal_status_work_fn(struct work_struct *work)
-{
-	struct bg_refusal_status_answer a;
-	unsigned long flags;
-
-	for (;;) {
-		raw_spin_lock_irqsave(&bg_refusal_queue_lock, flags);
-		if (!bg_refusal_status_n) {
-			raw_spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
-			return;
-		}
-		a = bg_refusal_status_q[--bg_refusal_status_n];
-		raw_spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
-		bg_refusal_report(a.id, a.pid, a.comm);
-	}
-}
-
-static DECLARE_WORK(bg_refusal_status_work, bg_refusal_status_work_fn);
-
-/**
- * bg_refusal_not_viable() - the current process was told group @id is not
- *                           viable (or its claim of it failed): say why, soon
- * @id: the IOMMU group's id
- *
- * Called when the kernel answered VFIO_GROUP_GET_STATUS with a group that
- * is not viable, the question QEMU, libvirt and DPDK ask before a claim,
- * and (5.19+) when a claim failed with -EPERM or -EBUSY, what a client that
- * skipped the question sees. The report is made by a work item.
- *
- * Context: any; queues a work item.
- */
-void bg_refusal_not_viable(int id)
-{
-	pid_t pid = task_tgid_nr(current);
-	unsigned long flags;
-	unsigned int i;
-
-	raw_spin_lock_irqsave(&bg_refusal_queue_lock, flags);
-	for (i = 0; i < bg_refusal_status_n; i++)
-		if (bg_refusal_status_q[i].id == id && bg_refusal_status_q[i].pid == pid)
-			break;
-	if (i == bg_refusal_status_n && i < BG_STATUS_SLOTS) {
-		bg_refusal_status_q[i].id = id;
-		bg_refusal_status_q[i].pid = pid;
-		bg_names_current_comm(bg_refusal_status_q[i].comm);
-		bg_refusal_status_n++;
-	}
-	raw_spin_unlock_irqrestore(&bg_refusal_queue_lock, flags);
-	schedule_work(&bg_refusal_status_work);
-}
-
-/**
- * bg_refusal_exit() - wait for the "not viable" reports still queued
- *
- * Call once no claim hook is left to queue one.
- *
- * Context: process; sleeps.
- */
-void bg_refusal_exit(void)
-{
-	cancel_work_sync(&bg_refusal_status_work);
+				    comm, listed[0] ? listed : NULL, list);
 }

@@ -81,26 +81,84 @@ static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf)
 }
 
 /*
- * One BDF written to @what: parsed, then added to or taken off @list
+ * Parse "BDF[@VVVV:DDDD[:SVVV:SDDD]][ WHY]" from @buf (@len bytes, a
+ * trailing newline allowed): the BDF into @bdf (bg_reserve_parse_bdf()),
+ * the IDs, 4 hex digits each, into @ids (n 0 if none), the reason (1 to
+ * BG_WHY_LEN - 1 printable ASCII bytes after one space, the first not a
+ * space) into @why ("" if none; @why NULL: no reason allowed). -EINVAL if it is anything else.
+ */
+static int bg_reserve_parse(const char *buf, size_t len, char *bdf,
+			    struct bg_listed_ids *ids, char *why)
+{
+	const char *sp, *at;
+	unsigned int v[4];
+	char s[24];
+	size_t n, i;
+	int k;
+
+	if (len && buf[len - 1] == '\n')
+		len--;
+	memset(ids, 0, sizeof(*ids));
+	sp = memchr(buf, ' ', len);
+	if (sp) {
+		n = buf + len - (sp + 1);
+		if (!why || n == 0 || n > BG_WHY_LEN - 1 || sp[1] == ' ')
+			return -EINVAL;
+		for (i = 0; i < n; i++)
+			if (sp[1 + i] < 0x20 || sp[1 + i] > 0x7e)
+				return -EINVAL;
+		memcpy(why, sp + 1, n);
+		why[n] = '\0';
+		len = sp - buf;
+	} else if (why) {
+		why[0] = '\0';
+	}
+	at = memchr(buf, '@', len);
+	if (at) {
+		n = buf + len - (at + 1);
+		if (n != 9 && n != 19)
+			return -EINVAL;
+		memcpy(s, at + 1, n);
+		s[n] = '\0';
+		for (i = 0; i < n; i++)
+			if (i % 5 == 4 ? s[i] != ':' : !isxdigit(s[i]))
+				return -EINVAL;
+		ids->n = n == 9 ? 2 : 4;
+		k = sscanf(s, "%4x:%4x:%4x:%4x", &v[0], &v[1], &v[2], &v[3]);
+		if (k != ids->n)
+			return -EINVAL;
+		for (k = 0; k < ids->n; k++)
+			ids->id[k] = v[k];
+		len = at - buf;
+	}
+	return bg_reserve_parse_bdf(buf, len, bdf);
+}
+
+static const char bg_reserve_more[] =
+	", optionally @vvvv:dddd[:ssss:ssss], then a space and why (1 to 63 printable characters)";
+
+/*
+ * One line written to @what: parsed, then added to or taken off @list
  * (listed.c). A bad one is -EINVAL with one log line.
  */
 static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 				enum bg_listed_id list, bool add)
 {
-	char bdf[BG_BDF_LEN], s[BG_BDF_LEN + 1], shown[64];
+	char bdf[BG_BDF_LEN], why[BG_WHY_LEN], s[96], shown[128];
 	size_t len = count && buf[count - 1] == '\n' ? count - 1 : count;
+	struct bg_listed_ids ids;
 	int ret;
 
-	ret = bg_reserve_parse_bdf(buf, count, bdf);
-	if (ret) {
+	ret = bg_reserve_parse(buf, count, bdf, &ids, add ? why : NULL);
+	if (ret || (!add && ids.n)) {
 		len = min(len, sizeof(s) - 1);
 		memcpy(s, buf, len);
 		s[len] = '\0';
-		pr_err("invalid %s '%s': expected one PCI device name (dddd:bb:dd.f)\n",
-		       what, bg_names_escape(shown, sizeof(shown), s));
-		return ret;
+		pr_err("invalid %s '%s': expected one PCI device name (dddd:bb:dd.f)%s\n",
+		       what, bg_names_escape(shown, sizeof(shown), s), add ? bg_reserve_more : "");
+		return -EINVAL;
 	}
-	ret = add ? bg_listed_add(list, bdf) : bg_listed_del(list, bdf);
+	ret = add ? bg_listed_add(list, bdf, &ids, why) : bg_listed_del(list, bdf);
 	if (!ret && add && list == BG_PROTECTED && !bg_unbind_armed())
 		pr_warn("protected %s, but a sysfs unbind of it is not refused: the hook on unbind_store() is not armed (debugfs hooks)\n",
 			bdf);
@@ -184,6 +242,7 @@ static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 {
 	enum bg_listed_id list = *(const enum bg_listed_id *)kp->arg;
 	const char *param = bg_reserve_params[list];
+	struct bg_listed_ids ids;
 	char bdf[BG_BDF_LEN];
 	const char *p = val, *s;
 	size_t len;
@@ -196,10 +255,11 @@ static int bg_reserve_param_set(const char *val, const struct kernel_param *kp)
 	while ((s = bg_param_entry(&p, &len))) {
 		if (!len)
 			continue;
-		if (bg_reserve_parse_bdf(s, len, bdf))
+		if (bg_reserve_parse(s, len, bdf, &ids, NULL))
 			bg_param_refuse(param, "invalid", s, len,
-					"expected a PCI device name (dddd:bb:dd.f)", "-");
-		else if (bg_listed_add(list, bdf) == -ENOSPC)
+					"expected a PCI device name (dddd:bb:dd.f), optionally @vvvv:dddd[:ssss:ssss]",
+					"-");
+		else if (bg_listed_add(list, bdf, &ids, "") == -ENOSPC)
 			bg_param_refuse(param, "over-limit", s, len,
 					list == BG_RESERVED ? BG_RESERVE_OVER("reservations") :
 					BG_RESERVE_OVER("protections"), "-");

@@ -3,7 +3,8 @@
  * table.h - the ownership table's entries, private to the files that work on
  * them: table.c (entries), member.c (their devices), listed.c (the
  * reserved and protected names' marks), owner.c (the state),
- * refusal.c (refusal records) and debugfs.c (printing).
+ * refusal.c (refusal records), notviable.c (reports) and debugfs.c
+ * (printing).
  *
  * Locks, outermost first:
  *   bg_table_mutex (table.c)  the xarray's entries, each entry's members,
@@ -43,6 +44,8 @@ struct iommu_group;
  * @user_dma: the driver leaves DMA to userspace (bg_viable_user_dma())
  * @reserved: its name is reserved (counted in the group's st.reserved)
  * @protected: its name is protected (counted in the group's st.protected)
+ * @ids:      the device's vendor, device, subsystem vendor and subsystem
+ *            device IDs, which a listed name's pinned IDs must match
  * @bdf:      pci_name() of the device, copied to its length
  */
 struct bg_member {
@@ -55,6 +58,7 @@ struct bg_member {
 	bool user_dma;
 	bool reserved;
 	bool protected;
+	u16 ids[4];
 	char bdf[];
 };
 
@@ -96,6 +100,8 @@ struct bg_ratelimit {
  *               userspace; written under bg_table_mutex and this lock
  * @protected_bdf: the name of one protected member, "" if none; written
  *               with @protected
+ * @reserved_bdf: the name of one reserved member, "" if none; written with
+ *               @reserved
  * @presumed:    found owned by asking the kernel (load-time scan, a missed
  *               kretprobe call), not by seeing the claim; until a claim or a
  *               release of the group is seen
@@ -124,6 +130,7 @@ struct bg_state {
 	u16 reserved;
 	u16 protected;
 	char protected_bdf[BG_BDF_LEN];
+	char reserved_bdf[BG_BDF_LEN];
 	bool presumed;
 	bool uncounted;
 	struct bg_ratelimit rs;
@@ -252,9 +259,12 @@ void bg_table_del_member(struct bg_member *m);
 void bg_table_erase(struct bg_group *g);
 
 /* listed.c: the reserved and protected names' marks, for member.c */
-void bg_listed_mark(struct bg_group *g, struct bg_member *m,
-		    enum bg_listed_id list, bool on);
 void bg_listed_mark_new(struct bg_group *g, struct bg_member *m);
+void bg_listed_mark_gone(struct bg_group *g, struct bg_member *m);
+
+/* refusal.c: a group's log lines of one kind, ratelimited (also notviable.c's) */
+bool bg_refusal_ratelimit(struct bg_group *g, struct bg_ratelimit *rl,
+			  const char *what);
 
 /* events.c: a group's own history */
 unsigned int bg_event_group_snapshot(struct bg_group *g, struct bg_group_event *snap,

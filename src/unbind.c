@@ -66,13 +66,15 @@ static void bg_unbind_log(bool audit, const char *bdf, const char *driver)
 {
 	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
 				      DEFAULT_RATELIMIT_BURST);
-	char name[2][64];
+	char name[2][64], why[BG_WHY_NOTE];
 
-	if (__ratelimit(&rs))
-		pr_warn("%s unbind of %s from %s (-EBUSY): the device is protected; to lift: echo %s > /sys/kernel/bindguard/unprotect\n",
-			audit ? "audit: would refuse" : "refused",
-			bg_names_escape(name[0], sizeof(name[0]), bdf),
-			bg_names_escape(name[1], sizeof(name[1]), driver), name[0]);
+	if (!__ratelimit(&rs))
+		return;
+	bg_listed_why(BG_PROTECTED, bdf, why);
+	pr_warn("%s unbind of %s from %s (-EBUSY): the device is protected%s; to lift: echo %s > /sys/kernel/bindguard/unprotect\n",
+		audit ? "audit: would refuse" : "refused",
+		bg_names_escape(name[0], sizeof(name[0]), bdf),
+		bg_names_escape(name[1], sizeof(name[1]), driver), why, name[0]);
 }
 
 /*

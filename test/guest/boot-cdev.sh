@@ -115,7 +115,7 @@ t_not_viable() {
 	*) fail "the bind did not fail with the sibling on e1000: $out" ;;
 	esac
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
-	wait_for "dmesg | grep -q 'bindguard: iommu group $GROUP not viable for pid [0-9]* (qemu-cdev): $SIB is bound to e1000\$'" 10 ||
+	wait_for "dmesg | grep -q 'bindguard: iommu group $GROUP not viable for pid [0-9]* (qemu-cdev): $SIB is bound to e1000$(viable_fix $SIB $GROUP)\$'" 10 ||
 		fail "no 'not viable' line for group $GROUP: $(dmesg | grep 'not viable' | tail -n2)"
 	[ "$(events_count "group=$GROUP not-viable dev=$SIB driver=e1000 pid=[0-9]+ comm=qemu-cdev$")" -ge 1 ] ||
 		fail "no not-viable event: $(tail -n2 $BG_DEBUGFS/events)"

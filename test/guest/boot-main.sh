@@ -319,7 +319,7 @@ t_blockers_match_kernel() {
 	viable_agrees "$SIB on e1000"
 	# the "not viable" answer vfio-hold -s got, explained (5.19+: from a
 	# work item, so wait)
-	wait_for "dmesg | grep -q 'bindguard: iommu group $GROUP not viable for pid [0-9]* (vfio-hold): $SIB is bound to e1000\$'" 10 ||
+	wait_for "dmesg | grep -q 'bindguard: iommu group $GROUP not viable for pid [0-9]* (vfio-hold): $SIB is bound to e1000$(viable_fix $SIB $GROUP)\$'" 10 ||
 		fail "no 'not viable' line for group $GROUP: $(dmesg | grep 'not viable' | tail -n2)"
 	[ "$(events_count "group=$GROUP not-viable dev=$SIB driver=e1000 pid=[0-9]+ comm=vfio-hold$")" -ge 1 ] ||
 		fail "no not-viable event: $(tail -n2 $BG_DEBUGFS/events)"

@@ -123,7 +123,7 @@ t_reserve_param() {
 	unbind "$HELD"
 	insmod_with reserve="$SIB,nonsense"
 	expect_eq "$(reservations)" "$SIB " reservations
-	one_refusal reserve nonsense invalid - "expected a PCI device name (dddd:bb:dd.f)"
+	one_refusal reserve nonsense invalid - "expected a PCI device name (dddd:bb:dd.f), optionally @vvvv:dddd[:ssss:ssss]"
 	expect_reserved_refuses
 	insmod_with reserve="nonsense,0000:02:02.0x,$SIB,0000:02:20.0"
 	expect_eq "$(reservations)" "$SIB " "reservations, bad entries first and last"

@@ -45,13 +45,21 @@ t_protect_files() {
 t_protect_bad_writes() {
 	local v n
 	n=$(dmesg_count "bindguard: invalid protection")
-	for v in garbage "" "$SIB $HELD" "${SIB}x" 0000:02:20.0 "$SIB,$HELD" "$(printf '%0100d' 0)"; do
+	# IDs: 4 hex digits each, two or four; a reason: 1 to 63 printable
+	# characters after one space
+	for v in garbage "" "$SIB " "${SIB}x" 0000:02:20.0 "$SIB,$HELD" "$(printf '%0100d' 0)" \
+		"$SIB@8086" "$SIB@8086:100" "$SIB@8086:100e:1af4" "$SIB@8086:100e:1af4:11000" \
+		"$SIB@808g:100e" "$SIB@8086-100e" "$SIB@" "@8086:100e" "$SIB@8086:100e@8086:100e" \
+		"$SIB $(printf '%064d' 0)" "$SIB $(printf 'a\tb')" "$SIB $(printf 'caf\303\251')"; do
 		expect_write $SYS/protect "$v" EINVAL
 	done
-	expect_eq "$(dmesg_count "bindguard: invalid protection")" $((n + 7)) "log lines, one a write"
+	expect_eq "$(dmesg_count "bindguard: invalid protection")" $((n + 19)) "log lines, one a write"
 	n=$(dmesg_count "bindguard: invalid unprotect")
 	expect_write $SYS/unprotect garbage EINVAL
-	expect_eq "$(dmesg_count "bindguard: invalid unprotect")" $((n + 1)) "unprotect log line"
+	expect_write $SYS/unprotect "$SIB@8086:100e" EINVAL
+	expect_write $SYS/unprotect "$SIB why" EINVAL
+	expect_eq "$(dmesg_count "bindguard: invalid unprotect")" $((n + 3)) "unprotect log lines"
+	expect_eq "$(listed)" "" "listed after bad writes"
 	expect_write $SYS/unprotect "$SIB" ENOENT
 	expect_eq "$(protected_list)" "" "protections after bad writes"
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
@@ -209,6 +217,62 @@ t_protect_lifted() {
 
 # What the host no longer drives cannot be protected, and a group is never
 # both reserved and protected (its devices would have no driver at all).
+# A protection (reservation) is pinned to the device's IDs: written with
+# BDF@vvvv:dddd, or recorded from the device. Another device at that
+# address is not covered (drift: logged with both IDs and the fix, shown in
+# debugfs "listed"); a reason given is shown and named in every refusal.
+t_drift() {
+	local ids vd wrong=1af4:1000 n
+	ids=$(pci_ids "$SIB")
+	vd=${ids%:*:*}
+	expect_eq "$(head -n1 $BG_DEBUGFS/listed)" "# bindguard-listed 1" "listed format"
+	n=$(dmesg_count "bindguard: reservation of $SIB@$wrong does not apply: the device there (iommu group $GROUP) is $ids; to fix: echo $SIB > /sys/kernel/bindguard/release, then list the device you mean as BDF@vvvv:dddd")
+	expect_write $SYS/reserve "$SIB@$wrong" OK
+	expect_eq "$(listed)" "reserve $SIB $wrong $ids drift $GROUP -|" "listed: a reservation that drifts"
+	expect_eq "$(dmesg_count "bindguard: reservation of $SIB@$wrong does not apply: the device there (iommu group $GROUP) is $ids; to fix: echo $SIB > /sys/kernel/bindguard/release, then list the device you mean as BDF@vvvv:dddd")" \
+		$((n + 1)) "drift log line"
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP (the reservation does not apply)"
+	unbind "$HELD"
+	expect_eq "$(bind_to "$HELD" e1000)" OK "e1000 bind of $HELD (not reserved)"
+	expect_write $SYS/release "$SIB" OK
+	# a protection that drifts does not refuse the unbind
+	expect_write $SYS/protect "$SIB@$wrong:1af4:0001 another card" OK
+	expect_eq "$(listed)" "protect $SIB $wrong:1af4:0001 $ids drift $GROUP another\\040card|" "listed: a protection that drifts"
+	expect_eq "$(protected_list)" "$SIB " "protections (listed, not applying)"
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP (the protection does not apply)"
+	expect_write $E1000/unbind "$SIB" OK
+	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
+	expect_write $SYS/unprotect "$SIB" OK
+	# the right IDs, two or four, and a reason, named in the refusal
+	expect_write $SYS/protect "$SIB@$vd backs / on test" OK
+	expect_eq "$(listed)" "protect $SIB $vd $ids applies $GROUP backs\\040/\\040on\\040test|" "listed: a protection that applies"
+	expect_eq "$(group_field "$GROUP" 2)" protected "state of group $GROUP"
+	n=$(dmesg_count "bindguard: refused unbind of $SIB from e1000 (-EBUSY): the device is protected (backs / on test); $LIFT")
+	expect_write $E1000/unbind "$SIB" EBUSY
+	expect_eq "$(dmesg_count "bindguard: refused unbind of $SIB from e1000 (-EBUSY): the device is protected (backs / on test); $LIFT")" \
+		$((n + 1)) "refusal line with the reason"
+	expect_write $SYS/unprotect "$SIB" OK
+	expect_write $SYS/protect "$SIB@$ids" OK
+	expect_eq "$(listed)" "protect $SIB $ids $ids applies $GROUP -|" "listed: four IDs"
+	expect_write $SYS/unprotect "$SIB" OK
+	# no IDs given: those of the device there, kept across its removal
+	expect_write $SYS/reserve "$SIB" OK
+	expect_eq "$(listed)" "reserve $SIB $ids $ids applies $GROUP -|" "listed: IDs recorded"
+	expect_write "/sys/bus/pci/devices/$SIB/remove" 1 OK
+	expect_eq "$(listed)" "reserve $SIB $ids - absent - -|" "listed: the device removed"
+	echo 1 >/sys/bus/pci/rescan
+	wait_for "[ -e /sys/bus/pci/devices/$SIB ]" 10 || fail "$SIB not back after rescan"
+	expect_eq "$(listed)" "reserve $SIB $ids $ids applies $GROUP -|" "listed: the same device back"
+	expect_eq "$(group_field "$GROUP" 2)" reserved "state of group $GROUP"
+	expect_write $SYS/release "$SIB" OK
+	expect_eq "$(listed)" "" "listed after release"
+	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"
+	for d in "$SIB" "$HELD"; do
+		[ "$(driver_of "$d")" = e1000 ] || { unbind "$d"; bind_to "$d" e1000 >/dev/null; }
+		expect_driver "$d" e1000
+	done
+}
+
 t_protect_conflicts() {
 	local n
 	n=$(dmesg_count "bindguard: cannot ")
@@ -245,11 +309,14 @@ t_protect_conflicts() {
 
 t_protect_load_param() {
 	rmmod bindguard || { fail "rmmod"; return; }
-	insmod "$BINDGUARD_KO" protect="$SIB,garbage" || { fail "insmod protect="; return; }
+	local ids
+	ids=$(pci_ids "$SIB")
+	insmod "$BINDGUARD_KO" protect="$SIB@${ids%:*:*},garbage" || { fail "insmod protect="; return; }
+	expect_eq "$(listed)" "protect $SIB ${ids%:*:*} $ids applies $GROUP -|" "listed"
 	expect_eq "$(cat $PARAMS/protect)" "$SIB" "protect= parameter"
 	expect_eq "$(protected_list)" "$SIB " "protections"
 	expect_eq "$(cat $SYS/config_errors)" "protect invalid garbage -" "config_errors"
-	[ "$(dmesg_count "bindguard: refused protect value 'garbage' at load: expected a PCI device name (dddd:bb:dd.f); left out")" -ge 1 ] ||
+	[ "$(dmesg_count "bindguard: refused protect value 'garbage' at load: expected a PCI device name (dddd:bb:dd.f), optionally @vvvv:dddd[:ssss:ssss]; left out")" -ge 1 ] ||
 		fail "no log line for the bad entry"
 	expect_eq "$(group_field "$GROUP" 2)" protected "state at load"
 	expect_write $E1000/unbind "$SIB" EBUSY
@@ -274,7 +341,7 @@ scenario_init
 # how every refusal says the protection is lifted
 LIFT="to lift: echo $SIB > /sys/kernel/bindguard/unprotect"
 
-ktap_plan 13
+ktap_plan 14
 run_test "protect: sysfs files, the unbind hook armed" t_protect_files
 run_test "protect: garbage is EINVAL with a log line, changes nothing" t_protect_bad_writes
 run_test "protect: the sibling on e1000 is protected" t_protect
@@ -286,5 +353,6 @@ run_test "protect: sysfs remove and rescan go ahead" t_remove_rescan
 run_test "protect: a VFIO claim fails, explained with the protection" t_claim_explained
 run_test "protect: unprotect lifts it all" t_protect_lifted
 run_test "protect: refused while the group is not the host's, or reserved; reserve refused while protected" t_protect_conflicts
+run_test "protect, reserve: pinned to the device's IDs, drift not covered, the reason in refusals" t_drift
 run_test "protect: protect= at load, a bad entry left out" t_protect_load_param
 run_test "protect: nothing left after rmmod" t_protect_nothing_left

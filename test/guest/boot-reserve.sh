@@ -33,12 +33,12 @@ t_files() {
 t_bad_writes() {
 	local v n
 	n=$(dmesg_count "bindguard: invalid reservation")
-	for v in garbage "" "0000:02:02.0 0000:02:01.0" 0000:02:02.0x 0x00:02:02.0 \
+	for v in garbage "" "0000:02:02.0 " "0000:02:02.0  why" 0000:02:02.0x 0x00:02:02.0 \
 		0000:02:20.0 0000:02:02.8 0000:102:02.0 "0000:02:02.0,0000:02:01.0" \
 		"$(printf '%0100d' 0)" "-1:02:02.0" "0000:02:02"; do
 		expect_write $SYS/reserve "$v" EINVAL
 	done
-	expect_eq "$(dmesg_count "bindguard: invalid reservation")" $((n + 12)) "log lines, one a write"
+	expect_eq "$(dmesg_count "bindguard: invalid reservation")" $((n + 13)) "log lines, one a write"
 	expect_write $SYS/release garbage EINVAL
 	expect_eq "$(reserved_list)" "" "reservations after bad writes"
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP"

@@ -164,6 +164,25 @@ events_count() {	# PATTERN (extended regex)
 	grep -cE "$1" $BG_DEBUGFS/events
 }
 
+# debugfs "listed" without its two header lines, one line a "|"
+listed() {
+	sed 1,2d $BG_DEBUGFS/listed | tr '\n' '|'
+}
+
+# pci_ids BDF: "vvvv:dddd:ssss:ssss", as debugfs "listed" prints them
+pci_ids() {
+	local f
+	for f in vendor device subsystem_vendor subsystem_device; do
+		sed 's/^0x//' "/sys/bus/pci/devices/$1/$f"
+	done | tr '\n' : | sed 's/:$//'
+}
+
+# The fix a "not viable" line ends with, for blocker BDF in group GROUP
+# (a regular expression: dots match themselves too).
+viable_fix() {	# BDF GROUP
+	echo "; to fix, detach each: virsh nodedev-detach pci_$(echo "$1" | tr :. __) (or echo $1 > /sys/bus/pci/devices/$1/driver/unbind); all of it: bindguard-status --explain $2"
+}
+
 dmesg_count() {	# FIXED STRING
 	dmesg | grep -cF "$1"
 }
