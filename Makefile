@@ -17,8 +17,10 @@
 # make bench [KERNEL=s]  what bindguard costs: ratios from interleaved rounds
 #                        in QEMU under -icount (default KERNEL=trixie)
 # make checkstyle        checkpatch.pl --strict and kernel-doc, the harness's
-#                        shell, and scripts/bindguard-status on crafted
-#                        debugfs files (test/status-check.sh)
+#                        shell, scripts/bindguard-status on crafted
+#                        debugfs files (test/status-check.sh) and
+#                        scripts/bindguard-protect-boot on fake /sys and
+#                        /proc trees (test/protect-boot-check.sh)
 # make matrix            the bind-path matrix of the last run (test/matrix.sh):
 #                        printed, and kept in build/matrix.md
 # make deps              install the host packages the harness needs
@@ -98,6 +100,7 @@ bench:
 checkstyle:
 	test/checkstyle.sh
 	test/status-check.sh
+	test/protect-boot-check.sh
 
 matrix:
 	@mkdir -p build

@@ -34,7 +34,10 @@
 # `modinfo -F version` is the package's version; dkms 3 signed it with its
 # MOK key, `modinfo -F signer`, since the package pulls in openssl), the DKMS tree
 # /usr/src/bindguard-VER holds only the module's sources, the boot and
-# modprobe files are in place; `apt-get install --reinstall` (the upgrade
+# modprobe files are in place, bindguard-protect.service is installed and
+# enabled and its prerm stops it at removal, bindguard-protect-boot says in
+# one line that bindguard is not loaded, /etc/default/bindguard is a
+# conffile with every setting commented out; `apt-get install --reinstall` (the upgrade
 # path: prerm upgrade removes it from DKMS, postinst builds it again) leaves it
 # installed; the postinst's own part (after dh_dkms's), played on a "host" with
 # stand-ins for ischroot,
@@ -48,7 +51,8 @@
 # /proc/modules has no bindguard before or after); then
 #   apt-get purge bindguard-dkms
 # leaves no bindguard.ko under any /lib/modules, an empty `dkms status`, no
-# /usr/src/bindguard-* and no /etc/modprobe.d/bindguard.conf. dkms must print
+# /usr/src/bindguard-*, no /etc/modprobe.d/bindguard.conf, no
+# /etc/default/bindguard and no unit or its enabling link. dkms must print
 # no deprecation warning in either step. `apt-get autoremove --purge` then
 # removes dkms and what only it needed (the chroot is reused as it is).
 #
@@ -312,6 +316,21 @@ for s in "${SUITES[@]}"; do
 		sh -c "out=\$(chroot '$dir' /usr/sbin/bindguard-status 2>&1); test \$? = 2 && test \"\$out\" = 'bindguard-status: bindguard is not loaded (modprobe bindguard)'"
 	check "$s: /usr/lib/modules-load.d/bindguard.conf loads bindguard at boot" \
 		grep -qx bindguard "$dir/usr/lib/modules-load.d/bindguard.conf"
+	# the unit: installed and enabled (deb-systemd-helper makes the link
+	# without a running systemd); the script finds no bindguard (none in
+	# the chroot's /sys): one line, exit 0
+	unit=$(cd "$dir" && ls -d lib/systemd/system/bindguard-protect.service usr/lib/systemd/system/bindguard-protect.service 2>/dev/null | head -n1 || true)
+	check "$s: bindguard-protect.service is installed (/${unit:-lib/systemd/system/bindguard-protect.service}) and enabled (multi-user.target.wants)" \
+		sh -c "test -n '$unit' && test \"\$(readlink '$dir/etc/systemd/system/multi-user.target.wants/bindguard-protect.service')\" = /$unit"
+	check "$s: the prerm stops bindguard-protect.service at removal" \
+		grep -q "deb-systemd-invoke stop 'bindguard-protect.service'" "$dir/var/lib/dpkg/info/bindguard-dkms.prerm"
+	check "$s: /usr/sbin/bindguard-protect-boot (0755) without bindguard: one line, exit 0" \
+		sh -c "test \"\$(stat -c %a '$dir/usr/sbin/bindguard-protect-boot')\" = 755 &&
+			out=\$(chroot '$dir' /usr/sbin/bindguard-protect-boot 2>&1) &&
+			test \"\$out\" = 'bindguard-protect-boot: bindguard is not loaded (no /sys/kernel/bindguard/protect): nothing to protect'"
+	check "$s: /etc/default/bindguard is a conffile, every setting commented out" \
+		sh -c "grep -qx '/etc/default/bindguard' '$dir/var/lib/dpkg/info/bindguard-dkms.conffiles' &&
+			! grep -qvE '^[[:space:]]*(#|$)' '$dir/etc/default/bindguard'"
 	check "$s: /etc/modprobe.d/bindguard.conf is a conffile, every option commented out" \
 		sh -c "grep -q '^/etc/modprobe.d/bindguard.conf ' '$dir/var/lib/dpkg/info/bindguard-dkms.conffiles' 2>/dev/null ||
 			grep -qx '/etc/modprobe.d/bindguard.conf' '$dir/var/lib/dpkg/info/bindguard-dkms.conffiles' &&
@@ -377,7 +396,9 @@ EOS"
 		to_log "$plog" in_chroot "$dir" apt-get -q -y purge bindguard-dkms
 	left=$(cd "$dir" && ls -d usr/lib/modules/*/updates/dkms/bindguard.ko* lib/modules/*/updates/dkms/bindguard.ko* \
 		usr/src/bindguard-* var/lib/dkms/bindguard etc/modprobe.d/bindguard.conf \
-		usr/lib/modules-load.d/bindguard.conf 2>/dev/null || true)
+		usr/lib/modules-load.d/bindguard.conf etc/default/bindguard usr/sbin/bindguard-protect-boot \
+		lib/systemd/system/bindguard-protect.service usr/lib/systemd/system/bindguard-protect.service \
+		etc/systemd/system/multi-user.target.wants/bindguard-protect.service 2>/dev/null || true)
 	check "$s: purge left no bindguard.ko, DKMS tree or config${left:+ (left: $(echo $left))}" test -z "$left"
 	status=$(in_chroot "$dir" dkms status 2>&1 || true)
 	check "$s: dkms status is empty after purge${status:+ ($status)}" test -z "$status"

@@ -14,7 +14,7 @@ PKGS=(
 	qemu-system-x86 busybox-static dkms gcc make libc6-dev bc kmod cpio
 	xz-utils zstd pahole sparse libelf-dev flex bison
 	debootstrap python3
-	gawk mawk	# test/status-check.sh runs bindguard-status under each awk (and busybox's)
+	gawk mawk	# test/status-check.sh and test/protect-boot-check.sh run their tools under each awk (and busybox's)
 )
 
 missing=()
