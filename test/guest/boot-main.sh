@@ -116,11 +116,11 @@ t_status_tool() {
 	bindguard-status --json | grep -q "{\"group\":$GROUP,\"state\":\"user\",\"pid\":$HOLDER,\"comm\":\"vfio-hold\"," ||
 		fail "--json: $(bindguard-status --json | head -c 300)"
 	out=$(bindguard-status --check "$SIB" 2>&1) && fail "--check $SIB: exit 0 while owned"
-	expect_eq "$out" "bindguard-status: iommu group $GROUP is owned by userspace (pid $HOLDER vfio-hold)" "--check $SIB"
+	expect_eq "$out" "bindguard-status: iommu group $GROUP is owned by userspace (pid $HOLDER vfio-hold) (fix: stop pid $HOLDER (vfio-hold), which holds it)" "--check $SIB"
 	lone_group=$(group_of "$LONE")
 	out=$(bindguard-status --check "$lone_group" 2>&1)
 	rc=$?
-	expect_eq "$rc:$out" "1:bindguard-status: iommu group $lone_group not viable: $LONE is bound to e1000e" "--check $lone_group"
+	expect_eq "$rc:$out" "1:bindguard-status: iommu group $lone_group not viable: $LONE is bound to e1000e $(status_fix "$LONE")" "--check $lone_group"
 	bindguard-status --check "$LONE" --assign "$LONE" || fail "--check $LONE --assign $LONE: exit $?"
 	bindguard-status --metrics /tmp/bg.prom || fail "--metrics: exit $?"
 	grep -qx 'bindguard_groups{state="user"} 1' /tmp/bg.prom || fail "metrics: $(grep -v '^#' /tmp/bg.prom | head -n3)"

@@ -160,6 +160,11 @@ group_field() {
 	awk -v g="$1" -v n="$2" '$1 == g { print $n }' $BG_DEBUGFS/groups
 }
 
+# status_fix BDF: the fix bindguard-status --check names for a blocker BDF
+status_fix() {
+	echo "(fix: virsh nodedev-detach pci_$(echo "$1" | tr ':.' '__'); or: echo $1 > /sys/bus/pci/devices/$1/driver/unbind; echo vfio-pci > /sys/bus/pci/devices/$1/driver_override; echo $1 > /sys/bus/pci/drivers_probe)"
+}
+
 events_count() {	# PATTERN (extended regex)
 	grep -cE "$1" $BG_DEBUGFS/events
 }
