@@ -47,13 +47,16 @@
 # Boots file (test/guest/boots, test/host/boots): one boot a line (blank lines
 # and #-comments ignored; without the file one boot named "main"):
 #
-#   <name> [qmp] [initrd=NAME] [expect=crash:STRING] [extra kernel cmdline...]
+#   <name> [qmp] [disk] [initrd=NAME] [expect=crash:STRING] [extra kernel cmdline...]
 #
 #   initrd=NAME     boot INITRD.NAME instead of the series' initrd (a host
 #                   image's second initrd, test/host/image.sh: initrd=reserve)
 #   qmp             run test/qemu/qmp-agent.py next to QEMU: the guest's
 #                   host_cmd (lib.sh) can then hot-add/delete devices and wait
 #                   for QMP events.
+#   disk            a data disk: a small ext2 image (a file "hello") as a
+#                   virtio-blk device (QMP id vdisk) behind its own root port
+#                   (test/qemu/boot-guest.sh BG_DATA_DISK), written to a copy.
 #   expect=crash:STRING
 #                   the guest is expected to crash (e.g. a 5.10 boot without
 #                   bindguard: `expect=crash:kernel BUG at drivers/vfio/vfio.c`).
@@ -255,7 +258,7 @@ boots() {
 # line of the boots file (syntax in the header).
 parse_boot() {
 	local rest w
-	b_name= b_qmp= b_initrd= b_expect= b_extra= b_err=
+	b_name= b_qmp= b_disk= b_initrd= b_expect= b_extra= b_err=
 	read -r b_name rest <<<"$1"
 	while [[ -n $rest ]]; do
 		case $rest in
@@ -272,6 +275,10 @@ parse_boot() {
 		qmp | qmp[[:space:]]*)
 			b_qmp=1
 			rest=${rest#qmp}
+			;;
+		disk | disk[[:space:]]*)
+			b_disk=$BG_WORK/data-disk.img
+			rest=${rest#disk}
 			;;
 		expect=crash:\"*)
 			rest=${rest#expect=crash:\"}
@@ -474,10 +481,15 @@ boot_job() {
 		echo "R $s not ok - $kver/$name: no initrd $ird"
 		return
 	fi
+	if [[ -n $b_disk && ! -f $b_disk ]]; then
+		mkdir -p "$b_disk.d"
+		echo "bindguard data disk" >"$b_disk.d/hello"
+		mkfs.ext2 -q -F -d "$b_disk.d" "$b_disk.new" 4M && mv "$b_disk.new" "$b_disk"
+	fi
 	while :; do
 		t0=$(now)
 		rc=0
-		BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp \
+		BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp BG_DATA_DISK=$b_disk \
 			"$TEST/qemu/boot-guest.sh" "$kver" "$ird" "$ld" $j_pre "bg.boot=$name" $extra >&2 || rc=$?
 		secs=$(since "$t0")
 		# died before its test began: boot it again, once
@@ -766,7 +778,8 @@ run_series() {
 	# the one installed; DKMS's module (signed with DKMS's key, which the
 	# kernel does not trust) and an unsigned copy go to /tests.
 	# the status tool, as the package installs it
-	local extra_files=("$REPO/scripts/bindguard-status:/usr/sbin/bindguard-status")
+	local extra_files=("$REPO/scripts/bindguard-status:/usr/sbin/bindguard-status"
+		"$REPO/scripts/bindguard-protect-boot:/usr/sbin/bindguard-protect-boot")
 	[[ -n $vfio_cdev ]] && extra_files+=("$vfio_cdev:/bin/vfio-cdev")
 	if [[ -e $BG_CACHE/kernels/$kver/debug ]]; then
 		local hdr sdir=$BG_WORK/build/$kver/signed

@@ -126,8 +126,47 @@ t_trace_cmd_report() {
 	done
 }
 
+# the PCI function behind the root filesystem's disk (root=/dev/vda: the
+# virtio-blk controller)
+root_controller() {
+	basename "$(dirname "$(readlink -f /sys/class/block/vda/device)")"
+}
+
+# bindguard-protect.service protected the root disk's controller at boot,
+# with its IDs and why
+t_root_protected() {
+	local ctl line
+	ctl=$(root_controller)
+	diag "root disk controller: $ctl ($(cat "/sys/bus/pci/devices/$ctl/vendor"):$(cat "/sys/bus/pci/devices/$ctl/device"))"
+	expect_eq "$(systemctl is-active bindguard-protect.service)" active "bindguard-protect.service"
+	journalctl -b -u bindguard-protect.service -o cat | sed 's/^/# journal: /'
+	grep -qx "$ctl" /sys/kernel/bindguard/protect || fail "$ctl not in /sys/kernel/bindguard/protect: $(tr '\n' ' ' </sys/kernel/bindguard/protect)"
+	line=$(grep "^protect $ctl " $BG_DEBUGFS/listed)
+	diag "listed: $line"
+	case $line in
+	"protect $ctl "*" applies "*" backs\\040/\\040on\\040vda") ;;
+	*) fail "listed: '$line'" ;;
+	esac
+}
+
+# virsh nodedev-detach of the root disk's controller: refused, and the host
+# keeps its root filesystem
+t_detach_root_refused() {
+	local ctl out
+	ctl=$(root_controller)
+	out=$($VIRSH nodedev-detach "$(nodedev "$ctl")" 2>&1) &&
+		fail "virsh nodedev-detach $(nodedev "$ctl") succeeded: $out"
+	echo "$out" | sed 's/^/# virsh: /'
+	expect_driver "$ctl" virtio-pci
+	dmesg | grep -F "bindguard: refused unbind of $ctl from virtio-pci (-EBUSY): the device is protected (backs / on vda); to lift: echo $ctl > /sys/kernel/bindguard/unprotect" |
+		sed 's/^/# dmesg: /' | grep -q . || fail "no refusal line for $ctl in dmesg"
+	echo probe >/root/still-writable && sync && [ "$(cat /root/still-writable)" = probe ] ||
+		fail "the root filesystem is gone"
+	echo >"/sys/bus/pci/devices/$ctl/driver_override" 2>/dev/null || true
+}
+
 libvirt_init
-ktap_plan $((9 + LIBVIRT_TESTS))
+ktap_plan $((11 + LIBVIRT_TESTS))
 run_test "booted the upgraded kernel" t_upgraded_kernel
 run_test "dkms status: installed for both kernels" t_dkms_status
 run_test "built for the running kernel by the DKMS kernel hook" t_built_for_running_kernel
@@ -136,5 +175,7 @@ run_test "signed with DKMS's MOK key" t_signed_by_dkms
 run_test "modinfo: description, version, every parameter with its default" t_modinfo
 run_test "debugfs readable" t_debugfs_readable
 run_test "trace-cmd start -e bindguard" t_trace_cmd_start
+run_test "protected at boot: the root disk's controller, with why" t_root_protected
+run_test "virsh nodedev-detach of the root disk's controller: refused, the host keeps its root" t_detach_root_refused
 libvirt_story
 run_test "trace-cmd report: the story's ownership changes and refusal" t_trace_cmd_report

@@ -15,7 +15,7 @@
 # kernel and libvirt's managed reattach gives HELD back to e1000, which
 # bindguard must let through.
 
-LIBVIRT_TESTS=6
+LIBVIRT_TESTS=7
 VIRSH="virsh -q -c qemu:///system"
 
 # libvirt's node device name of a BDF: pci_0000_02_01_0
@@ -124,6 +124,36 @@ t_start_vm() {
 	vm_start
 }
 
+# While SIB is on e1000 the group cannot be handed to the VM: bindguard's
+# libvirt hook (/etc/libvirt/hooks/qemu.d/bindguard) refuses the start at
+# "prepare begin", before libvirt detaches HELD, and virsh start's error
+# says why and what to run
+t_start_refused() {
+	local out
+	if [ $BINDGUARD = 0 ]; then
+		SKIP_REASON="bindguard not loaded: its hook has no opinion"
+		return
+	fi
+	domain_xml >/tmp/seed.xml
+	run $VIRSH define /tmp/seed.xml || { fail "virsh define failed"; return; }
+	out=$($VIRSH start seed 2>&1) && { fail "virsh start seed succeeded"; vm_destroy_quiet; return; }
+	echo "$out" | sed 's/^/# virsh start: /'
+	case $out in
+	*"bindguard: refusing to start seed: "*) ;;
+	*) fail "virsh start's error does not name bindguard's refusal" ;;
+	esac
+	case $out in
+	*"iommu group $GROUP not viable: $SIB is bound to e1000 $(status_fix "$SIB")"*) ;;
+	*) fail "virsh start's error does not name $SIB and its fix" ;;
+	esac
+	expect_driver "$HELD" e1000
+	expect_eq "$($VIRSH domstate seed 2>&1)" "shut off" "domain state"
+}
+
+vm_destroy_quiet() {
+	$VIRSH destroy seed >/dev/null 2>&1
+}
+
 # vm_start: virsh start of the defined domain; QPID and VM_COMM are its
 # QEMU's, which must hold the group (bindguard's table says so too)
 vm_start() {
@@ -201,6 +231,7 @@ t_reattach_sibling_after() {
 
 libvirt_story() {
 	run_test "libvirt: virsh reaches libvirt, lists the seed's devices" t_libvirtd
+	run_test "libvirt: virsh start refused by bindguard's hook while the sibling is on e1000, with the fix" t_start_refused
 	run_test "libvirt: nodedev-detach of the sibling: vfio-pci" t_detach_sibling
 	run_test "libvirt: virsh start: QEMU owns the group" t_start_vm
 	run_test "libvirt: nodedev-reattach of the sibling while the VM runs: refused, host up" t_reattach_sibling_refused

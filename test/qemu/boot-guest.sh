@@ -152,6 +152,11 @@ sriov)
 	;;
 *) die "BG_TOPOLOGY must be small, wide or sriov" ;;
 esac
+# BG_DATA_DISK=FILE (test/run.sh's boot key `disk`): a virtio-blk disk, QMP
+# id vdisk, behind its own (hot-pluggable) root port; writes go to a copy.
+[[ -n ${BG_DATA_DISK:-} ]] && qemu+=(-device pcie-root-port,id=rp5,chassis=5,bus=pcie.0
+	-drive "file=$BG_DATA_DISK,if=none,id=data,format=raw,snapshot=on"
+	-device virtio-blk-pci,id=vdisk,drive=data,bus=rp5)
 [[ -n ${BG_DISK:-} ]] && qemu+=(-drive "file=$BG_DISK,if=virtio,format=raw,snapshot=on,cache=unsafe")
 # BG_ICOUNT=1: guest time counts instructions (one per ns), so that timings
 # taken inside the guest repeat run to run (test/bench/bench.sh).
