@@ -92,7 +92,8 @@ enum bg_event_type {
  * struct bg_event - one entry of the ring, as bg_event_snapshot() copies it
  * @ns:     boottime of the event
  * @type:   what happened
- * @group:  IOMMU group id, -1 for a reservation of a BDF with no device
+ * @group:  IOMMU group id, -1 for a reservation (protection) of a BDF with
+ *          no device, or whose device has other IDs (drift)
  * @pid:    the process (owner, claimer, asker, writer), 0 if unknown
  * @comm:   its comm, "" if unknown
  * @bdf:    the device, "" if none

@@ -22,16 +22,15 @@
 #include "table.h"
 
 /*
- * A name an admin keeps: a reservation (reserve.c's reserve), a BDF closed
- * to kernel DMA-API drivers, or a protection (protect), a BDF whose group
- * is closed to drivers that leave DMA to userspace and whose sysfs unbind
- * is refused. Kept as a name, for a BDF outlives its device (hot-removal,
- * reboot) and may name one not added yet; pinned to the device's PCI IDs,
- * given ("BDF@vvvv:dddd") or recorded from the first device of that name,
- * so that another card at that address (a renumbered bus, a hot-add) is
- * not covered by mistake: that is drift, logged and shown (debugfs
- * "listed"). A group is reserved (protected) while one of its members'
- * names is listed and applies.
+ * A name an admin keeps: a reservation (reserve.c), a BDF closed to kernel
+ * DMA-API drivers, or a protection, a BDF whose group is closed to drivers
+ * that leave DMA to userspace and whose sysfs unbind is refused. Kept as a
+ * name, for a BDF outlives its device (hot-removal, reboot) and may name
+ * one not added yet; pinned to the device's PCI IDs, given (BDF@vvvv:dddd)
+ * or recorded from the first device of that name, so that another card at
+ * that address (a renumbered bus, a hot-add) is not covered by mistake:
+ * that is drift, logged and shown (debugfs "listed"). A group is reserved
+ * (protected) while one of its members' names is listed and applies.
  */
 struct bg_listed_entry {
 	char name[BG_BDF_LEN];
@@ -140,11 +139,11 @@ static void bg_listed_apply(struct bg_group *g, struct bg_member *m,
 	bg_listed_mark(g, m, list, !drift);
 	bg_listed_set(e, drift ? -1 : g->id, drift);
 	if (drift)
-		pr_warn("%s of %s@%s does not apply: the device there (iommu group %d) is %s; to fix: echo %s > /sys/kernel/bindguard/%s, then list the device you mean as BDF@vvvv:dddd\n",
-			bg_listed_what[list], e->name,
-			bg_names_ids(want, e->ids.id, e->ids.n), g->id,
-			bg_names_ids(have, m->ids, 4), e->name,
-			list == BG_RESERVED ? "release" : "unprotect");
+		pr_warn_ratelimited("%s of %s@%s does not apply: the device there (iommu group %d) is %s; to fix: echo %s > /sys/kernel/bindguard/%s, then list the device you mean as BDF@vvvv:dddd\n",
+				    bg_listed_what[list], e->name,
+				    bg_names_ids(want, e->ids.id, e->ids.n), g->id,
+				    bg_names_ids(have, m->ids, 4), e->name,
+				    list == BG_RESERVED ? "release" : "unprotect");
 }
 
 /**
@@ -171,8 +170,9 @@ void bg_listed_mark_new(struct bg_group *g, struct bg_member *m)
  * @g: @m's entry
  * @m: a member of @g, its device deleted or moved to another group
  *
- * Its names, still listed, apply to no device (and drift from none) until
- * a device of that name is added again.
+ * Its names apply to no device until one of that name is added again;
+ * whether they drifted is kept till then, for the unbind hook (no mutex)
+ * while a device moves to another group (bg_member_record()).
  *
  * Context: process; bg_table_mutex held.
  */
@@ -185,7 +185,7 @@ void bg_listed_mark_gone(struct bg_group *g, struct bg_member *m)
 		bg_listed_mark(g, m, list, false);
 		e = bg_listed_entry(list, m->bdf);
 		if (e)
-			bg_listed_set(e, -1, false);
+			bg_listed_set(e, -1, e->drift);
 	}
 }
 
@@ -297,9 +297,10 @@ static bool bg_listed_conflict(enum bg_listed_id list, const char *bdf,
  * Context: process; takes bg_table_mutex. Also at module load, from the
  * reserve= and protect= parameters, before the table holds any group.
  * Return: 0, -EEXIST if already listed, -ENOSPC past BG_RESERVE_MAX,
- * -EBUSY (with one log line saying why) if the same group is on the other
- * list, or, to protect, if userspace owns the group or one of its members
- * is on a driver that leaves DMA to userspace.
+ * -EBUSY (with one log line saying why) if the name, or a member of its
+ * device's group, is on the other list, or, to protect, if userspace owns
+ * the group or one of its members is on a driver that leaves DMA to
+ * userspace.
  */
 int bg_listed_add(enum bg_listed_id list, const char *bdf,
 		  const struct bg_listed_ids *ids, const char *why)
@@ -320,16 +321,17 @@ int bg_listed_add(enum bg_listed_id list, const char *bdf,
 	} else if (l->n == BG_RESERVE_MAX) {
 		ret = -ENOSPC;
 	} else {
+		/* applied (drift known) before n shows it to the unbind hook */
 		e = &l->e[l->n];
-		raw_spin_lock_irqsave(&bg_listed_lock, flags);
 		memset(e, 0, sizeof(*e));
 		strscpy(e->name, bdf, sizeof(e->name));
 		strscpy(e->why, why, sizeof(e->why));
 		e->ids = *ids;
 		e->group = -1;
+		bg_listed_mark_all(list, e, true);
+		raw_spin_lock_irqsave(&bg_listed_lock, flags);
 		l->n++;
 		raw_spin_unlock_irqrestore(&bg_listed_lock, flags);
-		bg_listed_mark_all(list, e, true);
 	}
 	mutex_unlock(&bg_table_mutex);
 	return ret;

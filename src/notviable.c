@@ -41,7 +41,7 @@ static void bg_notviable_report(int id, pid_t pid, const char *comm)
 {
 	char nodedev[BG_BDF_LEN + 4], esc[BG_NOTVIABLE_NAME], comm_esc[BG_NOTVIABLE_NAME];
 	const char *first = NULL;
-	bool full = false, limited;
+	bool full = false, prot = false, limited;
 	struct bg_member *mem;
 	struct bg_group *g;
 	size_t len = 0;
@@ -65,17 +65,19 @@ static void bg_notviable_report(int id, pid_t pid, const char *comm)
 	if (limited)
 		goto out;
 	list_for_each_entry(mem, &g->members, node) {
+		prot |= mem->protected;
 		if (!mem->blocks)
 			continue;
 		bg_event_add(BG_EV_NOT_VIABLE, id, pid, comm, mem->bdf, mem->driver);
 		if (full)
 			continue;
 		/*
-		 * each part below fits in what is left: no truncation (64 for
-		 * the names, and a protected member's way to lift it)
+		 * room for a BDF and a short driver name (each escaped into
+		 * at most half of what is left, cut with "..." past it), and a
+		 * protected member's way to lift it; else "..." ends the list
 		 */
-		if (BG_BLOCKERS_LINE - len < 64 + (mem->protected ? 64 : 0)) {
-			strscpy(line + len, ", ...", BG_BLOCKERS_LINE - len);
+		if (BG_BLOCKERS_LINE - len < 64 + (mem->protected ? 72 : 0)) {
+			len += scnprintf(line + len, BG_BLOCKERS_LINE - len, ", ...");
 			full = true;
 			continue;
 		}
@@ -93,8 +95,12 @@ static void bg_notviable_report(int id, pid_t pid, const char *comm)
 		else if (!first)
 			first = mem->bdf;
 	}
-	/* the fix: the first blocker's detach, and where the rest is told */
-	if (len && first)
+	/*
+	 * the fix: the first blocker's detach, and where the rest is told;
+	 * none while a member is protected (vfio-pci is refused there: the
+	 * protection's own line says how to lift it)
+	 */
+	if (len && first && !prot)
 		scnprintf(line + len, BG_FIX_LINE,
 			  "; to fix, detach each: virsh nodedev-detach %s (or echo %s > /sys/bus/pci/devices/%s/driver/unbind); all of it: bindguard-status --explain %d",
 			  bg_refusal_nodedev(nodedev, first),

@@ -87,7 +87,8 @@ static char bg_esc[3][BG_ESC_LEN];	/* bg_refusal_esc_lock */
  * @comm:   owner's comm
  * @listed: the group's reserved member (nobody owns the group, it is
  *          reserved, reserve.c), or its protected member (a driver that
- *          leaves DMA to userspace refused there); NULL for an owned group
+ *          leaves DMA to userspace refused there); NULL for a refusal in an
+ *          owned group
  * @list:   which of the two @listed is
  *
  * Each line ends with what to run: the write that lifts the reservation or
@@ -325,8 +326,10 @@ void bg_refusal_bind(struct device *dev, const struct device_driver *drv,
 	if (pid)
 		strscpy(comm, g->st.owner_comm, sizeof(comm));
 	if (protect) {
+		/* "-" if unprotected since the veto's decision: still this line */
 		list = BG_PROTECTED;
-		strscpy(listed, g->st.protected_bdf, sizeof(listed));
+		strscpy(listed, g->st.protected_bdf[0] ? g->st.protected_bdf : "-",
+			sizeof(listed));
 	} else if (g->st.reserved && !bg_group_user_owned(&g->st)) {
 		strscpy(listed, g->st.reserved_bdf, sizeof(listed));
 	}

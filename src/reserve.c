@@ -10,20 +10,23 @@
  * closed to drivers that leave DMA to userspace (veto.c), and a sysfs unbind
  * of it is refused (unbind.c).
  *
- *   /sys/kernel/bindguard/reserve   write one BDF to reserve it; read the
+ *   /sys/kernel/bindguard/reserve   write BDF[@IDS] to reserve it; read the
  *                                   reserved BDFs, one a line (0600)
  *   /sys/kernel/bindguard/release   write one BDF to end its reservation (0200)
  *   /sys/kernel/bindguard/config_errors   the values refused at load
  *                                   (params.c), one a line (0444)
- *   reserve=BDF[,BDF...]            at load, to hold groups from boot
- *   /sys/kernel/bindguard/protect   write one BDF to protect it; read the
- *                                   protected BDFs, one a line (0600)
+ *   reserve=BDF[@IDS][,...]         at load, to hold groups from boot
+ *   /sys/kernel/bindguard/protect   write BDF[@IDS][ WHY] to protect it;
+ *                                   read the protected BDFs, one a line (0600)
  *   /sys/kernel/bindguard/unprotect write one BDF to end its protection (0200)
- *   protect=BDF[,BDF...]            at load
+ *   protect=BDF[@IDS][,...]         at load
  *
  * sysfs, not debugfs: a locked-down kernel refuses writable debugfs files.
  * A write is validated first: anything but one BDF (hex "dddd:bb:dd.f", or
- * "bb:dd.f" in domain 0, optionally followed by a newline) is -EINVAL with
+ * "bb:dd.f" in domain 0), optionally pinned to the device's IDS
+ * ("vvvv:dddd" or "vvvv:dddd:ssss:ssss", listed.c), for a protection
+ * optionally followed by one space and why (1 to 63 printable characters,
+ * the first neither a space nor '@'), and by one newline, is -EINVAL with
  * one log line, and changes nothing; listing a listed BDF is -EEXIST,
  * releasing (unprotecting) one that is not -ENOENT, more than
  * BG_RESERVE_MAX in a list -ENOSPC. At load, reserve= and protect= never
@@ -43,7 +46,7 @@
 #include "bindguard.h"
 
 /*
- * Parse one BDF from @buf (@len bytes, a trailing newline allowed) into its
+ * Parse one BDF from @buf (@len bytes) into its
  * canonical form "%04x:%02x:%02x.%x" in @bdf (BG_BDF_LEN). -EINVAL if it is
  * anything else.
  */
@@ -54,8 +57,6 @@ static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf)
 	size_t i;
 	int n;
 
-	if (len && buf[len - 1] == '\n')
-		len--;
 	if (len == 0 || len > BG_BDF_LEN - 1)
 		return -EINVAL;
 	for (i = 0; i < len; i++)
@@ -84,8 +85,9 @@ static int bg_reserve_parse_bdf(const char *buf, size_t len, char *bdf)
  * Parse "BDF[@VVVV:DDDD[:SVVV:SDDD]][ WHY]" from @buf (@len bytes, a
  * trailing newline allowed): the BDF into @bdf (bg_reserve_parse_bdf()),
  * the IDs, 4 hex digits each, into @ids (n 0 if none), the reason (1 to
- * BG_WHY_LEN - 1 printable ASCII bytes after one space, the first not a
- * space) into @why ("" if none; @why NULL: no reason allowed). -EINVAL if it is anything else.
+ * BG_WHY_LEN - 1 printable ASCII bytes after one space, the first neither a
+ * space nor '@') into @why ("" if none; @why NULL: no reason allowed).
+ * -EINVAL if it is anything else.
  */
 static int bg_reserve_parse(const char *buf, size_t len, char *bdf,
 			    struct bg_listed_ids *ids, char *why)
@@ -102,7 +104,8 @@ static int bg_reserve_parse(const char *buf, size_t len, char *bdf,
 	sp = memchr(buf, ' ', len);
 	if (sp) {
 		n = buf + len - (sp + 1);
-		if (!why || n == 0 || n > BG_WHY_LEN - 1 || sp[1] == ' ')
+		/* a leading '@': IDs after a stray space, not a reason */
+		if (!why || n == 0 || n > BG_WHY_LEN - 1 || sp[1] == ' ' || sp[1] == '@')
 			return -EINVAL;
 		for (i = 0; i < n; i++)
 			if (sp[1 + i] < 0x20 || sp[1 + i] > 0x7e)
@@ -134,8 +137,10 @@ static int bg_reserve_parse(const char *buf, size_t len, char *bdf,
 	return bg_reserve_parse_bdf(buf, len, bdf);
 }
 
-static const char bg_reserve_more[] =
-	", optionally @vvvv:dddd[:ssss:ssss], then a space and why (1 to 63 printable characters)";
+static const char * const bg_reserve_more[] = {
+	[BG_RESERVED] = ", optionally @vvvv:dddd[:ssss:ssss]",
+	[BG_PROTECTED] = ", optionally @vvvv:dddd[:ssss:ssss], then a space and why",
+};
 
 /*
  * One line written to @what: parsed, then added to or taken off @list
@@ -149,16 +154,19 @@ static ssize_t bg_reserve_write(const char *buf, size_t count, const char *what,
 	struct bg_listed_ids ids;
 	int ret;
 
-	ret = bg_reserve_parse(buf, count, bdf, &ids, add ? why : NULL);
+	ret = bg_reserve_parse(buf, count, bdf, &ids,
+			       add && list == BG_PROTECTED ? why : NULL);
 	if (ret || (!add && ids.n)) {
 		len = min(len, sizeof(s) - 1);
 		memcpy(s, buf, len);
 		s[len] = '\0';
 		pr_err("invalid %s '%s': expected one PCI device name (dddd:bb:dd.f)%s\n",
-		       what, bg_names_escape(shown, sizeof(shown), s), add ? bg_reserve_more : "");
+		       what, bg_names_escape(shown, sizeof(shown), s),
+		       add ? bg_reserve_more[list] : "");
 		return -EINVAL;
 	}
-	ret = add ? bg_listed_add(list, bdf, &ids, why) : bg_listed_del(list, bdf);
+	ret = add ? bg_listed_add(list, bdf, &ids, list == BG_PROTECTED ? why : "") :
+		    bg_listed_del(list, bdf);
 	if (!ret && add && list == BG_PROTECTED && !bg_unbind_armed())
 		pr_warn("protected %s, but a sysfs unbind of it is not refused: the hook on unbind_store() is not armed (debugfs hooks)\n",
 			bdf);
@@ -285,12 +293,12 @@ static const struct kernel_param_ops bg_reserve_param_ops = {
 
 /* 0400: the lists are root's, as /sys/kernel/bindguard/{reserve,protect} are */
 module_param_cb(reserve, &bg_reserve_param_ops, (void *)&bg_reserve_lists[BG_RESERVED], 0400);
-MODULE_PARM_DESC(reserve, "IOMMU groups reserved from load, by a member's BDF, up to "
+MODULE_PARM_DESC(reserve, "IOMMU groups reserved from load, by a member's BDF (BDF@vvvv:dddd: only that device), up to "
 		 __stringify(BG_RESERVE_MAX) " comma-separated; "
 		 "at runtime /sys/kernel/bindguard/reserve and release; default none");
 module_param_cb(protect, &bg_reserve_param_ops, (void *)&bg_reserve_lists[BG_PROTECTED], 0400);
 MODULE_PARM_DESC(protect, "PCI devices protected from load, up to "
-		 __stringify(BG_RESERVE_MAX) " comma-separated BDFs; "
+		 __stringify(BG_RESERVE_MAX) " comma-separated BDFs or BDF@vvvv:dddd; "
 		 "their groups closed to vfio, pci-stub and driver_managed_dma drivers; "
 		 "their sysfs unbind refused; "
 		 "at runtime /sys/kernel/bindguard/protect and unprotect; default none");

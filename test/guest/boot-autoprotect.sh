@@ -74,10 +74,6 @@ t_hot_unplug() {
 		fail "listed: $(listed)"
 }
 
-protected_list() {
-	tr '\n' ' ' <$SYS/protect
-}
-
 for m in vfio vfio_iommu_type1 vfio-pci virtio_blk ext4; do
 	modprobe $m || diag "modprobe $m failed"
 done

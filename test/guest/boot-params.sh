@@ -322,13 +322,13 @@ t_status_config_errors() {
 		fail "no warning line: $(echo "$out" | head -n2)"
 	out=$(bindguard-status --json)
 	case $out in
-	*',"config_errors":[{"param":"mode","reason":"invalid","value":"enforec","instead":"enforce"},{"param":"reserve","reason":"invalid","value":"nonsense","instead":null}]}') ;;
+	*',"config_errors":[{"param":"mode","reason":"invalid","value":"enforec","instead":"enforce"},{"param":"reserve","reason":"invalid","value":"nonsense","instead":null}],"listed":[{"list":"reserve","name":"'"$SIB"'",'*) ;;
 	*) fail "--json: ...$(echo "$out" | tail -c 200)" ;;
 	esac
 	insmod_with
 	bindguard-status | grep -q WARNING && fail "a warning after a clean load"
 	case $(bindguard-status --json) in
-	*',"config_errors":[]}') ;;
+	*',"config_errors":[],"listed":[]}') ;;
 	*) fail "--json after a clean load: ...$(bindguard-status --json | tail -c 100)" ;;
 	esac
 	rmmod bindguard || fail rmmod

@@ -21,9 +21,6 @@ SYS=/sys/kernel/bindguard
 PARAMS=/sys/module/bindguard/parameters
 E1000=/sys/bus/pci/drivers/e1000
 
-protected_list() {
-	tr '\n' ' ' <$SYS/protect
-}
 
 # pci_id BDF: "vvvv dddd", as new_id takes it
 pci_id() {
@@ -50,10 +47,13 @@ t_protect_bad_writes() {
 	for v in garbage "" "$SIB " "${SIB}x" 0000:02:20.0 "$SIB,$HELD" "$(printf '%0100d' 0)" \
 		"$SIB@8086" "$SIB@8086:100" "$SIB@8086:100e:1af4" "$SIB@8086:100e:1af4:11000" \
 		"$SIB@808g:100e" "$SIB@8086-100e" "$SIB@" "@8086:100e" "$SIB@8086:100e@8086:100e" \
-		"$SIB $(printf '%064d' 0)" "$SIB $(printf 'a\tb')" "$SIB $(printf 'caf\303\251')"; do
+		"$SIB $(printf '%064d' 0)" "$SIB $(printf 'a\tb')" "$SIB $(printf 'caf\303\251')" \
+		"$SIB @8086:100e" "$SIB
+" "$SIB
+why"; do
 		expect_write $SYS/protect "$v" EINVAL
 	done
-	expect_eq "$(dmesg_count "bindguard: invalid protection")" $((n + 19)) "log lines, one a write"
+	expect_eq "$(dmesg_count "bindguard: invalid protection")" $((n + 22)) "log lines, one a write"
 	n=$(dmesg_count "bindguard: invalid unprotect")
 	expect_write $SYS/unprotect garbage EINVAL
 	expect_write $SYS/unprotect "$SIB@8086:100e" EINVAL

@@ -169,6 +169,11 @@ events_count() {	# PATTERN (extended regex)
 	grep -cE "$1" $BG_DEBUGFS/events
 }
 
+# the protected names, one line
+protected_list() {
+	tr '\n' ' ' </sys/kernel/bindguard/protect
+}
+
 # debugfs "listed" without its two header lines, one line a "|"
 listed() {
 	sed 1,2d $BG_DEBUGFS/listed | tr '\n' '|'
