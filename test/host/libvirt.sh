@@ -148,6 +148,7 @@ t_start_refused() {
 	esac
 	expect_driver "$HELD" e1000
 	expect_eq "$($VIRSH domstate seed 2>&1)" "shut off" "domain state"
+	run $VIRSH undefine seed || fail "virsh undefine seed failed"
 }
 
 vm_destroy_quiet() {
