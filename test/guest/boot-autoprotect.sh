@@ -74,7 +74,7 @@ t_hot_unplug() {
 		fail "listed: $(listed)"
 }
 
-for m in vfio vfio_iommu_type1 vfio-pci virtio_blk crc32c_generic ext4; do
+for m in vfio vfio_iommu_type1 vfio-pci virtio_pci virtio_blk crc32c_generic ext4; do
 	modprobe $m || diag "modprobe $m failed"
 done
 modprobe bindguard || diag "modprobe bindguard failed"

@@ -10,7 +10,8 @@
 #   /lib/modules/KVER/     the kernel's vfio, vfio_iommu_type1, vfio-pci,
 #                          e1000, e1000e, pci-stub, iommufd (where a module:
 #                          the rtdebug kernel), nvme (the VF churn bench),
-#                          virtio_blk, ext4 and crc32c_generic (which ext4
+#                          virtio_pci (a module on 5.10), virtio_blk, ext4
+#                          and crc32c_generic (which ext4
 #                          asks the crypto API for: the autoprotect boot's
 #                          disk)
 #                          and their dependency closure
@@ -44,7 +45,7 @@ BUSYBOX=${BG_BUSYBOX:-/bin/busybox}
 file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
 	ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' || die "$BUSYBOX is not static (install busybox-static)"
 
-MODULES=(vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub iommufd nvme virtio_blk ext4 crc32c_generic)
+MODULES=(vfio vfio_iommu_type1 vfio-pci e1000 e1000e pci-stub iommufd nvme virtio_pci virtio_blk ext4 crc32c_generic)
 
 ST=$(mktemp -d "${TMPDIR:-/tmp}/bg-initramfs.XXXXXX")
 trap 'rm -rf "$ST"' EXIT
