@@ -1,6 +1,6 @@
-# boot-protect.sh - protected devices (src/member.c's names, src/reserve.c's
+# boot-protect.sh - protected devices (src/listed.c's names, src/reserve.c's
 # files, the veto in src/veto.c, the unbind hook in src/unbind.c): a device
-# the host needs stays with its host driver.
+# the host needs stays with its host driver. Boots keys `qmp` and `disk`.
 #
 # The story: garbage is refused and changes nothing; the seed group's
 # sibling SIB, protected while on e1000, keeps its group closed to drivers
@@ -13,7 +13,14 @@
 # protection and how to lift it; unprotect lifts all of it; a group the
 # host does not drive (owned, a member on vfio-pci) cannot be protected,
 # nor can a group be both reserved and protected; protect= at load with a
-# bad entry; nothing left after rmmod.
+# bad entry; nothing left after rmmod. Pinned names: a protection or
+# reservation written with other IDs than the device's does not apply
+# (drift), one with the right IDs and a reason names it in its refusals.
+# At boot (scripts/bindguard-protect-boot, what bindguard-protect.service
+# runs): the guest's /var is a mounted virtio-blk disk; the script protects
+# its controller with its IDs and why ("backs /var on vda"); every way to
+# take the disk from its host driver is refused and /var stays readable;
+# QEMU's hot-unplug of the protected disk still goes ahead.
 . /tests/lib.sh
 . /tests/scenario.sh
 
@@ -273,6 +280,79 @@ t_drift() {
 	done
 }
 
+# --- protected at boot ----------------------------------------------------
+
+HELLO="bindguard data disk"
+
+t_mounted() {
+	[ -n "$DISK" ] || { fail "no virtio-blk device (1af4:1001 or 1af4:1042)"; return; }
+	mkdir -p /var
+	mount -t ext4 -o ro /dev/vda /var || { fail "mount /dev/vda /var"; return; }
+	expect_eq "$(cat /var/hello)" "$HELLO" "/var/hello"
+	expect_driver "$DISK" virtio-pci
+}
+
+t_dry_run() {
+	local out want
+	out=$(bindguard-protect-boot --dry-run) || fail "--dry-run exit status $?"
+	want="$DISK@$(pci_ids "$DISK") backs /var on vda"
+	echo "$out" | grep -qxF "$want" || fail "--dry-run: no line '$want' in: $(echo "$out" | tr '\n' '|')"
+	expect_eq "$(protected_list)" "" "protections after --dry-run"
+}
+
+t_protect_boot() {
+	local out ids
+	out=$(bindguard-protect-boot) || fail "exit status $?: $out"
+	ids=$(pci_ids "$DISK")
+	listed | tr '|' '\n' | grep -qxF "protect $DISK $ids $ids applies $(group_of "$DISK") backs\\040/var\\040on\\040vda" ||
+		fail "listed: $(listed)"
+	case " $(protected_list)" in
+	*" $DISK "*) ;;
+	*) fail "protections: $(protected_list)" ;;
+	esac
+	out=$(bindguard-protect-boot) || fail "second run: exit status $?: $out"
+	expect_eq "$(listed | tr '|' '\n' | grep -c "^protect $DISK ")" 1 "entries for $DISK after a second run"
+}
+
+t_refused() {
+	local n drv=/sys/bus/pci/drivers/vfio-pci
+	n=$(dmesg_count "bindguard: refused unbind of $DISK from virtio-pci (-EBUSY): the device is protected (backs /var on vda); to lift: echo $DISK > /sys/kernel/bindguard/unprotect")
+	expect_write /sys/bus/pci/drivers/virtio-pci/unbind "$DISK" EBUSY
+	expect_eq "$(dmesg_count "bindguard: refused unbind of $DISK from virtio-pci (-EBUSY): the device is protected (backs /var on vda); to lift: echo $DISK > /sys/kernel/bindguard/unprotect")" \
+		$((n + 1)) "refusal line naming why"
+	echo vfio-pci >"/sys/bus/pci/devices/$DISK/driver_override"
+	echo "$DISK" >/sys/bus/pci/drivers_probe 2>/dev/null
+	echo "$(cat "/sys/bus/pci/devices/$DISK/vendor") $(cat "/sys/bus/pci/devices/$DISK/device")" |
+		sed 's/0x//g' >$drv/new_id 2>/dev/null
+	echo "$DISK" >$drv/bind 2>/dev/null
+	expect_driver "$DISK" virtio-pci
+	echo >"/sys/bus/pci/devices/$DISK/driver_override"
+	expect_eq "$(cat /var/hello)" "$HELLO" "/var/hello after the attempts"
+	grep -q " /var ext4 " /proc/mounts || fail "/var no longer mounted"
+}
+
+t_hot_unplug() {
+	local r
+	umount /var || fail "umount /var"
+	r=$(host_cmd device_del vdisk)
+	expect_eq "$r" "ok {}" "device_del"
+	r=$(host_cmd wait_event DEVICE_DELETED vdisk 30)
+	case $r in ok*) ;; *) fail "DEVICE_DELETED vdisk: $r" ;; esac
+	wait_for "[ ! -e /sys/bus/pci/devices/$DISK ]" 10 || fail "$DISK still there"
+	listed | tr '|' '\n' | grep -qxF "protect $DISK $IDS - absent - backs\\040/var\\040on\\040vda" ||
+		fail "listed: $(listed)"
+}
+
+# what the script protected (the disk's controller and its root port):
+# lifted, so that the next test starts from no protection
+t_autoprotect_lifted() {
+	local b
+	for b in $(protected_list); do
+		expect_write $SYS/unprotect "$b" OK
+	done
+	expect_eq "$(protected_list)" "" "protections"
+}
+
 t_protect_conflicts() {
 	local n
 	n=$(dmesg_count "bindguard: cannot ")
@@ -333,7 +413,7 @@ t_protect_nothing_left() {
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
 }
 
-for m in vfio vfio_iommu_type1 vfio-pci e1000 pci-stub; do
+for m in vfio vfio_iommu_type1 vfio-pci e1000 pci-stub virtio_pci virtio_blk crc32c_generic ext4; do
 	modprobe $m || diag "modprobe $m failed"
 done
 modprobe bindguard || diag "modprobe bindguard failed"
@@ -341,7 +421,11 @@ scenario_init
 # how every refusal says the protection is lifted
 LIFT="to lift: echo $SIB > /sys/kernel/bindguard/unprotect"
 
-ktap_plan 14
+DISK=$( (pci_find 0x1af4 0x1001; pci_find 0x1af4 0x1042) | head -n1)
+wait_for "[ -b /dev/vda ]" 10 || diag "no /dev/vda"
+IDS=$([ -n "$DISK" ] && pci_ids "$DISK")
+
+ktap_plan 20
 run_test "protect: sysfs files, the unbind hook armed" t_protect_files
 run_test "protect: garbage is EINVAL with a log line, changes nothing" t_protect_bad_writes
 run_test "protect: the sibling on e1000 is protected" t_protect
@@ -354,5 +438,11 @@ run_test "protect: a VFIO claim fails, explained with the protection" t_claim_ex
 run_test "protect: unprotect lifts it all" t_protect_lifted
 run_test "protect: refused while the group is not the host's, or reserved; reserve refused while protected" t_protect_conflicts
 run_test "protect, reserve: pinned to the device's IDs, drift not covered, the reason in refusals" t_drift
+run_test "at boot: the virtio disk mounted at /var" t_mounted
+run_test "at boot: --dry-run names the disk's controller and why, writes nothing" t_dry_run
+run_test "at boot: the controller protected with its IDs and why, once" t_protect_boot
+run_test "at boot: unbind, driver_override, new_id, bind to vfio-pci take nothing; /var stays" t_refused
+run_test "at boot: QEMU's hot-unplug of the protected disk goes ahead" t_hot_unplug
+run_test "at boot: what it protected, lifted" t_autoprotect_lifted
 run_test "protect: protect= at load, a bad entry left out" t_protect_load_param
 run_test "protect: nothing left after rmmod" t_protect_nothing_left

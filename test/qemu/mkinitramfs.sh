@@ -12,7 +12,7 @@
 #                          the rtdebug kernel), nvme (the VF churn bench),
 #                          virtio_pci (a module on 5.10), virtio_blk, ext4
 #                          and crc32c_generic (which ext4
-#                          asks the crypto API for: the autoprotect boot's
+#                          asks the crypto API for: the protect boot's
 #                          disk)
 #                          and their dependency closure
 #                          (vfio_virqfd, vfio-pci-core, irqbypass, iommufd ...
