@@ -341,10 +341,11 @@ for s in "${SUITES[@]}"; do
 	# what the service writes (the chroot has no systemd to run it): the
 	# tool itself, as the unit runs it, into the two directories made here
 	mkdir -p "$dir/var/lib/prometheus/node-exporter" "$dir/etc/kubernetes/node-feature-discovery/features.d"
-	check "$s: bindguard-status as the unit runs it (bindguard not loaded): bindguard_loaded 0 in the textfile directory, loaded=false in features.d" \
-		sh -c "chroot '$dir' /usr/sbin/bindguard-status --if-dir-exists --metrics /var/lib/prometheus/node-exporter/bindguard.prom \
-				--nfd /etc/kubernetes/node-feature-discovery/features.d/bindguard &&
-			grep -qx 'bindguard_loaded 0' '$dir/var/lib/prometheus/node-exporter/bindguard.prom' &&
+	in_chroot "$dir" /usr/sbin/bindguard-status --if-dir-exists \
+		--metrics /var/lib/prometheus/node-exporter/bindguard.prom \
+		--nfd /etc/kubernetes/node-feature-discovery/features.d/bindguard >"$LOGS/$s-metrics.log" 2>&1 && rc=0 || rc=$?
+	check "$s: bindguard-status as the unit runs it (bindguard not loaded): exit $rc, bindguard_loaded 0 in the textfile directory, loaded=false in features.d (log: $LOGS/$s-metrics.log)" \
+		sh -c "test $rc = 0 && grep -qx 'bindguard_loaded 0' '$dir/var/lib/prometheus/node-exporter/bindguard.prom' &&
 			grep -qx 'bindguard.io/loaded=false' '$dir/etc/kubernetes/node-feature-discovery/features.d/bindguard'"
 	check "$s: /usr/sbin/bindguard-protect-boot (0755) without bindguard: one line, exit 0" \
 		sh -c "test \"\$(stat -c %a '$dir/usr/sbin/bindguard-protect-boot')\" = 755 &&
