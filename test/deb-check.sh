@@ -35,7 +35,12 @@
 # MOK key, `modinfo -F signer`, since the package pulls in openssl), the DKMS tree
 # /usr/src/bindguard-VER holds only the module's sources, the boot and
 # modprobe files are in place, bindguard-protect.service is installed and
-# enabled and its prerm stops it at removal, bindguard-protect-boot says in
+# enabled and its prerm stops it at removal, bindguard-metrics.timer is
+# installed and enabled (its service installed, enabled by nothing), the
+# prerm stops the timer, bindguard-status run as the unit runs it writes
+# bindguard_loaded 0 and bindguard.io/loaded=false, and `apt-get remove`
+# deletes those files (and a leftover temporary file, not another file of
+# the directory), bindguard-protect-boot says in
 # one line that bindguard is not loaded, /etc/default/bindguard is a
 # conffile with every setting commented out; `apt-get install --reinstall` (the upgrade
 # path: prerm upgrade removes it from DKMS, postinst builds it again) leaves it
@@ -52,7 +57,7 @@
 #   apt-get purge bindguard-dkms
 # leaves no bindguard.ko under any /lib/modules, an empty `dkms status`, no
 # /usr/src/bindguard-*, no /etc/modprobe.d/bindguard.conf, no
-# /etc/default/bindguard and no unit or its enabling link. dkms must print
+# /etc/default/bindguard and no unit, timer or enabling link. dkms must print
 # no deprecation warning in either step. `apt-get autoremove --purge` then
 # removes dkms and what only it needed (the chroot is reused as it is).
 #
@@ -324,6 +329,24 @@ for s in "${SUITES[@]}"; do
 		sh -c "test -n '$unit' && test \"\$(readlink '$dir/etc/systemd/system/multi-user.target.wants/bindguard-protect.service')\" = /$unit"
 	check "$s: the prerm stops bindguard-protect.service at removal" \
 		grep -q "deb-systemd-invoke stop 'bindguard-protect.service'" "$dir/var/lib/dpkg/info/bindguard-dkms.prerm"
+	# bindguard-metrics.timer: installed and enabled, its service
+	# installed and enabled by nothing (only the timer starts it)
+	mtimer=$(cd "$dir" && ls -d lib/systemd/system/bindguard-metrics.timer usr/lib/systemd/system/bindguard-metrics.timer 2>/dev/null | head -n1 || true)
+	check "$s: bindguard-metrics.timer is installed (/${mtimer:-lib/systemd/system/bindguard-metrics.timer}) and enabled (timers.target.wants), its service installed, not enabled" \
+		sh -c "test -n '$mtimer' && test \"\$(readlink '$dir/etc/systemd/system/timers.target.wants/bindguard-metrics.timer')\" = /$mtimer &&
+			test -f '$dir/${mtimer%.timer}.service' && ! ls '$dir'/etc/systemd/system/*.wants/bindguard-metrics.service 2>/dev/null"
+	check "$s: the prerm stops bindguard-metrics.timer at removal, the postinst (re)starts it" \
+		sh -c "grep -q \"deb-systemd-invoke stop 'bindguard-metrics.timer'\" '$dir/var/lib/dpkg/info/bindguard-dkms.prerm' &&
+			grep -q \"deb-systemd-invoke \\\$_dh_action 'bindguard-metrics.timer'\" '$dir/var/lib/dpkg/info/bindguard-dkms.postinst'"
+	# what the service writes (the chroot has no systemd to run it): the
+	# tool itself, as the unit runs it, into the two directories made here
+	mkdir -p "$dir/var/lib/prometheus/node-exporter" "$dir/etc/kubernetes/node-feature-discovery/features.d"
+	in_chroot "$dir" /usr/sbin/bindguard-status --if-dir-exists \
+		--metrics /var/lib/prometheus/node-exporter/bindguard.prom \
+		--nfd /etc/kubernetes/node-feature-discovery/features.d/bindguard >"$LOGS/$s-metrics.log" 2>&1 && rc=0 || rc=$?
+	check "$s: bindguard-status as the unit runs it (bindguard not loaded): exit $rc, bindguard_loaded 0 in the textfile directory, loaded=false in features.d (log: $LOGS/$s-metrics.log)" \
+		sh -c "test $rc = 0 && grep -qx 'bindguard_loaded 0' '$dir/var/lib/prometheus/node-exporter/bindguard.prom' &&
+			grep -qx 'bindguard.io/loaded=false' '$dir/etc/kubernetes/node-feature-discovery/features.d/bindguard'"
 	check "$s: /usr/sbin/bindguard-protect-boot (0755) without bindguard: one line, exit 0" \
 		sh -c "test \"\$(stat -c %a '$dir/usr/sbin/bindguard-protect-boot')\" = 755 &&
 			out=\$(chroot '$dir' /usr/sbin/bindguard-protect-boot 2>&1) &&
@@ -392,13 +415,27 @@ EOS"
 		sh -c "test $rc = 0 -a -z '$simcalls' && grep -q '0.0.9 stays loaded' '$LOGS/$s-host-upgrade.log'"
 	rm -f "$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname} "$dir/tmp/bindguard-postinst"
 
+	# removal deletes what the timer wrote (and a temporary file an
+	# interrupted run left), nothing else of those directories
+	touch "$dir/var/lib/prometheus/node-exporter/.bindguard.prom.aB3dE9" "$dir/var/lib/prometheus/node-exporter/other.prom"
+	rmlog=$LOGS/$s-remove.log
+	check "$s: apt-get remove bindguard-dkms (log: $rmlog)" \
+		to_log "$rmlog" in_chroot "$dir" apt-get -q -y remove bindguard-dkms
+	left=$(cd "$dir" && ls -A var/lib/prometheus/node-exporter etc/kubernetes/node-feature-discovery/features.d 2>&1 | tr '\n' ' ')
+	check "$s: removal deleted bindguard.prom, its temporary file and features.d/bindguard, kept other.prom (left: $left)" \
+		sh -c "test \"\$(ls -A '$dir/var/lib/prometheus/node-exporter')\" = other.prom &&
+			test -z \"\$(ls -A '$dir/etc/kubernetes/node-feature-discovery/features.d')\""
+	rm -rf "$dir/var/lib/prometheus" "$dir/etc/kubernetes"
 	check "$s: apt-get purge bindguard-dkms (log: $plog)" \
 		to_log "$plog" in_chroot "$dir" apt-get -q -y purge bindguard-dkms
 	left=$(cd "$dir" && ls -d usr/lib/modules/*/updates/dkms/bindguard.ko* lib/modules/*/updates/dkms/bindguard.ko* \
 		usr/src/bindguard-* var/lib/dkms/bindguard etc/modprobe.d/bindguard.conf \
 		usr/lib/modules-load.d/bindguard.conf etc/default/bindguard usr/sbin/bindguard-protect-boot \
 		lib/systemd/system/bindguard-protect.service usr/lib/systemd/system/bindguard-protect.service \
-		etc/systemd/system/multi-user.target.wants/bindguard-protect.service 2>/dev/null || true)
+		etc/systemd/system/multi-user.target.wants/bindguard-protect.service \
+		lib/systemd/system/bindguard-metrics.timer usr/lib/systemd/system/bindguard-metrics.timer \
+		lib/systemd/system/bindguard-metrics.service usr/lib/systemd/system/bindguard-metrics.service \
+		etc/systemd/system/timers.target.wants/bindguard-metrics.timer 2>/dev/null || true)
 	check "$s: purge left no bindguard.ko, DKMS tree or config${left:+ (left: $(echo $left))}" test -z "$left"
 	status=$(in_chroot "$dir" dkms status 2>&1 || true)
 	check "$s: dkms status is empty after purge${status:+ ($status)}" test -z "$status"

@@ -36,6 +36,23 @@
 #    gauges, "listed" in --json; a listed that does not parse or of
 #    another version: exit 2; without listed (an older module) the
 #    protected names are sysfs's protect, as before;
+#  - the fleet outputs, with a fake sysfs and /proc (BINDGUARD_SYSFS,
+#    BINDGUARD_PROC) and debugfs events and hooks: --metrics and --nfd
+#    in one run, each file exactly as expected; every metrics file through
+#    a strict checker of the text format (HELP and TYPE, _total counters,
+#    no timestamp, no pid or comm label, no series twice) and promtool
+#    check metrics when there is one ($BG_PROMTOOL or PATH; else one
+#    "# SKIP"); bindguard not loaded: bindguard_loaded 0 and the devices
+#    on vfio drivers, bindguard.io/loaded=false, exit 0 (the table: exit
+#    2); NFD values from Debian versions (~, +, :, too long, nothing left)
+#    and kernels before and since 5.19; the NFD file made as a dotfile in
+#    its directory and renamed; --if-dir-exists; both writers in nobody's
+#    directory with symlinks at the final name and at .NAME.PID names,
+#    through a directory nobody swapped for a symlink to root's, and in
+#    root's directory below nobody's: nothing outside written;
+#  - --json of every fixture valid against
+#    docs/bindguard-status.schema.json (test/tools/check-json-schema.py,
+#    python3-jsonschema; "# SKIP" without it), a document off it refused;
 #  - scripts/bindguard-libvirt-hook fed domain XML: "prepare begin"
 #    refuses (exit 1, the reasons and fixes on stderr) while a sibling
 #    blocks, passes when the only blockers are the domain's own managed
@@ -49,7 +66,8 @@
 #
 # Environment: BG_STATUS_TOOL, the tool to check (default
 # scripts/bindguard-status of this tree); BG_HOOK, the hook (default
-# scripts/bindguard-libvirt-hook of this tree).
+# scripts/bindguard-libvirt-hook of this tree); BG_PROMTOOL, promtool
+# (default: the one in PATH, if any).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -86,7 +104,8 @@ st_check() { # st_check TEXT CMD...: one result for CMD's exit status, its outpu
 # st_tool ARG...: the tool in the current set ($bin first in PATH, run by
 # $shell), reading the fixture $fx
 st_tool() {
-	PATH=$bin:$PATH BINDGUARD_DEBUGFS=$fx $shell "$tool" "$@"
+	PATH=$bin:$PATH BINDGUARD_DEBUGFS=$fx BINDGUARD_SYSFS=${sysfx:-$work/sys} BINDGUARD_PROC=${procfx:-$work/proc} \
+		BINDGUARD_NOW=1700000000 $shell "$tool" "$@"
 }
 
 # st_fix_blocker BDF: the fix --check names for a blocker
@@ -160,11 +179,53 @@ for g, e in zip(doc["groups"], exp):
 ' "$1"
 }
 
-# st_prom_check FILE: every line a comment or a well-formed sample
+# st_prom_check FILE: Prometheus text format 0.0.4 as node_exporter's
+# textfile collector takes it, strictly: each metric's HELP and TYPE
+# (gauge or counter) once, before its samples, which are contiguous;
+# names bindguard_*, a counter's ending _total and no gauge's; label sets
+# well formed and escaped, no pid or comm label, no series twice; a value
+# an integer or decimal, no timestamp; no other comment; a final newline.
+# Then promtool check metrics, if there is one ($BG_PROMTOOL or in PATH)
 st_prom_check() {
 	local bad
-	bad=$(LC_ALL=C grep -Evx '# (HELP|TYPE) .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\[\\"n])*")*\})? -?[0-9]+(\.[0-9]+)?' "$1")
+	bad=$(LC_ALL=C awk '
+	function bad(w) { printf "line %d: %s: %s\n", NR, w, $0 }
+	/^# HELP / {
+		if ($3 in help) bad("a second HELP")
+		if ($3 in seen) bad("HELP after its samples")
+		help[$3] = 1
+		next
+	}
+	/^# TYPE / {
+		if (NF != 4 || $4 !~ /^(gauge|counter)$/) bad("TYPE")
+		if ($3 in type) bad("a second TYPE")
+		if ($3 in seen) bad("TYPE after its samples")
+		if ($4 == "counter" && $3 !~ /_total$/) bad("a counter not named _total")
+		if ($4 == "gauge" && $3 ~ /_total$/) bad("a gauge named _total")
+		type[$3] = $4
+		next
+	}
+	/^#/ { bad("another comment"); next }
+	{
+		if (!match($0, /^[a-zA-Z_:][a-zA-Z0-9_:]*/)) { bad("no metric name"); next }
+		n = substr($0, 1, RLENGTH); rest = substr($0, RLENGTH + 1); ls = ""
+		if (n !~ /^bindguard_/) bad("not bindguard_")
+		if (!(n in type) || !(n in help)) bad("no HELP or TYPE before it")
+		if (n != last && (n in seen)) bad("its metric'"'"'s samples not together")
+		seen[n] = 1; last = n
+		if (substr(rest, 1, 1) == "{") {
+			if (!match(rest, /^[{][a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\[\\"n])*")*[}]/)) {
+				bad("label set"); next
+			}
+			ls = substr(rest, 1, RLENGTH); rest = substr(rest, RLENGTH + 1)
+			if (ls ~ /[{,](pid|comm)=/) bad("a pid or comm label")
+		}
+		if (rest !~ /^ (0|[1-9][0-9]*)$/ && rest !~ /^ (0|[1-9][0-9]*)[.][0-9]+$/) bad("value (or a timestamp)")
+		if ((n ls) in series) bad("a series twice")
+		series[n ls] = 1
+	}' "$1")
 	[[ -z $bad && $(tail -c1 "$1" | od -An -c | tr -d ' ') == '\n' ]] || { echo "$bad"; return 1; }
+	[[ -z $promtool ]] || "$promtool" check metrics <"$1"
 }
 
 # st_metrics_case NAME: a fresh directory $d (0755) for one --metrics case
@@ -513,6 +574,162 @@ bindguard: (bindguard-status --explain BDF tells more; to start without this che
 	st_check "hook: no bindguard-status: exit 0, silent" st_hook_silent
 }
 
+# st_nfd_check FILE: an NFD features.d file: comments, the expiry, then
+# bindguard.io/NAME=VALUE lines, each value at most 63 of [A-Za-z0-9._-],
+# first and last alphanumeric
+st_nfd_check() {
+	local bad
+	bad=$(LC_ALL=C grep -Evx '# [^+].*|# \+expiry-time=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z|bindguard\.io/[a-z]+=([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)' "$1")
+	[[ -z $bad ]] || { echo "$bad"; return 1; }
+}
+
+# st_fleet_checks: --metrics and --nfd of fx/fleet (debugfs listed,
+# events and hooks too) with a fake sysfs and /proc: the exact files; not
+# loaded; the NFD values; --if-dir-exists; the writers in directories of
+# another user's, with symlinks planted
+st_fleet_checks() {
+	local out rc want d2 f log
+	fx=$work/fx/fleet
+	rm -rf "$work/fleet-$set"
+	mkdir -p "$work/fleet-$set"
+	d=$work/fleet-$set
+	st_check "fleet: --metrics and --nfd in one run: exit 0, both written, nothing else left" \
+		eval 'st_tool --metrics "$d/bindguard.prom" --nfd "$d/bindguard" && [[ $(ls -A "$d" | tr "\n" /) == bindguard/bindguard.prom/ ]]'
+	st_check "fleet: --metrics, exactly the file expected" \
+		eval 'diff -u "$work/want-fleet.prom" "$d/bindguard.prom"'
+	st_check "fleet: --metrics, strict Prometheus text${promtool:+ and promtool check metrics}" \
+		st_prom_check "$d/bindguard.prom"
+	st_check "fleet: --nfd, exactly the file expected (version 0.1.4~rc1+deb12u1 as 0.1.4-rc1_deb12u1, 6.1: protection kernel, mode 0644)" \
+		eval 'diff -u "$work/want-fleet.nfd" "$d/bindguard" && [[ $(stat -c %a "$d/bindguard") == 644 ]] && st_nfd_check "$d/bindguard"'
+
+	# not loaded: a sysfs without module/bindguard (and no debugfs)
+	rm -rf "$d"/*
+	want='# HELP bindguard_loaded Whether the bindguard module is loaded (1) or not (0).
+# TYPE bindguard_loaded gauge
+bindguard_loaded 0
+# HELP bindguard_vfio_devices PCI devices bound to a vfio driver (vfio-pci and its variants).
+# TYPE bindguard_vfio_devices gauge
+bindguard_vfio_devices 3'
+	st_check "fleet: bindguard not loaded: --metrics exit 0, bindguard_loaded 0 and the 3 devices on vfio drivers, nothing else" \
+		eval 'sysfx=$work/sys-unloaded fx=$work/none st_tool --metrics "$d/bindguard.prom" && [[ $(cat "$d/bindguard.prom") == "$want" ]] &&
+			st_prom_check "$d/bindguard.prom" || { cat "$d/bindguard.prom"; false; }'
+	st_check "fleet: bindguard not loaded: --nfd exit 0, loaded=false and the kernel's protection, no version or mode" \
+		eval 'sysfx=$work/sys-unloaded fx=$work/none st_tool --nfd "$d/bindguard" &&
+			[[ $(grep -v "^#" "$d/bindguard" | tr "\n" " ") == "bindguard.io/loaded=false bindguard.io/protection=kernel " ]] &&
+			st_nfd_check "$d/bindguard" || { cat "$d/bindguard"; false; }'
+	echo old >"$d/bindguard.prom"
+	rc=0
+	out=$(sysfx=$work/sys-unloaded fx=$work/none st_tool 2>&1) || rc=$?
+	st_check "fleet: bindguard not loaded: the table still exits 2, one line" \
+		eval '[[ $rc == 2 && $out == "bindguard-status: bindguard is not loaded (modprobe bindguard)" ]] || { echo "$rc: $out"; false; }'
+
+	# the NFD values: Debian versions, long ones, kernels before 5.19
+	for f in "1:0.1.4~rc1+deb12u1|5.10.0-28-amd64|1_0.1.4-rc1_deb12u1|none" \
+		"~0.1.5+$(printf 'x%.0s' {1..70})|5.19.0|0.1.5_$(printf 'x%.0s' {1..57})|kernel" \
+		"0.1.4|4.19.0|0.1.4|none" "0.1.4 \"x\\|6.12.9+bpo-amd64|0.1.4__x|kernel" "+~|5.18.19|unknown|none"; do
+		IFS='|' read -r v k want f <<<"$f"
+		mkdir -p "$work/sys-v/module/bindguard/parameters" "$work/proc-v/sys/kernel"
+		printf '%s\n' "$v" >"$work/sys-v/module/bindguard/version"
+		echo audit >"$work/sys-v/module/bindguard/parameters/mode"
+		echo "$k" >"$work/proc-v/sys/kernel/osrelease"
+		st_check "fleet: --nfd of version '$v' on $k: version=$want, protection=$f" \
+			eval 'sysfx=$work/sys-v procfx=$work/proc-v st_tool --nfd "$d/v" && st_nfd_check "$d/v" &&
+				[[ $(grep -v "^#" "$d/v" | tr "\n" " ") == "bindguard.io/loaded=true bindguard.io/version=$want bindguard.io/mode=audit bindguard.io/protection=$f " ]] ||
+				{ cat "$d/v"; false; }'
+	done
+
+	# written as a dotfile in its directory, then renamed (NFD ignores
+	# dotfiles): a mktemp that says which name it made
+	if [[ $set != busybox ]]; then
+		rm -rf "$d"/* "$work/mk-$set"
+		mkdir -p "$work/mk-$set"
+		printf '#!/bin/sh
+t=$(PATH="%s" mktemp "$@") || exit
+echo "$t" >>"%s"
+echo "$t"
+' \
+			"$bin:$PATH" "$work/mk-$set/log" >"$work/mk-$set/mktemp"
+		chmod +x "$work/mk-$set/mktemp"
+		log=$work/mk-$set/log
+		st_check "fleet: --nfd made a dotfile in its directory (.bindguard.XXXXXX), renamed: gone, no other file" \
+			eval 'PATH=$work/mk-$set:$PATH st_tool --nfd "$d/bindguard" && f=$(cat "$log") &&
+				[[ $f == "$d"/.bindguard.?????? && ! -e $f && $(ls -A "$d") == bindguard ]] || { echo "${f:-}"; ls -A "$d"; false; }'
+	else
+		st_report skip "$set: fleet: --nfd made a dotfile, renamed" \
+			"busybox sh runs its own mktemp whatever PATH says: no stand-in to watch it"
+	fi
+
+	# --if-dir-exists: a missing directory is left out, quietly
+	rm -rf "$d"/*
+	st_check "fleet: --if-dir-exists, the metrics directory missing: exit 0, silent, the NFD file still written" \
+		eval 'out=$(st_tool --if-dir-exists --metrics "$d/none/bindguard.prom" --nfd "$d/bindguard" 2>&1) &&
+			[[ -z $out && ! -e "$d/none" && -s "$d/bindguard" ]] || { echo "$out"; false; }'
+	st_check "fleet: --if-dir-exists, both directories missing: exit 0, silent" \
+		eval 'out=$(st_tool --if-dir-exists --metrics "$d/none/a.prom" --nfd "$d/none/b" 2>&1) && [[ -z $out && ! -e "$d/none" ]]'
+
+	# the writers in a directory another user (nobody) owns, with symlinks
+	# planted at the final names and at the names an older writer chose
+	# (.NAME.PID): nothing outside changes
+	for f in bindguard.prom:--metrics bindguard:--nfd; do
+		rm -rf "$d"/* && mkdir "$d/o" && echo secret >"$work/victim-$set" && chmod 600 "$work/victim-$set"
+		ln -s "$work/victim-$set" "$d/o/${f%%:*}"
+		for rc in $(seq 1 40) 0; do ln -s "$work/victim-$set" "$d/o/.${f%%:*}.$((${BASHPID:-$$} + rc))"; done
+		chown -R -h 65534:65534 "$d/o"
+		rc=0
+		st_tool "${f#*:}" "$d/o/${f%%:*}" >/dev/null 2>&1 || rc=$?
+		if [[ $set == busybox ]]; then
+			want="exit 2 (busybox's setpriv cannot change users)"
+		else
+			want="written as nobody"
+		fi
+		st_check "fleet: ${f#*:} into nobody's directory, symlinks at the name and at .NAME.PID: $want, the victim unchanged" \
+			eval '[[ $(cat "$work/victim-$set") == secret && $(stat -c %a "$work/victim-$set") == 600 ]] &&
+				if [[ $set == busybox ]]; then [[ $rc == 2 && -L "$d/o/${f%%:*}" ]];
+				else [[ $rc == 0 && ! -L "$d/o/${f%%:*}" && $(stat -c %u "$d/o/${f%%:*}") == 65534 ]]; fi'
+	done
+
+	# the parent belongs to nobody (as /var/lib/prometheus to prometheus),
+	# who swapped the textfile directory for a symlink to a directory of
+	# root'"'"'s: written as nobody, so nothing there (exit 2)
+	for f in bindguard.prom:--metrics bindguard:--nfd; do
+		rm -rf "$d"/* "$work/rootdir-$set"
+		mkdir -p "$d/p" "$work/rootdir-$set"
+		ln -s "$work/rootdir-$set" "$d/p/node-exporter"
+		chown -R -h 65534:65534 "$d/p"
+		rc=0
+		out=$(st_tool "${f#*:}" "$d/p/node-exporter/${f%%:*}" 2>&1) || rc=$?
+		st_check "fleet: ${f#*:} through a directory nobody swapped for a symlink to root's: exit 2, nothing written there" \
+			eval '[[ $rc == 2 && -z $(ls -A "$work/rootdir-$set") ]] || { echo "$rc: $out"; ls -A "$work/rootdir-$set"; false; }'
+	done
+	# the same with a real directory of root's under nobody's: fail closed
+	rm -rf "$d"/*
+	mkdir -p "$d/p/node-exporter"
+	chown 65534:65534 "$d/p"
+	rc=0
+	out=$(st_tool --metrics "$d/p/node-exporter/bindguard.prom" 2>&1) || rc=$?
+	st_check "fleet: --metrics in root's directory below nobody's: exit 2 (nobody could swap it), nothing written" \
+		eval '[[ $rc == 2 && -z $(ls -A "$d/p/node-exporter") ]] || { echo "$rc: $out"; false; }'
+}
+
+# st_schema_checks: --json of every fixture valid against
+# docs/bindguard-status.schema.json (test/tools/check-json-schema.py); a
+# document off the schema is not
+st_schema_checks() {
+	local f
+	if [[ -z $schema_ok ]]; then
+		st_report skip "$set: --json against docs/bindguard-status.schema.json" "python3-jsonschema is not installed"
+		return
+	fi
+	for f in hostile fuzz v2 protected listed fleet; do
+		fx=$work/fx/$f
+		st_check "schema: --json of $f is valid against docs/bindguard-status.schema.json" \
+			eval 'st_tool --json | "$REPO/test/tools/check-json-schema.py" >/dev/null'
+	done
+	fx=$work/fx/listed
+	st_check "schema: a document off the schema (a pid as a string, a field it does not know) is refused" \
+		eval '! st_tool --json | sed "s/\"pid\":326/\"pid\":\"326\"/; s/^{/{\"extra\":1,/" | "$REPO/test/tools/check-json-schema.py" >/dev/null'
+}
+
 st_set() { # st_set SET: all the checks with one tool set
 	local out rc want
 	fx=$work/fx/hostile
@@ -553,6 +770,8 @@ bindguard-status: iommu group 1 not viable: 0000:00:01.0 is bound to e\355\240\2
 			grep -qx "bindguard_groups{state=\"protected\"} 1" "$work/protected-$set.prom"'
 	st_metrics_checks
 	st_listed_checks
+	st_fleet_checks
+	st_schema_checks
 	st_hook_checks
 }
 
@@ -655,6 +874,107 @@ for f in bad-listed:'s/ drift 4 / drifted 4 /' bad-listed-version:'1s/ 1$/ 2/'; 
 	cp "$work/fx/listed/groups" "$work/fx/listed/blockers" "$work/fx/${f%%:*}/"
 	sed -e "${f#*:}" "$work/fx/listed/listed" >"$work/fx/${f%%:*}/listed"
 done
+
+# $work/sys, $work/proc: the host the tool reads (BINDGUARD_SYSFS,
+# BINDGUARD_PROC): bindguard 0.1.4~rc1+deb12u1 loaded in mode enforce, a
+# kernel 6.1, three devices on vfio drivers (vfio-pci and a variant) and
+# one on e1000; $work/sys-unloaded the same without bindguard
+mkdir -p "$work/sys/module/bindguard/parameters" "$work/proc/sys/kernel" "$work/sys/bus/pci/drivers/e1000"
+echo '0.1.4~rc1+deb12u1' >"$work/sys/module/bindguard/version"
+echo enforce >"$work/sys/module/bindguard/parameters/mode"
+echo 6.1.0-18-amd64 >"$work/proc/sys/kernel/osrelease"
+for f in vfio-pci/0000:06:00.0 vfio-pci/0000:07:00.0 mlx5_vfio_pci/0000:0a:00.2 e1000/0000:06:00.1; do
+	mkdir -p "$work/sys/bus/pci/drivers/${f%/*}"
+	ln -s "../../../../devices/pci0000:00/${f#*/}" "$work/sys/bus/pci/drivers/$f"
+done
+: >"$work/sys/bus/pci/drivers/vfio-pci/new_id"
+cp -a "$work/sys" "$work/sys-unloaded"
+rm -rf "$work/sys-unloaded/module/bindguard"
+
+# fx/fleet: fx/listed with debugfs events (302 recorded, 4 kept) and hooks
+mkdir "$work/fx/fleet"
+cp "$work/fx/listed/"* "$work/fx/fleet/"
+cat >"$work/fx/fleet/events" <<'EOF'
+# bindguard-events 3
+# 298 older events dropped
+[7.012345] group=6 user pid=326 comm=qemu-system-x86
+[7.201180] group=6 refused dev=0000:06:00.1 driver=e1000 pid=326 comm=qemu-system-x86
+[8.277485] group=6 not-viable dev=0000:06:00.1 driver=e1000 pid=326 comm=qemu-system-x86
+[9.100000] group=4 audit dev=0000:00:05.0 driver=e1000 pid=412 comm=sh
+EOF
+cat >"$work/fx/fleet/hooks" <<'EOF'
+# bindguard-hooks 1
+# function kind missed
+really_probe veto -
+unbind_store unbind -
+iommu_group_claim_dma_owner claim 0
+iommu_group_release_dma_owner release 3
+EOF
+cat >"$work/want-fleet.prom" <<'EOF'
+# HELP bindguard_loaded Whether the bindguard module is loaded (1) or not (0).
+# TYPE bindguard_loaded gauge
+bindguard_loaded 1
+# HELP bindguard_vfio_devices PCI devices bound to a vfio driver (vfio-pci and its variants).
+# TYPE bindguard_vfio_devices gauge
+bindguard_vfio_devices 3
+# HELP bindguard_info The loaded bindguard: its version, its mode and the running kernel.
+# TYPE bindguard_info gauge
+bindguard_info{version="0.1.4~rc1+deb12u1",mode="enforce",kernel="6.1.0-18-amd64"} 1
+# HELP bindguard_groups IOMMU groups with a PCI device, by state (user: owned through VFIO).
+# TYPE bindguard_groups gauge
+bindguard_groups{state="user"} 1
+bindguard_groups{state="reserved"} 1
+bindguard_groups{state="protected"} 1
+bindguard_groups{state="kernel"} 3
+# HELP bindguard_groups_not_viable IOMMU groups a member's host driver keeps from being claimed.
+# TYPE bindguard_groups_not_viable gauge
+bindguard_groups_not_viable 4
+# HELP bindguard_listed Entries of reserve and protect, by whether the device at that address now is the one listed (applies), another (drift) or none (absent).
+# TYPE bindguard_listed gauge
+bindguard_listed{list="reserve",state="applies"} 1
+bindguard_listed{list="reserve",state="drift"} 1
+bindguard_listed{list="reserve",state="absent"} 1
+bindguard_listed{list="protect",state="applies"} 1
+bindguard_listed{list="protect",state="drift"} 1
+bindguard_listed{list="protect",state="absent"} 1
+# HELP bindguard_binds_refused_total Kernel-driver binds refused (audit: recorded) in an IOMMU group since bindguard loaded; starts again at 0 when the group goes and comes back.
+# TYPE bindguard_binds_refused_total counter
+bindguard_binds_refused_total{group="3"} 0
+bindguard_binds_refused_total{group="4"} 2
+bindguard_binds_refused_total{group="6"} 1
+bindguard_binds_refused_total{group="7"} 0
+bindguard_binds_refused_total{group="8"} 0
+bindguard_binds_refused_total{group="9"} 0
+# HELP bindguard_events_total Events recorded since bindguard loaded, every type (debugfs events: those in its ring and those dropped from it).
+# TYPE bindguard_events_total counter
+bindguard_events_total 302
+# HELP bindguard_recent_events Events of a type among the last 256 kept (the debugfs events ring: goes down as they are dropped, not a counter).
+# TYPE bindguard_recent_events gauge
+bindguard_recent_events{type="refused"} 1
+bindguard_recent_events{type="audit"} 1
+bindguard_recent_events{type="claim-refused"} 0
+bindguard_recent_events{type="not-viable"} 1
+bindguard_recent_events{type="unbind-refused"} 0
+# HELP bindguard_kretprobe_missed_total Calls a kretprobe of bindguard missed since it was armed (debugfs hooks).
+# TYPE bindguard_kretprobe_missed_total counter
+bindguard_kretprobe_missed_total{function="iommu_group_claim_dma_owner",kind="claim"} 0
+bindguard_kretprobe_missed_total{function="iommu_group_release_dma_owner",kind="release"} 3
+EOF
+cat >"$work/want-fleet.nfd" <<'EOF'
+# bindguard on this host, for Node Feature Discovery (bindguard-status --nfd)
+# +expiry-time=2023-11-14T22:18:20Z
+bindguard.io/loaded=true
+bindguard.io/version=0.1.4-rc1_deb12u1
+bindguard.io/mode=enforce
+bindguard.io/protection=kernel
+EOF
+
+# promtool (Debian's prometheus package) checks the metrics too, if here;
+# python3-jsonschema the --json against its schema
+promtool=${BG_PROMTOOL:-$(command -v promtool || true)}
+[[ -n $promtool ]] || st_report skip "promtool check metrics of every metrics file" \
+	"no promtool (apt-get install prometheus, or BG_PROMTOOL=PATH): the strict checker alone"
+schema_ok=$(python3 -c 'import jsonschema; print(1)' 2>/dev/null || true)
 
 for set in gawk mawk busybox; do
 	bin=$work/bin-$set

@@ -15,6 +15,7 @@ PKGS=(
 	xz-utils zstd pahole sparse libelf-dev flex bison
 	debootstrap python3
 	gawk mawk	# test/status-check.sh and test/protect-boot-check.sh run their tools under each awk (and busybox's)
+	python3-jsonschema	# test/status-check.sh and test/tools/check-json-schema.py: --json against its schema
 )
 
 missing=()
