@@ -26,6 +26,65 @@
 #endif
 
 /*
+ * What an IP-modifying hook (veto.c, unbind.c, claim_vfio.c) does with the
+ * hooked call: read its arguments (bg_fregs_arg()), and point it elsewhere
+ * (bg_fregs_set_ip(): the trampoline returns there instead of into the
+ * function). bg_fregs_ok() is false when the callback got no registers (the
+ * call then goes on untouched); BG_FTRACE_OPS_FL_REGS is what the ftrace_ops
+ * asks for them.
+ *
+ * 6.2 (probe ftrace_regs_accessors): with DYNAMIC_FTRACE_WITH_ARGS, the
+ * ftrace_regs accessors, on the registers every trampoline saves and
+ * restores (livepatch redirects this way): arm64 has only WITH_ARGS since
+ * 6.2. SAVE_REGS_IF_SUPPORTED keeps SAVE_REGS where the kernel also has
+ * WITH_REGS (amd64: the same full pt_regs and trampoline as below, read
+ * through the accessors) and lets the ops register where it has not.
+ * Without WITH_ARGS the setter does nothing, so there, and before 6.2, the
+ * hook works on the pt_regs that SAVE_REGS asks for (WITH_REGS; the build
+ * refuses a kernel with neither: scripts/check-kernel.sh).
+ */
+#if defined(HAVE_FTRACE_REGS_ACCESSORS) && defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)
+#define BG_FTRACE_OPS_FL_REGS \
+	(FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_SAVE_REGS_IF_SUPPORTED)
+
+static __always_inline bool bg_fregs_ok(struct ftrace_regs *fregs)
+{
+	return fregs;
+}
+
+static __always_inline unsigned long bg_fregs_arg(struct ftrace_regs *fregs,
+						  unsigned int n)
+{
+	return ftrace_regs_get_argument(fregs, n);
+}
+
+static __always_inline void bg_fregs_set_ip(struct ftrace_regs *fregs,
+					    unsigned long ip)
+{
+	ftrace_regs_set_instruction_pointer(fregs, ip);
+}
+#else
+#define BG_FTRACE_OPS_FL_REGS FTRACE_OPS_FL_SAVE_REGS
+
+static __always_inline bool bg_fregs_ok(struct ftrace_regs *fregs)
+{
+	return ftrace_get_regs(fregs);
+}
+
+static __always_inline unsigned long bg_fregs_arg(struct ftrace_regs *fregs,
+						  unsigned int n)
+{
+	return regs_get_kernel_argument(ftrace_get_regs(fregs), n);
+}
+
+static __always_inline void bg_fregs_set_ip(struct ftrace_regs *fregs,
+					    unsigned long ip)
+{
+	instruction_pointer_set(ftrace_get_regs(fregs), ip);
+}
+#endif
+
+/*
  * 5.11: FTRACE_OPS_FL_RECURSION opts in to ftrace's recursion protection.
  * Before, protection was the default (FTRACE_OPS_FL_RECURSION_SAFE opted out).
  */

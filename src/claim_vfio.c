@@ -254,28 +254,27 @@ static void notrace bg_claim_ioctl_hook(unsigned long ip, unsigned long parent_i
 					struct ftrace_ops *ops,
 				       struct ftrace_regs *fregs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
 	unsigned int cmd;
 
-	if (!regs || within_module(parent_ip, THIS_MODULE))
+	if (!bg_fregs_ok(fregs) || within_module(parent_ip, THIS_MODULE))
 		return;
-	cmd = regs_get_kernel_argument(regs, 1);
+	cmd = bg_fregs_arg(fregs, 1);
 	if (cmd != VFIO_GROUP_SET_CONTAINER && cmd != VFIO_GROUP_GET_STATUS)
 		return;
 	if (!static_branch_likely(&bg_claim_key) || !try_module_get(THIS_MODULE)) {
 		if (cmd == VFIO_GROUP_SET_CONTAINER)
-			instruction_pointer_set(regs, (unsigned long)bg_claim_busy_ioctl);
+			bg_fregs_set_ip(fregs, (unsigned long)bg_claim_busy_ioctl);
 		return;
 	}
 	WRITE_ONCE(bg_claim_ioctl_ip, ip);
-	instruction_pointer_set(regs, cmd == VFIO_GROUP_SET_CONTAINER ?
-				(unsigned long)bg_claim_set_container :
-				(unsigned long)bg_claim_get_status);
+	bg_fregs_set_ip(fregs, cmd == VFIO_GROUP_SET_CONTAINER ?
+			(unsigned long)bg_claim_set_container :
+			(unsigned long)bg_claim_get_status);
 }
 
 static struct ftrace_ops bg_claim_ioctl_ops = {
 	.func = bg_claim_ioctl_hook,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+	.flags = BG_FTRACE_OPS_FL_REGS | FTRACE_OPS_FL_IPMODIFY |
 		 FTRACE_OPS_FL_RECURSION,
 };
 

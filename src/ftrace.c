@@ -3,7 +3,11 @@
  * ftrace.c - hook a kernel function with an IP-modifying ftrace_ops: the
  * veto on really_probe() (veto.c), the sysfs unbind (unbind.c, by address)
  * and, before 5.19, vfio's group ioctl (claim_vfio.c). Only one IPMODIFY
- * user may hook a function.
+ * user may hook a function. The callbacks read the call's arguments and
+ * redirect it through compat.h's bg_fregs_*(): the ftrace_regs accessors
+ * where the kernel has DYNAMIC_FTRACE_WITH_ARGS (arm64 since 6.2 has nothing
+ * else), the pt_regs of FTRACE_OPS_FL_SAVE_REGS elsewhere; their ops ask for
+ * the registers with BG_FTRACE_OPS_FL_REGS.
  *
  * No state, no lock: ftrace serializes registration.
  */
@@ -33,7 +37,8 @@ static int bg_ftrace_register(struct ftrace_ops *ops, const char *sym, int ret)
 }
 
 /**
- * bg_ftrace_arm() - hook function @sym with @ops (SAVE_REGS, IPMODIFY)
+ * bg_ftrace_arm() - hook function @sym with @ops (BG_FTRACE_OPS_FL_REGS,
+ *                   IPMODIFY)
  * @ops: the ftrace_ops, unregistered, with an empty filter
  * @sym: the function's name
  *
@@ -56,14 +61,16 @@ int bg_ftrace_arm(struct ftrace_ops *ops, const char *sym)
 }
 
 /**
- * bg_ftrace_arm_ip() - hook the function at @ip with @ops (SAVE_REGS,
- *                      IPMODIFY): that one, not others of its name
+ * bg_ftrace_arm_ip() - hook the function at @ip with @ops
+ *                      (BG_FTRACE_OPS_FL_REGS, IPMODIFY): that one, not
+ *                      others of its name
  * @ops: the ftrace_ops, unregistered, with an empty filter
  * @ip:  the function's address (its first byte, or its ftrace location)
  * @sym: its name, for the log lines
  *
  * As bg_ftrace_arm(), by address: ftrace_set_filter_ip() maps a function's
- * first byte to its ftrace location (after ENDBR on IBT kernels).
+ * first byte to its ftrace location (after ENDBR on IBT kernels; on arm64
+ * the BL of its patchable entry, after BTI).
  *
  * Context: process; sleeps.
  * Return: as bg_ftrace_arm(); -ENOENT if @ip is no ftrace location.

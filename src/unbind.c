@@ -116,17 +116,17 @@ static void notrace bg_unbind_hook(unsigned long ip, unsigned long parent_ip,
 				   struct ftrace_ops *ops,
 				   struct ftrace_regs *fregs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
 	enum bg_mode mode = bg_param_mode();
 	struct device_driver *drv;
 	char bdf[BG_BDF_LEN];
 	const char *buf;
 	int group;
 
-	if (!static_branch_likely(&bg_unbind_key) || mode == BG_MODE_OFF || !regs)
+	if (!static_branch_likely(&bg_unbind_key) || mode == BG_MODE_OFF ||
+	    !bg_fregs_ok(fregs))
 		return;
-	drv = (struct device_driver *)regs_get_kernel_argument(regs, 0);
-	buf = (const char *)regs_get_kernel_argument(regs, 1);
+	drv = (struct device_driver *)bg_fregs_arg(fregs, 0);
+	buf = (const char *)bg_fregs_arg(fregs, 1);
 	/* a driver that leaves DMA to userspace gives the device back */
 	if (drv->bus != &pci_bus_type || bg_viable_user_dma(drv) ||
 	    !bg_listed_protected_name(buf, bdf, &group))
@@ -134,13 +134,13 @@ static void notrace bg_unbind_hook(unsigned long ip, unsigned long parent_ip,
 	if (mode == BG_MODE_AUDIT)
 		bg_unbind_record(true, bdf, group, drv->name);
 	else
-		instruction_pointer_set(regs, (unsigned long)bg_unbind_refuse);
+		bg_fregs_set_ip(fregs, (unsigned long)bg_unbind_refuse);
 }
 
 /* PERMANENT, as the veto's: ftrace cannot be switched off under it */
 static struct ftrace_ops bg_unbind_ops = {
 	.func = bg_unbind_hook,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+	.flags = BG_FTRACE_OPS_FL_REGS | FTRACE_OPS_FL_IPMODIFY |
 		 FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
 };
 

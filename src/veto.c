@@ -151,7 +151,6 @@ static void notrace bg_veto_hook(unsigned long ip,
 					 struct ftrace_ops *ops,
 					 struct ftrace_regs *fregs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
 	enum bg_mode real = bg_param_mode();
 	/* Before 5.19 nothing else stops the bind: every mode refuses. */
 	enum bg_mode mode = BG_NATIVE_DMA_OWNER ? real : BG_MODE_ENFORCE;
@@ -160,16 +159,17 @@ static void notrace bg_veto_hook(unsigned long ip,
 	bool audit;
 	int id;
 
-	if (!static_branch_likely(&bg_veto_key) || mode == BG_MODE_OFF || !regs)
+	if (!static_branch_likely(&bg_veto_key) || mode == BG_MODE_OFF ||
+	    !bg_fregs_ok(fregs))
 		return;
 	/* bg_veto_counted_probe() calling the original */
 	if (!BG_NATIVE_DMA_OWNER && within_module(parent_ip, THIS_MODULE))
 		return;
-	dev = (struct device *)regs_get_kernel_argument(regs, 0);
-	drv = (const struct device_driver *)regs_get_kernel_argument(regs, 1);
+	dev = (struct device *)bg_fregs_arg(fregs, 0);
+	drv = (const struct device_driver *)bg_fregs_arg(fregs, 1);
 	/* before 5.19: no vfio device, so no claim, that nothing follows */
 	if (!bg_vfio_followed() && !strncmp(drv->name, "vfio", 4)) {
-		instruction_pointer_set(regs, (unsigned long)bg_veto_unfollowed_probe);
+		bg_fregs_set_ip(fregs, (unsigned long)bg_veto_unfollowed_probe);
 		return;
 	}
 	if (!READ_ONCE(dev->iommu_group))
@@ -177,7 +177,7 @@ static void notrace bg_veto_hook(unsigned long ip,
 	/* a protected member's group: no driver that hands DMA to userspace */
 	if (bg_viable_user_dma(drv)) {
 		if (bg_owner_refuse_user_dma(dev, real, &audit)) {
-			instruction_pointer_set(regs, (unsigned long)bg_veto_refuse_protected);
+			bg_fregs_set_ip(fregs, (unsigned long)bg_veto_refuse_protected);
 			return;
 		}
 		if (audit)
@@ -194,29 +194,29 @@ static void notrace bg_veto_hook(unsigned long ip,
 	case BG_ADMIT_COUNTED:
 		if (!try_module_get(THIS_MODULE)) {	/* being unloaded */
 			bg_owner_probe_done(id);
-			instruction_pointer_set(regs, (unsigned long)bg_veto_busy_probe);
+			bg_fregs_set_ip(fregs, (unsigned long)bg_veto_busy_probe);
 			break;
 		}
 		if (audit)
 			bg_refusal_bind(dev, drv, true, false);
 		WRITE_ONCE(bg_veto_really_probe_ip, ip);
-		instruction_pointer_set(regs, (unsigned long)bg_veto_counted_probe);
+		bg_fregs_set_ip(fregs, (unsigned long)bg_veto_counted_probe);
 		break;
 	case BG_REFUSE_RESERVED:
-		instruction_pointer_set(regs, (unsigned long)bg_veto_refuse_probe);
+		bg_fregs_set_ip(fregs, (unsigned long)bg_veto_refuse_probe);
 		break;
 	case BG_REFUSE:
 		if (mode == BG_MODE_AUDIT)
 			bg_refusal_bind(dev, drv, true, false);
 		else
-			instruction_pointer_set(regs, (unsigned long)bg_veto_refuse_probe);
+			bg_fregs_set_ip(fregs, (unsigned long)bg_veto_refuse_probe);
 		break;
 	}
 }
 
 static struct ftrace_ops bg_veto_ops = {
 	.func = bg_veto_hook,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+	.flags = BG_FTRACE_OPS_FL_REGS | FTRACE_OPS_FL_IPMODIFY |
 		 FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
 };
 

@@ -8,7 +8,7 @@
 # builds out-of-tree code) against each kernel unpacked by
 # test/kernel/fetch-kernel.sh, in that kernel's build environment
 # (test/kernel/kbuild-env.sh: gcc-10 for 5.10, a chroot of its suite for trixie
-# and sid), from a
+# and sid; an -arm64 release, fetched with ARCH=arm64, is cross-built), from a
 # clean copy of the tracked sources, and prints one KTAP line per kernel:
 # "ok - KVER: W=1 C=1 KCFLAGS=-Werror clean" or "not ok - ..." followed by
 # the warnings. The feature probes (scripts/probe-kernel.sh, run by the

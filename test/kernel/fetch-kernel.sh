@@ -10,6 +10,8 @@
 #        PREEMPT_RT lockdep one, that test/kernel/build-debug-kernel.sh
 #        [rt] built into the cache (never built here: exit status 3 when it
 #        is not there)
+#        ARCH=arm64 (default amd64): Debian's arm64 kernel of series 6.1 or
+#        trixie, to cross-build against (see "arm64" below)
 #
 # Prints on stdout only the kernel release (e.g. 6.1.0-56-amd64);
 # everything else goes to stderr.
@@ -43,7 +45,7 @@
 # the mirror cannot be reached, the newest kernel of the series already in
 # the cache is used.
 #
-# Environment: BG_CACHE (default /var/cache/bindguard), BG_APT_MAX_AGE,
+# Environment: ARCH, BG_CACHE (default /var/cache/bindguard), BG_APT_MAX_AGE,
 # BG_RUN_START (sid), BG_DEBIAN_MIRROR, BG_DEBIAN_SECURITY_MIRROR.
 #
 # Series map:
@@ -80,12 +82,29 @@
 #         chroot=<the trixie chroot>, so that trixie's gcc-14, dkms and the
 #         unpacked kbuild tools (trixie's libc) build against the unpacked
 #         headers, which the chroot sees at the same path.
+#
+# arm64 (ARCH=arm64; series 6.1 and trixie only): downloaded and unpacked
+# like rt, from a private apt tree of its own (<suite>-arm64) that knows both
+# architectures, into $BG_CACHE/kernels-arm64/<kver> (kernel_dir, common.sh):
+# linux-image-<abi>-arm64 (or -unsigned), linux-headers-<abi>-{arm64,common}
+# for arm64, and the amd64 linux-kbuild-* (the host tools kbuild runs,
+# fixdep, modpost, ..., are amd64 programs). `buildenv` says arch=arm64, so
+# that test/kernel/kbuild-env.sh cross-builds (ARCH=arm64,
+# CROSS_COMPILE=aarch64-linux-gnu-): 6.1 on the host with bookworm's
+# gcc-aarch64-linux-gnu (gcc-12, the compiler bookworm's kernel was built
+# with), trixie's in the trixie chroot with trixie's (gcc-14, which its
+# headers need: they pass flags gcc-12 does not know), installed there if
+# missing.
 set -euo pipefail
 
 . "$(dirname "$0")/../lib/chroot.sh"
 
 [[ $# -eq 1 ]] || usage
 SERIES=$1
+ARCH=${ARCH:-amd64}
+[[ $ARCH == amd64 || $ARCH == arm64 ]] || die "unknown ARCH '$ARCH' (want amd64 or arm64)"
+[[ $ARCH == amd64 || $SERIES == 6.1 || $SERIES == trixie ]] ||
+	die "series $SERIES has no arm64 kernel here (ARCH=arm64: 6.1 or trixie)"
 
 if [[ $SERIES == debug || $SERIES == debug-rt ]]; then
 	d=$BG_CACHE/debug-kernel flavour=
@@ -128,8 +147,14 @@ sid | trixie)
 esac
 
 SUITE=${SUITE:-$DIST}
+if [[ $ARCH == arm64 ]]; then
+	# a private apt tree of its own, never the trixie chroot
+	DIST=$SUITE-arm64
+	[[ $SUITE == trixie ]] && ABI_RE='6\.12\.[0-9]+\+deb13[.0-9]*'
+fi
+KERNELS=$(kernels_dir "$ARCH")
 
-mkdir -p "$BG_CACHE/kernels"
+mkdir -p "$KERNELS"
 exec 9>"$BG_CACHE/.fetch-kernel.lock"
 flock 9
 
@@ -216,7 +241,7 @@ Dir::Etc::SourceParts "$APTDIR/etc/sources.list.d";
 Dir::Etc::Preferences "$APTDIR/etc/preferences";
 Dir::Etc::PreferencesParts "$APTDIR/etc/preferences.d";
 APT::Architecture "amd64";
-APT::Architectures { "amd64"; };
+APT::Architectures { "amd64"; $([[ $ARCH == amd64 ]] || echo "\"$ARCH\"; ")};
 APT::Sandbox::User "root";
 Acquire::Languages "none";
 CONF
@@ -254,12 +279,23 @@ gcc10_toolchain() {
 # read by test/kernel/kbuild-env.sh), print KVER, exit.
 finish() {
 	local tc ch
-	if [[ $SERIES == 5.10 ]]; then
+	if [[ $ARCH == arm64 ]]; then
+		ch=
+		if [[ $SERIES == trixie ]]; then
+			ch=$(build_chroot trixie) || die "cannot make the trixie chroot to build $1 in"
+			chroot_run "$ch" sh -c 'command -v aarch64-linux-gnu-gcc >/dev/null ||
+				{ apt-get -q update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc-aarch64-linux-gnu; } >&2' ||
+				die "cannot install gcc-aarch64-linux-gnu in $ch"
+		elif ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+			log "no aarch64-linux-gnu-gcc on the host to build $1 with (test/lib/host-deps.sh installs gcc-aarch64-linux-gnu)"
+		fi
+		printf 'arch=arm64\n%s' "${ch:+chroot=$ch$'\n'}" >"$KERNELS/$1/buildenv"
+	elif [[ $SERIES == 5.10 ]]; then
 		tc=$(gcc10_toolchain) || die "cannot set up gcc-10 for $1"
-		printf 'path=%s\n' "$tc" >"$BG_CACHE/kernels/$1/buildenv"
+		printf 'path=%s\n' "$tc" >"$KERNELS/$1/buildenv"
 	elif [[ $SERIES == rt ]]; then
 		ch=$(build_chroot trixie) || die "cannot make the trixie chroot to build $1 in"
-		printf 'chroot=%s\n' "$ch" >"$BG_CACHE/kernels/$1/buildenv"
+		printf 'chroot=%s\n' "$ch" >"$KERNELS/$1/buildenv"
 	fi
 	echo "$1"
 	exit 0
@@ -268,10 +304,10 @@ finish() {
 # Newest kernel of this series already unpacked (offline fallback).
 cached_kver() {
 	local d best=
-	for d in "$BG_CACHE"/kernels/*/; do
+	for d in "$KERNELS"/*/; do
 		d=${d%/}; d=${d##*/}
-		[[ -e $BG_CACHE/kernels/$d/.complete ]] || continue
-		[[ $d =~ ^${ABI_RE}-amd64$ ]] || continue
+		[[ -e $KERNELS/$d/.complete ]] || continue
+		[[ $d =~ ^${ABI_RE}-${ARCH}$ ]] || continue
 		best=$(printf '%s\n%s\n' "$best" "$d" | sed '/^$/d' | sort -V | tail -n1)
 	done
 	echo "$best"
@@ -297,11 +333,11 @@ fi
 
 # --- resolve the newest ABI -------------------------------------------------
 abi=$(apt-cache pkgnames linux-image- |
-	sed -nE "s/^linux-image-(${ABI_RE})-amd64(-unsigned)?\$/\1/p" |
+	sed -nE "s/^linux-image-(${ABI_RE})-${ARCH}(-unsigned)?(:${ARCH})?\$/\1/p" |
 	sort -uV | tail -n1)
-[[ -n $abi ]] || die "no linux-image-*-amd64 for series $SERIES in $DIST"
-KVER=$abi-amd64
-KDIR=$BG_CACHE/kernels/$KVER
+[[ -n $abi ]] || die "no linux-image-*-$ARCH for series $SERIES in $DIST"
+KVER=$abi-$ARCH
+KDIR=$KERNELS/$KVER
 log "series $SERIES -> $KVER"
 
 if [[ -e $KDIR/.complete ]]; then
@@ -310,7 +346,7 @@ if [[ -e $KDIR/.complete ]]; then
 fi
 
 # --- which packages ---------------------------------------------------------
-has_pkg() { [[ -n $(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '(none)') ]]; }
+has_pkg() { [[ -n $(apt-cache policy "$1:$ARCH" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '(none)') ]]; }
 
 image=linux-image-$KVER
 if ! has_pkg "$image"; then
@@ -320,17 +356,19 @@ fi
 headers=linux-headers-$KVER
 # The -common headers and the kbuild package are whatever the -amd64 headers
 # depend on (linux-kbuild-6.1 for 6.1, linux-kbuild-5.10 for 5.10; rt's
-# headers have their own -common-rt).
-deps=$(apt-cache depends "$headers" | sed -nE 's/^ *Depends: (linux-(headers-[^ ]*-common(-rt)?|kbuild-[^ ]*)).*/\1/p' | sort -u)
+# headers have their own -common-rt). For arm64: the same names, the image
+# and headers arm64's, the kbuild amd64's (the host runs its tools), -common
+# is for all architectures.
+deps=$(apt-cache depends "$headers:$ARCH" | sed -nE 's/^ *Depends: <?(linux-(headers-[^ :>]*-common(-rt)?|kbuild-[^ :]*)).*/\1/p' | sort -u)
 common=$(grep -E -- '-common(-rt)?$' <<<"$deps" | head -n1 || true)
 kbuild=$(grep '^linux-kbuild-' <<<"$deps" | head -n1 || true)
 [[ -n $common && -n $kbuild ]] || die "cannot find -common/kbuild deps of $headers (got: $deps)"
 pkgs=("$image" "$headers" "$common" "$kbuild")
-log "packages: ${pkgs[*]}"
+log "packages: ${pkgs[*]} ($ARCH)"
 
 # --- download and unpack ----------------------------------------------------
 DEBS=$APTDIR/debs
-if ! (cd "$DEBS" && apt-get -q download "${pkgs[@]}" >&2); then
+if ! (cd "$DEBS" && apt-get -q download "$image:$ARCH" "$headers:$ARCH" "$common" "$kbuild:amd64" >&2); then
 	kv=$(cached_kver)
 	[[ -n $kv ]] || die "download of ${pkgs[*]} failed and nothing cached for $SERIES"
 	log "download failed; using cached $kv"

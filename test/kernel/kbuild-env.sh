@@ -5,7 +5,8 @@
 # Usage: test/kernel/kbuild-env.sh KVER CMD [ARG...]
 #        test/kernel/kbuild-env.sh --headers KVER
 #
-# The environment comes from $BG_CACHE/kernels/KVER/buildenv (written by
+# The environment comes from $BG_CACHE/kernels/KVER/buildenv (an arm64
+# kernel's in $BG_CACHE/kernels-arm64/KVER: kernel_dir, common.sh; written by
 # fetch-kernel.sh; key=value lines; no file: the host as it is):
 #   path=DIR      DIR is put first on PATH (5.10: bullseye's gcc-10, which
 #                 its headers name as CC)
@@ -15,6 +16,9 @@
 #                 can be passed as they are.
 #   headers=DIR   the headers' path as seen by the command (default: the
 #                 resolved $BG_CACHE/kernels/KVER/headers)
+#   arch=arm64    a cross build: ARCH=arm64 and
+#                 CROSS_COMPILE=aarch64-linux-gnu- are exported (Debian's
+#                 headers then call aarch64-linux-gnu-gcc-<their version>)
 # BG_BUILD_CHROOT=DIR overrides: run in that chroot instead (with the cache's
 # headers path; e.g. the bullseye chroot, to build 5.10 with bullseye's own
 # gcc and dkms).
@@ -36,16 +40,17 @@ else
 fi
 KVER=$1
 shift
-KDIR=$BG_CACHE/kernels/$KVER
-[[ -d $KDIR ]] || die "no kernel $KVER in $BG_CACHE/kernels"
+KDIR=$(kernel_dir "$KVER")
+[[ -d $KDIR ]] || die "no kernel $KVER in $(dirname "$KDIR")"
 
-path= chroot= headers=
+path= chroot= headers= arch=
 if [[ -f $KDIR/buildenv ]]; then
 	while IFS='=' read -r k v; do
 		case $k in
 		path) path=$v ;;
 		chroot) chroot=$v ;;
 		headers) headers=$v ;;
+		arch) arch=$v ;;
 		esac
 	done <"$KDIR/buildenv"
 fi
@@ -60,6 +65,11 @@ if [[ $mode == headers ]]; then
 	echo "$headers"
 	exit 0
 fi
+case $arch in
+'') ;;
+arm64) export ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- ;;
+*) die "$KDIR/buildenv: unknown arch=$arch" ;;
+esac
 if [[ -n $chroot ]]; then
 	chroot_run "$chroot" "$@"
 	exit

@@ -13,6 +13,11 @@
 #                 line, "# " stripped) on stderr, exit 2
 #   now, since T  seconds since the epoch with fractions; seconds since T,
 #                 one decimal (phase timings)
+#   kernels_dir [ARCH]  where test/kernel/fetch-kernel.sh unpacks kernels:
+#                 $BG_CACHE/kernels (amd64, the default), or
+#                 $BG_CACHE/kernels-arm64
+#   kernel_dir KVER  that kernel's directory in there (an arm64 one by its
+#                 release's -arm64 suffix)
 # A script may set BG_ME before sourcing to log under another name.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -26,3 +31,15 @@ die() { log "error: $*"; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
 now() { date +%s.%N; }
 since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
+kernels_dir() {
+	case ${1:-amd64} in
+	amd64) echo "$BG_CACHE/kernels" ;;
+	*) echo "$BG_CACHE/kernels-$1" ;;
+	esac
+}
+kernel_dir() {
+	case $1 in
+	*-arm64) echo "$(kernels_dir arm64)/$1" ;;
+	*) echo "$(kernels_dir)/$1" ;;
+	esac
+}

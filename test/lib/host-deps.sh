@@ -14,6 +14,7 @@ PKGS=(
 	qemu-system-x86 busybox-static dkms gcc make libc6-dev bc kmod cpio
 	xz-utils zstd pahole sparse libelf-dev flex bison
 	debootstrap python3
+	gcc-aarch64-linux-gnu	# arm64 builds of 6.1 (test/kernel/check-build.sh; trixie's 6.12 is built in its chroot)
 	gawk mawk	# test/status-check.sh and test/protect-boot-check.sh run their tools under each awk (and busybox's)
 	python3-jsonschema	# test/status-check.sh and test/tools/check-json-schema.py: --json against its schema
 )
