@@ -115,6 +115,7 @@ t_status_tool() {
 	done
 	bindguard-status --json | grep -q "{\"group\":$GROUP,\"state\":\"user\",\"pid\":$HOLDER,\"comm\":\"vfio-hold\"," ||
 		fail "--json: $(bindguard-status --json | head -c 300)"
+	json_dump owned
 	out=$(bindguard-status --check "$SIB" 2>&1) && fail "--check $SIB: exit 0 while owned"
 	expect_eq "$out" "bindguard-status: iommu group $GROUP is owned by userspace (pid $HOLDER vfio-hold) (fix: stop pid $HOLDER (vfio-hold), which holds it)" "--check $SIB"
 	lone_group=$(group_of "$LONE")

@@ -245,6 +245,7 @@ t_drift() {
 	# a protection that drifts does not refuse the unbind
 	expect_write $SYS/protect "$SIB@$wrong:1af4:0001 another card" OK
 	expect_eq "$(listed)" "protect $SIB $wrong:1af4:0001 $ids drift $GROUP another\\040card|" "listed: a protection that drifts"
+	json_dump drift
 	expect_eq "$(protected_list)" "$SIB " "protections (listed, not applying)"
 	expect_eq "$(group_field "$GROUP" 2)" kernel "state of group $GROUP (the protection does not apply)"
 	expect_write $E1000/unbind "$SIB" OK

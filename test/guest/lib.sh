@@ -187,6 +187,16 @@ pci_ids() {
 	done | tr '\n' : | sed 's/:$//'
 }
 
+# json_dump NAME: bindguard-status --json into the log, between "# json-begin
+# NAME" and "# json-end", each line "# json: "; test/run.sh checks each
+# such document against docs/bindguard-status.schema.json on the host
+# (the guest has no python3-jsonschema)
+json_dump() {
+	echo "# json-begin $1"
+	bindguard-status --json | sed 's/^/# json: /'
+	echo "# json-end"
+}
+
 # The fix a "not viable" line ends with, for blocker BDF in group GROUP
 # (a regular expression: dots match themselves too).
 viable_fix() {	# BDF GROUP

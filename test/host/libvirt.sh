@@ -177,6 +177,7 @@ vm_start() {
 		expect_eq "$(group_field "$GROUP" 3)" "$QPID" "group $GROUP owner pid"
 		expect_eq "$(group_field "$GROUP" 4)" "$comm" "group $GROUP owner comm"
 		bindguard-status | sed 's/^/# bindguard-status: /'
+		json_dump vm
 		expect_eq "$(bindguard-status --check "$HELD" 2>&1)" \
 			"bindguard-status: iommu group $GROUP is owned by userspace (pid $QPID $comm) (fix: virsh shutdown seed; or: virsh destroy seed)" "--check while the VM runs"
 	fi
