@@ -355,24 +355,7 @@ $vga")" ""
 	rm -r "$work/fx/nvme/sys/kernel/bindguard"
 }
 
-for set in gawk mawk busybox; do
-	bin=$work/bin-$set
-	mkdir -p "$bin"
-	shell=sh
-	case $set in
-	busybox)
-		command -v busybox >/dev/null && busybox --install -s "$bin" && shell="busybox sh"
-		;;
-	*)
-		! command -v $set >/dev/null || ln -s "$(command -v $set)" "$bin/awk"
-		;;
-	esac
-	if [[ ! -e $bin/awk ]]; then
-		pb_report skip "$set: every check" "$set is not installed"
-		continue
-	fi
-	pb_set
-done
+for_each_awk pb_set pb_report
 
 echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

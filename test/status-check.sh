@@ -972,24 +972,7 @@ promtool=${BG_PROMTOOL:-$(command -v promtool || true)}
 	"no promtool (apt-get install prometheus, or BG_PROMTOOL=PATH): the strict checker alone"
 schema_ok=$(python3 -c 'import jsonschema; print(1)' 2>/dev/null || true)
 
-for set in gawk mawk busybox; do
-	bin=$work/bin-$set
-	mkdir -p "$bin"
-	shell=sh
-	case $set in
-	busybox)
-		command -v busybox >/dev/null && busybox --install -s "$bin" && shell="busybox sh"
-		;;
-	*)
-		! command -v $set >/dev/null || ln -s "$(command -v $set)" "$bin/awk"
-		;;
-	esac
-	if [[ ! -e $bin/awk ]]; then
-		st_report skip "$set: every check" "$set is not installed"
-		continue
-	fi
-	st_set
-done
+for_each_awk st_set st_report
 
 echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

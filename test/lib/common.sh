@@ -43,3 +43,30 @@ kernel_dir() {
 	*) echo "$(kernels_dir)/$1" ;;
 	esac
 }
+
+# for_each_awk RUN REPORT: the fixture checks of a POSIX sh + awk program
+# (test/status-check.sh, test/protect-boot-check.sh) under each awk a host
+# may have: for gawk, mawk and busybox's, $bin ($work/bin-SET) holds that
+# awk (busybox: all its applets), $shell is the sh to run the program with
+# (busybox's own sh for busybox), $set names the set, and RUN is called;
+# REPORT skip "SET: every check" WHY when that awk is not installed.
+for_each_awk() {
+	for set in gawk mawk busybox; do
+		bin=$work/bin-$set
+		mkdir -p "$bin"
+		shell=sh
+		case $set in
+		busybox)
+			command -v busybox >/dev/null && busybox --install -s "$bin" && shell="busybox sh"
+			;;
+		*)
+			! command -v $set >/dev/null || ln -s "$(command -v $set)" "$bin/awk"
+			;;
+		esac
+		if [[ ! -e $bin/awk ]]; then
+			"$2" skip "$set: every check" "$set is not installed"
+			continue
+		fi
+		"$1"
+	done
+}
