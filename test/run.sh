@@ -543,6 +543,17 @@ boot_job() {
 		clean "$ld/ktap.log" | sed -n '/^# dmesg-begin/,/^# dmesg-end/p'
 	} | suspicious >"$ld/suspicious"
 	[[ -s $ld/suspicious ]] && why+=("kernel errors: $(head -n1 "$ld/suspicious")")
+	# each bindguard-status --json the guest logged (lib.sh json_dump)
+	# holds to its schema: one result line per document
+	local jn out
+	for jn in $(clean "$ld/ktap.log" | sed -n 's/^# json-begin \([A-Za-z0-9_-]*\)$/\1/p'); do
+		clean "$ld/ktap.log" | sed -n "/^# json-begin $jn\$/,/^# json-end\$/s/^# json: //p" >"$ld/$jn.json"
+		if out=$("$TEST/tools/check-json-schema.py" --schema "$REPO/docs/bindguard-status.schema.json" "$ld/$jn.json" 2>&1); then
+			echo "R $s ok - $kver/$name: bindguard-status --json ($jn) holds to docs/bindguard-status.schema.json"
+		else
+			echo "R $s not ok - $kver/$name: bindguard-status --json ($jn) breaks docs/bindguard-status.schema.json: $(echo "$out" | head -n1)"
+		fi
+	done
 	# a lockdep kernel (test/guest/init): lockdep must still be on at the end
 	# or turned off by rmmod -f (TAINT_FORCED_RMMOD, 8: the failload boot
 	# forces an unload on purpose; the kernel then calls lockdep unreliable)
