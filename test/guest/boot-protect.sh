@@ -368,7 +368,8 @@ t_hot_add_drift() {
 		{ fail "$DISK did not appear"; return; }
 	wait_for "grep -q ' drift ' $BG_DEBUGFS/listed" 10
 	ids=$(pci_ids "$DISK")
-	expect_eq "${ids%:*:*}" 1af4:1000 "IDs of the virtio NIC"
+	# (1af4:1000, or 1af4:1041 where QEMU makes it modern-only: a PCIe port)
+	case ${ids%:*:*} in 1af4:*) ;; *) fail "IDs of the virtio NIC: $ids" ;; esac
 	g=$(group_of "$DISK")
 	expect_eq "$(listed)" "reserve $DISK 8086:100e $ids drift $g -|" "listed after the hot-add"
 	expect_eq "$(group_field "$g" 2)" kernel "state of group $g (not reserved)"
