@@ -326,14 +326,16 @@ for s in "${SUITES[@]}"; do
 	# the chroot's /sys): one line, exit 0
 	unit=$(cd "$dir" && ls -d lib/systemd/system/bindguard-protect.service usr/lib/systemd/system/bindguard-protect.service 2>/dev/null | head -n1 || true)
 	check "$s: bindguard-protect.service is installed (/${unit:-lib/systemd/system/bindguard-protect.service}) and enabled (multi-user.target.wants)" \
-		sh -c "test -n '$unit' && test \"\$(readlink '$dir/etc/systemd/system/multi-user.target.wants/bindguard-protect.service')\" = /$unit"
+		sh -c "test -n '$unit' && t=\$(readlink '$dir/etc/systemd/system/multi-user.target.wants/bindguard-protect.service') &&
+			case \$t in /lib/systemd/system/bindguard-protect.service | /usr/lib/systemd/system/bindguard-protect.service) test -f '$dir'\$t ;; *) false ;; esac"
 	check "$s: the prerm stops bindguard-protect.service at removal" \
 		grep -q "deb-systemd-invoke stop 'bindguard-protect.service'" "$dir/var/lib/dpkg/info/bindguard-dkms.prerm"
 	# bindguard-metrics.timer: installed and enabled, its service
 	# installed and enabled by nothing (only the timer starts it)
 	mtimer=$(cd "$dir" && ls -d lib/systemd/system/bindguard-metrics.timer usr/lib/systemd/system/bindguard-metrics.timer 2>/dev/null | head -n1 || true)
 	check "$s: bindguard-metrics.timer is installed (/${mtimer:-lib/systemd/system/bindguard-metrics.timer}) and enabled (timers.target.wants), its service installed, not enabled" \
-		sh -c "test -n '$mtimer' && test \"\$(readlink '$dir/etc/systemd/system/timers.target.wants/bindguard-metrics.timer')\" = /$mtimer &&
+		sh -c "test -n '$mtimer' && t=\$(readlink '$dir/etc/systemd/system/timers.target.wants/bindguard-metrics.timer') &&
+			case \$t in /lib/systemd/system/bindguard-metrics.timer | /usr/lib/systemd/system/bindguard-metrics.timer) test -f '$dir'\$t ;; *) false ;; esac &&
 			test -f '$dir/${mtimer%.timer}.service' && ! ls '$dir'/etc/systemd/system/*.wants/bindguard-metrics.service 2>/dev/null"
 	check "$s: the prerm stops bindguard-metrics.timer at removal, the postinst (re)starts it" \
 		sh -c "grep -q \"deb-systemd-invoke stop 'bindguard-metrics.timer'\" '$dir/var/lib/dpkg/info/bindguard-dkms.prerm' &&

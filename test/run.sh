@@ -544,14 +544,18 @@ boot_job() {
 	} | suspicious >"$ld/suspicious"
 	[[ -s $ld/suspicious ]] && why+=("kernel errors: $(head -n1 "$ld/suspicious")")
 	# each bindguard-status --json the guest logged (lib.sh json_dump)
-	# holds to its schema: one result line per document
-	local jn out
-	for jn in $(clean "$ld/ktap.log" | sed -n 's/^# json-begin \([A-Za-z0-9_-]*\)$/\1/p'); do
-		clean "$ld/ktap.log" | sed -n "/^# json-begin $jn\$/,/^# json-end\$/s/^# json: //p" >"$ld/$jn.json"
-		if out=$("$TEST/tools/check-json-schema.py" --schema "$REPO/docs/bindguard-status.schema.json" "$ld/$jn.json" 2>&1); then
-			echo "R $s ok - $kver/$name: bindguard-status --json ($jn) holds to docs/bindguard-status.schema.json"
+	# holds to its schema: one result line per document (json-K-NAME.json,
+	# K its rank: a story may log one NAME twice)
+	local jf out
+	rm -f "$ld"/json-*.json
+	for jf in $(clean "$ld/ktap.log" | awk -v dir="$ld" '
+		/^# json-begin [A-Za-z0-9_-]+$/ { n++; f = dir "/json-" n "-" $3 ".json"; print f; next }
+		/^# json-end$/ { if (f != "") close(f); f = ""; next }
+		f != "" && /^# json: / { print substr($0, 9) > f }'); do
+		if out=$("$TEST/tools/check-json-schema.py" --schema "$REPO/docs/bindguard-status.schema.json" "$jf" 2>&1); then
+			echo "R $s ok - $kver/$name: bindguard-status --json (${jf##*/}) holds to docs/bindguard-status.schema.json"
 		else
-			echo "R $s not ok - $kver/$name: bindguard-status --json ($jn) breaks docs/bindguard-status.schema.json: $(echo "$out" | head -n1)"
+			echo "R $s not ok - $kver/$name: bindguard-status --json (${jf##*/}) breaks docs/bindguard-status.schema.json: $(echo "$out" | head -n1)"
 		fi
 	done
 	# a lockdep kernel (test/guest/init): lockdep must still be on at the end
