@@ -226,7 +226,7 @@ t_claim_with_bound_driver() {
 	expect_eq "$(bind_to "$SIB" e1000)" OK "e1000 bind of $SIB"
 	forced_claim_fails
 	if [ $NATIVE = 0 ]; then
-		expect_eq "$(dmesg | grep -c "bindguard: refused claim of iommu group $GROUP by pid [0-9]* vfio-hold: $SIB is bound to e1000; to fix: virsh nodedev-detach pci_$(echo "$SIB" | tr :. __), or echo $SIB > /sys/bus/pci/devices/$SIB/driver/unbind$")" 1 "claim refusal log line"
+		expect_eq "$(dmesg | grep -c "bindguard: refused claim of iommu group $GROUP by pid [0-9]* vfio-hold: $SIB is bound to e1000; to fix: virsh nodedev-detach $(nodedev "$SIB"), or echo $SIB > /sys/bus/pci/devices/$SIB/driver/unbind$")" 1 "claim refusal log line"
 		expect_eq "$(events_count "group=$GROUP claim-refused dev=$SIB driver=e1000 pid=[0-9]+ comm=vfio-hold$")" 1 "claim-refused event"
 	else
 		# the kernel's refusal, explained as a "not viable" answer

@@ -160,9 +160,14 @@ group_field() {
 	awk -v g="$1" -v n="$2" '$1 == g { print $n }' $BG_DEBUGFS/groups
 }
 
+# libvirt's node device name of a BDF: pci_0000_02_01_0
+nodedev() {
+	echo "pci_$1" | tr ':.' '__'
+}
+
 # status_fix BDF: the fix bindguard-status --check names for a blocker BDF
 status_fix() {
-	echo "(fix: virsh nodedev-detach pci_$(echo "$1" | tr ':.' '__'); or: echo $1 > /sys/bus/pci/devices/$1/driver/unbind; echo vfio-pci > /sys/bus/pci/devices/$1/driver_override; echo $1 > /sys/bus/pci/drivers_probe)"
+	echo "(fix: virsh nodedev-detach $(nodedev "$1"); or: echo $1 > /sys/bus/pci/devices/$1/driver/unbind; echo vfio-pci > /sys/bus/pci/devices/$1/driver_override; echo $1 > /sys/bus/pci/drivers_probe)"
 }
 
 events_count() {	# PATTERN (extended regex)
@@ -200,7 +205,7 @@ json_dump() {
 # The fix a "not viable" line ends with, for blocker BDF in group GROUP
 # (a regular expression: dots match themselves too).
 viable_fix() {	# BDF GROUP
-	echo "; to fix, detach each: virsh nodedev-detach pci_$(echo "$1" | tr :. __) (or echo $1 > /sys/bus/pci/devices/$1/driver/unbind); all of it: bindguard-status --explain $2"
+	echo "; to fix, detach each: virsh nodedev-detach $(nodedev "$1") (or echo $1 > /sys/bus/pci/devices/$1/driver/unbind); all of it: bindguard-status --explain $2"
 }
 
 dmesg_count() {	# FIXED STRING

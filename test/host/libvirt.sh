@@ -18,11 +18,6 @@
 LIBVIRT_TESTS=7
 VIRSH="virsh -q -c qemu:///system"
 
-# libvirt's node device name of a BDF: pci_0000_02_01_0
-nodedev() {
-	echo "pci_$1" | tr ':.' '__'
-}
-
 libvirt_init() {
 	set -- $(pci_find 0x8086 0x100e)
 	HELD=$1
