@@ -49,7 +49,9 @@
 # systemd-detect-virt and `uname -r` (the headers' kernel): it calls
 # `modprobe bindguard` (refused by the wrapper below: the postinst warns and
 # succeeds), not when /etc/modules-load.d/bindguard.conf is /dev/null, and
-# not when a bindguard is loaded (a fake /sys/module/bindguard in the chroot);
+# not when a bindguard is loaded (a fake /sys/module/bindguard in the chroot),
+# and runs `update-initramfs -u` (a stand-in) only when bindguard is in
+# /etc/initramfs-tools/modules;
 # the maintainer scripts loaded or unloaded nothing (inside a chroot
 # `uname -r` is the host's kernel: modprobe/insmod/rmmod are wrapped in
 # /usr/local/sbin to log and refuse any bindguard call, and the host's
@@ -415,7 +417,27 @@ EOS"
 	rm -rf "$dir/sys/module/bindguard"
 	check "$s: ... and on upgrade leaves a loaded bindguard loaded${simcalls:+ (called: $(echo $simcalls))}" \
 		sh -c "test $rc = 0 -a -z '$simcalls' && grep -q '0.0.9 stays loaded' '$LOGS/$s-host-upgrade.log'"
-	rm -f "$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname} "$dir/tmp/bindguard-postinst"
+	# bindguard listed in /etc/initramfs-tools/modules: update-initramfs -u
+	# (a stand-in that logs its arguments; not called without the listing:
+	# the runs above)
+	printf '#!/bin/sh\necho "update-initramfs $*" >>/var/log/deb-check.initramfs\n' >"$dir/usr/local/bin/update-initramfs"
+	chmod 0755 "$dir/usr/local/bin/update-initramfs"
+	rm -f "$dir/var/log/deb-check.initramfs"
+	simulate noinitramfs && rc=0 || rc=$?
+	ircalls=$(cat "$dir/var/log/deb-check.initramfs" 2>/dev/null || true)
+	check "$s: ... no update-initramfs when bindguard is not in /etc/initramfs-tools/modules${ircalls:+ (called: $ircalls)}" \
+		sh -c "test $rc = 0 -a -z '$ircalls'"
+	irdir=
+	[ -d "$dir/etc/initramfs-tools" ] || { mkdir "$dir/etc/initramfs-tools"; irdir=1; }
+	[ ! -e "$dir/etc/initramfs-tools/modules" ] || cp -a "$dir/etc/initramfs-tools/modules" "$dir/tmp/modules.saved"
+	printf '# initramfs-tools modules\nvfio_pci\nbindguard reserve=0000:02:02.0\n' >"$dir/etc/initramfs-tools/modules"
+	simulate initramfs && rc=0 || rc=$?
+	ircalls=$(cat "$dir/var/log/deb-check.initramfs" 2>/dev/null || true)
+	if [ -e "$dir/tmp/modules.saved" ]; then mv -f "$dir/tmp/modules.saved" "$dir/etc/initramfs-tools/modules"; else rm -f "$dir/etc/initramfs-tools/modules"; fi
+	[ -z "$irdir" ] || rmdir "$dir/etc/initramfs-tools"
+	check "$s: ... update-initramfs -u when bindguard is in /etc/initramfs-tools/modules (called: '$ircalls')" \
+		sh -c "test $rc = 0 && test 'update-initramfs -u' = '$ircalls'"
+	rm -f "$dir"/usr/local/bin/{ischroot,systemd-detect-virt,uname,update-initramfs} "$dir/tmp/bindguard-postinst" "$dir/var/log/deb-check.initramfs"
 
 	# removal deletes what the timer wrote (and a temporary file an
 	# interrupted run left), nothing else of those directories

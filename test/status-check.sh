@@ -620,6 +620,21 @@ bindguard_vfio_devices 3'
 	st_check "fleet: bindguard not loaded: the table still exits 2, one line" \
 		eval '[[ $rc == 2 && $out == "bindguard-status: bindguard is not loaded (modprobe bindguard)" ]] || { echo "$rc: $out"; false; }'
 
+	# a debugfs format this tool does not know (the module of another
+	# version than the tool, as between an upgrade and the reboot): the
+	# fleet outputs still say what sysfs tells, no series from debugfs;
+	# exit 0, one line on stderr; the old file replaced
+	want=$(sed -n '1,/^bindguard_info/p' "$work/want-fleet.prom"; sed -n '/^# HELP bindguard_debugfs_readable/,+1p' "$work/want-fleet.prom"; echo 'bindguard_debugfs_readable 0')
+	echo old >"$d/bindguard.prom"
+	st_check "fleet: a debugfs format it does not know: --metrics exit 0, one line on stderr, bindguard_debugfs_readable 0 and nothing from debugfs" \
+		eval 'out=$(fx=$work/fx/bad-version st_tool --metrics "$d/bindguard.prom" 2>&1) &&
+			[[ $out == "bindguard-status: $work/fx/bad-version/groups: unknown format '"'"'# bindguard-groups 4'"'"' (this tool reads '"'"'bindguard-groups 3'"'"'): writing what is known without it" ]] &&
+			[[ $(cat "$d/bindguard.prom") == "$want" ]] && st_prom_check "$d/bindguard.prom" || { echo "$out"; cat "$d/bindguard.prom"; false; }'
+	st_check "fleet: a debugfs format it does not know: --nfd exit 0, loaded, version, mode and protection from sysfs" \
+		eval 'fx=$work/fx/bad-version st_tool --nfd "$d/bindguard" 2>/dev/null && st_nfd_check "$d/bindguard" &&
+			[[ $(grep -v "^#" "$d/bindguard" | tr "\n" " ") == "bindguard.io/loaded=true bindguard.io/version=0.1.4-rc1_deb12u1 bindguard.io/mode=enforce bindguard.io/protection=kernel " ]] ||
+			{ cat "$d/bindguard"; false; }'
+
 	# the NFD values: Debian versions, long ones, kernels before 5.19
 	for f in "1:0.1.4~rc1+deb12u1|5.10.0-28-amd64|1_0.1.4-rc1_deb12u1|none" \
 		"~0.1.5+$(printf 'x%.0s' {1..70})|5.19.0|0.1.5_$(printf 'x%.0s' {1..57})|kernel" \
@@ -916,6 +931,9 @@ bindguard_vfio_devices 3
 # HELP bindguard_info The loaded bindguard: its version, its mode and the running kernel.
 # TYPE bindguard_info gauge
 bindguard_info{version="0.1.4~rc1+deb12u1",mode="enforce",kernel="6.1.0-18-amd64"} 1
+# HELP bindguard_debugfs_readable Whether bindguard-status reads the formats of the loaded module's debugfs files (0: the tool and the module are of versions that do not match, as after an upgrade before the reboot; the series from debugfs are left out).
+# TYPE bindguard_debugfs_readable gauge
+bindguard_debugfs_readable 1
 # HELP bindguard_groups IOMMU groups with a PCI device, by state (user: owned through VFIO).
 # TYPE bindguard_groups gauge
 bindguard_groups{state="user"} 1
