@@ -713,14 +713,20 @@ echo "$t"
 		st_check "fleet: ${f#*:} through a directory nobody swapped for a symlink to root's: exit 2, nothing written there" \
 			eval '[[ $rc == 2 && -z $(ls -A "$work/rootdir-$set") ]] || { echo "$rc: $out"; ls -A "$work/rootdir-$set"; false; }'
 	done
-	# the same with a real directory of root's under nobody's: fail closed
-	rm -rf "$d"/*
-	mkdir -p "$d/p/node-exporter"
-	chown 65534:65534 "$d/p"
-	rc=0
-	out=$(st_tool --metrics "$d/p/node-exporter/bindguard.prom" 2>&1) || rc=$?
-	st_check "fleet: --metrics in root's directory below nobody's: exit 2 (nobody could swap it), nothing written" \
-		eval '[[ $rc == 2 && -z $(ls -A "$d/p/node-exporter") ]] || { echo "$rc: $out"; false; }'
+
+	# Debian's layout: the textfile directory is root's 0755 in a parent
+	# of prometheus's (here nobody's): root writes it, from inside
+	for f in bindguard.prom:--metrics bindguard:--nfd; do
+		rm -rf "$d"/*
+		mkdir -p "$d/p/node-exporter"
+		chown 65534:65534 "$d/p"
+		chmod 755 "$d/p/node-exporter"
+		rc=0
+		out=$(st_tool "${f#*:}" "$d/p/node-exporter/${f%%:*}" 2>&1) || rc=$?
+		st_check "fleet: ${f#*:} into a directory of root's (0755) in nobody's: exit 0, written by root, mode 644, nothing else left" \
+			eval '[[ $rc == 0 && $(stat -c "%u %a" "$d/p/node-exporter/${f%%:*}") == "0 644" && $(ls -A "$d/p/node-exporter") == "${f%%:*}" ]] ||
+				{ echo "$rc: $out"; ls -lA "$d/p/node-exporter"; false; }'
+	done
 }
 
 # st_schema_checks: --json of every fixture valid against

@@ -8,6 +8,7 @@
 # the new kernel, which is the one booted here. Nothing here installs or
 # loads bindguard: every test looks at what the host did by itself.
 . "$HERE/libvirt.sh"
+. "$HERE/fleet.sh"
 
 OLDKVER=$(cat "$HERE/old-kernel")
 KVER=$(uname -r)
@@ -166,7 +167,8 @@ t_detach_root_refused() {
 }
 
 libvirt_init
-ktap_plan $((11 + LIBVIRT_TESTS))
+fleet_init
+ktap_plan $((11 + LIBVIRT_TESTS + FLEET_TESTS))
 run_test "booted the upgraded kernel" t_upgraded_kernel
 run_test "dkms status: installed for both kernels" t_dkms_status
 run_test "built for the running kernel by the DKMS kernel hook" t_built_for_running_kernel
@@ -177,5 +179,5 @@ run_test "debugfs readable" t_debugfs_readable
 run_test "trace-cmd start -e bindguard" t_trace_cmd_start
 run_test "protected at boot: the root disk's controller, with why" t_root_protected
 run_test "virsh nodedev-detach of the root disk's controller: refused, the host keeps its root" t_detach_root_refused
-libvirt_story
+libvirt_story fleet_after
 run_test "trace-cmd report: the story's ownership changes and refusal" t_trace_cmd_report

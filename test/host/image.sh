@@ -22,7 +22,9 @@
 #    of systemd-sysv, udev, dbus, kmod, procps, pciutils, iproute2, trace-cmd,
 #    linux-image-amd64 and linux-headers-amd64 (the suite's point-release
 #    kernel: bullseye 5.10.0-32, trixie 6.12.117+deb13 when written),
-#    libvirt-daemon-system, libvirt-clients and qemu-system-x86. Then SUITE-
+#    libvirt-daemon-system, libvirt-clients and qemu-system-x86 (trixie:
+#    also prometheus-node-exporter, promtool and curl, and NFD's
+#    features.d directory). Then SUITE-
 #    security is added to its apt sources and what the run step installs is
 #    downloaded into apt's archive (--download-only): the security kernel
 #    and headers, dkms and openssl, so the run step needs the mirror only
@@ -94,9 +96,13 @@ in_tree() {
 PACKAGES=(systemd-sysv udev dbus kmod procps pciutils iproute2 trace-cmd
 	linux-image-amd64 linux-headers-amd64
 	libvirt-daemon-system libvirt-clients qemu-system-x86)
+# the trixie host is also a monitored one: node_exporter scrapes what
+# bindguard-metrics.timer writes (test/host/fleet.sh), Debian's promtool
+# (a package of its own since trixie) lints it
+[[ $SUITE != trixie ]] || PACKAGES+=(prometheus-node-exporter promtool curl)
 # what the run step installs, downloaded into the base's apt archive
 RUN_PACKAGES=(linux-image-amd64 linux-headers-amd64 dkms openssl)
-FINGERPRINT=$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" "${RUN_PACKAGES[@]}" v1 | sha256sum | cut -c1-16)
+FINGERPRINT=$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" "${RUN_PACKAGES[@]}" v2 | sha256sum | cut -c1-16)
 
 # --- 1. the base ----------------------------------------------------------------
 exec 8>"$H/.lock"
@@ -118,6 +124,12 @@ if ! grep -qx "fingerprint $FINGERPRINT" "$BASE/.complete" 2>/dev/null; then
 	log "downloading ${RUN_PACKAGES[*]} (with $SUITE-security)"
 	in_tree "$BASE" sh -c 'apt-get -q update && apt-get -q -y --download-only install "$@"' sh "${RUN_PACKAGES[@]}" \
 		>>"$LOGF" 2>&1 || die "apt-get --download-only failed in the $SUITE base (log: $LOGF)"
+
+	if [[ $SUITE == trixie ]]; then
+		# Node Feature Discovery's features.d, as its worker's hostPath
+		# mount makes it on a node
+		mkdir -p "$BASE/etc/kubernetes/node-feature-discovery/features.d"
+	fi
 
 	# the host's own configuration
 	echo "bindguard-$SUITE" >"$BASE/etc/hostname"

@@ -226,12 +226,21 @@ t_reattach_sibling_after() {
 		fail "$SIB not on e1000 (driver: $(driver_of "$SIB"))"
 }
 
+# libvirt_story [AFTER]: the story's tests in order; AFTER STEP, if given,
+# runs after each step (detach, start, reattach, destroy, after: what
+# follows the story's last test)
 libvirt_story() {
+	local after=${1:-:}
 	run_test "libvirt: virsh reaches libvirt, lists the seed's devices" t_libvirtd
 	run_test "libvirt: virsh start refused by bindguard's hook while the sibling is on e1000, with the fix" t_start_refused
 	run_test "libvirt: nodedev-detach of the sibling: vfio-pci" t_detach_sibling
+	$after detach
 	run_test "libvirt: virsh start: QEMU owns the group" t_start_vm
+	$after start
 	run_test "libvirt: nodedev-reattach of the sibling while the VM runs: refused, host up" t_reattach_sibling_refused
+	$after reattach
 	run_test "libvirt: virsh destroy: group back to the kernel, managed reattach to e1000" t_destroy_vm
+	$after destroy
 	run_test "libvirt: nodedev-reattach of the sibling after the VM: e1000" t_reattach_sibling_after
+	$after after
 }
