@@ -6,8 +6,10 @@
 # HELD is the one the VM takes, SIB its sibling; LONE is an e1000e alone in
 # its group; MACHINE_GROUP is the group of the machine's own functions at
 # 00:1f.*, which no test touches (q35: the ICH9 chipset; virt, arm64: the
-# PCI serial card carrying ttyS1 and ttyS2). On virt the seed group holds
-# its root port too (on pcieport; test/qemu/boot-guest.sh).
+# PCI serial card carrying ttyS1 and ttyS2). On virt (arm64, SMMUv3, which
+# refuses the DMA alias two functions behind a pcie-pci-bridge share) the
+# seed group is two e1000 functions of one slot and the root port above
+# them, on pcieport (test/qemu/boot-guest.sh).
 
 # Since 5.19 the kernel checks DMA ownership itself (the driver core refuses a
 # kernel-DMA driver in a user-owned group, silently): NATIVE=1. Before,

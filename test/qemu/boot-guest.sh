@@ -18,10 +18,18 @@
 # An arm64 kernel (an -arm64 release: kernel_arch, common.sh) boots under
 # qemu-system-aarch64 -M virt,iommu=smmuv3,gic-version=3 -cpu
 # max,pauth-impdef=on (TCG), from the device tree (no firmware), with the
-# same seed group and pair, but: the kernel enables ACS only once the SMMU
-# is probed, after the root ports were enumerated, so each root port shares
-# its group with what is behind it (rp1 with the seed group, on pcieport,
-# which manages DMA itself), and the lone e1000e sits on pcie.0 instead.
+# same pair, but:
+#   - no pcie-pci-bridge: every function behind one takes the bridge's
+#     requester ID as a DMA alias (stream ID 512 for bus 2), and the SMMUv3
+#     driver refuses a stream ID a second device already has ("e1000
+#     0000:02:02.0: stream 512 already in tree from dev 0000:02:01.0", on
+#     6.1 and 6.12 alike): the sibling gets no IOMMU group at all. The seed
+#     group is two e1000 functions of one slot (multifunction, no ACS)
+#     behind rp1, which SMMUv3 sees as two streams.
+#   - the kernel enables ACS only once the SMMU is probed, after the root
+#     ports were enumerated, so each root port shares its group with what
+#     is behind it (rp1 with the seed group, on pcieport, which manages DMA
+#     itself), and the lone e1000e sits on pcie.0 instead.
 # virt has one UART (ttyAMA0, the console): ttyS0..ttyS3 are a
 # pci-serial-4x at 00:1f.0 (8250_pci, built into Debian's arm64 kernels),
 # ttyS1 and ttyS2 wired as below. Only BG_TOPOLOGY=small, no disks.
@@ -158,11 +166,20 @@ fi
 qemu+=(
 	-monitor none
 	-qmp "unix:$LOGDIR/qmp.sock,server=on,wait=off"
-	# seed case: two conventional e1000 behind a PCIe-to-PCI bridge
 	-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0
-	-device pcie-pci-bridge,id=br1,bus=rp1
-	-device e1000,id=nic1,bus=br1,addr=1.0,romfile=
-	-device e1000,id=nic2,bus=br1,addr=2.0,romfile=
+)
+if [[ $ARCH == amd64 ]]; then
+	# seed case: two conventional e1000 behind a PCIe-to-PCI bridge
+	qemu+=(-device pcie-pci-bridge,id=br1,bus=rp1
+		-device e1000,id=nic1,bus=br1,addr=1.0,romfile=
+		-device e1000,id=nic2,bus=br1,addr=2.0,romfile=)
+else
+	# seed case on SMMUv3: two conventional e1000, one slot's functions
+	# 0 and 1, behind the root port (above: not behind a bridge)
+	qemu+=(-device e1000,id=nic1,bus=rp1,addr=0.0,multifunction=on,romfile=
+		-device e1000,id=nic2,bus=rp1,addr=0.1,romfile=)
+fi
+qemu+=(
 	# e1000e multifunction pair behind a root port
 	-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0
 	-device e1000e,id=nic3,bus=rp2,addr=0.0,multifunction=on,romfile=
