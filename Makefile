@@ -4,7 +4,9 @@
 #                        (BG_FAULT_INJECT=1: the test build, Kbuild)
 # make check [KERNEL=s]  boot stock Debian kernels in QEMU and run the test suite
 #                        (series 5.10, 6.1, trixie, rt: trixie's PREEMPT_RT,
-#                        sid; test/run.sh's default list)
+#                        sid; test/run.sh's default list; KERNEL=arm64: the
+#                        main boot on Debian's arm64 6.1 and 6.12 under
+#                        qemu-system-aarch64, never in the default list)
 # make check-host        build bindguard-dkms and boot real Debian hosts
 #                        (bullseye, trixie: systemd, DKMS, libvirt) from disk
 #                        images made with it; the tests run inside them

@@ -14,7 +14,12 @@
 # debug, debug-rt (make check-debug: the sanitizer kernel and the PREEMPT_RT
 # lockdep kernel test/kernel/build-debug-kernel.sh [rt] leaves in the cache;
 # one "# SKIP" line when it is not there), or
-# host-bullseye, host-trixie (make check-host: test/host/image.sh).
+# host-bullseye, host-trixie (make check-host: test/host/image.sh), or
+# arm64-6.1, arm64-trixie: Debian's arm64 kernels of 6.1 and trixie
+# (ARCH=arm64 test/kernel/fetch-kernel.sh), bindguard cross-built, booted
+# under qemu-system-aarch64 (test/qemu/boot-guest.sh: virt, SMMUv3, TCG),
+# the matrix's arm64 class (main alone); "arm64" is both (make check
+# KERNEL=arm64).
 #
 # Each series is prepared in turn, here:
 #   1. test/kernel/fetch-kernel.sh SERIES          -> KVER (cached)
@@ -29,7 +34,8 @@
 #      BG_FAULT_INJECT=1, Kbuild); one result line saying the DKMS module
 #      lacks its parameters (not with --demo)
 #   4. test/tools/vfio-hold.c, vfio-cdev.c and bench.c: gcc -static, once per run, into a
-#      directory of the run's own (removed at exit)
+#      directory of the run's own (removed at exit); for an arm64 kernel,
+#      aarch64-linux-gnu-gcc -static, once per run too
 #   5. test/qemu/mkinitramfs.sh KVER               (one initramfs per kernel)
 #   6. each boot of test/guest/boots that the matrix runs on this kernel's
 #      class (below) is queued;
@@ -79,7 +85,7 @@
 # where each boot runs, by kernel class: old (before 5.19: no DMA ownership
 # in the kernel), new (5.19 and later), rt (a PREEMPT_RT kernel, 5.19 and
 # later), debug (the sanitizer kernel), rtdebug (the PREEMPT_RT lockdep
-# kernel). A cell
+# kernel), arm64 (Debian's arm64 kernels). A cell
 # is `run`, `skip:REASON` or `one:SERIES:REASON` (on one kernel of the
 # class: SERIES's if this run boots it, else the class's first in this
 # run), each REASON named and explained in the file.
@@ -116,8 +122,8 @@
 # The last lines are "# N boots retried", "# N boots not run (matrix)" and
 # "N passed, N failed[, N skipped]"; the exit status is 1 if anything failed.
 #
-# The rt kernel's boots get a longer timeout (900 s), the debug kernels'
-# longer still (1800 s), and each KASAN debug boot's
+# The rt and arm64 kernels' boots get a longer timeout (900 s), the debug
+# kernels' longer still (1800 s), and each KASAN debug boot's
 # kmemleak report may show only leaks that the boot named "baseline" (the
 # same story without bindguard) shows too (test/qemu/kmemleak-diff.sh): its
 # other boots wait for the baseline boot to end.
@@ -146,6 +152,10 @@ if [[ ${1:-} == --demo ]]; then
 	BG_BOOTS=${BG_BOOTS:-demo}
 fi
 if [[ $# -gt 0 ]]; then SERIES=("$@"); else SERIES=(5.10 6.1 trixie rt sid); fi
+# "arm64": both arm64 series
+for i in "${!SERIES[@]}"; do
+	[[ ${SERIES[i]} == arm64 ]] && SERIES=("${SERIES[@]:0:i}" arm64-6.1 arm64-trixie "${SERIES[@]:i+1}")
+done
 
 passed=0 failed=0 skipped=0 notrun=0
 max_retries=${BG_BOOT_RETRIES:-3}
@@ -318,11 +328,13 @@ timing() {
 	log "${1##*/}: $2 ${3}s"
 }
 
-# kclass KVER: the kernel's class in the matrix: debug, rtdebug (the two
-# kernels of build-debug-kernel.sh, by their marker), rt (PREEMPT_RT in its
-# headers' .config), old (< 5.19), new
+# kclass KVER: the kernel's class in the matrix: arm64 (an -arm64
+# release), debug, rtdebug (the two kernels of build-debug-kernel.sh, by
+# their marker), rt (PREEMPT_RT in its headers' .config), old (< 5.19), new
 kclass() {
-	if [[ -e $BG_CACHE/kernels/$1/debug ]]; then
+	if [[ $(kernel_arch "$1") == arm64 ]]; then
+		echo arm64
+	elif [[ -e $BG_CACHE/kernels/$1/debug ]]; then
 		echo debug
 	elif [[ -e $BG_CACHE/kernels/$1/rtdebug ]]; then
 		echo rtdebug
@@ -686,27 +698,32 @@ mkdir -p "$BG_WORK/build"
 # the test programs, built for this run alone: a run beside another one
 # (a bench, a second clone) must not swap its binaries mid-run
 tools=$(mktemp -d "$BG_WORK/build/tools.XXXXXX")
-vfio_hold=$tools/vfio-hold
-if ! gcc -static -O2 -Wall -o "$vfio_hold" "$TEST/tools/vfio-hold.c" >&2; then
-	result host "not ok - test/tools/vfio-hold.c does not build"
-	vfio_hold=
-fi
-vfio_cdev=
-if [[ -z $demo ]]; then
-	vfio_cdev=$tools/vfio-cdev
-	if ! gcc -static -O2 -Wall -o "$vfio_cdev" "$TEST/tools/vfio-cdev.c" >&2; then
-		result host "not ok - test/tools/vfio-cdev.c does not build"
-		vfio_cdev=
+# tools_for ARCH: the test programs built for ARCH (amd64: gcc, arm64:
+# aarch64-linux-gnu-gcc; -static; the demo needs vfio-hold alone), once per
+# run, into $tools/ARCH; sets vfio_hold, vfio_cdev and bench to them
+# (empty: not built, one "not ok" when it was tried)
+declare -A tools_built=()
+tools_for() {
+	local a=$1 cc=gcc t p
+	[[ $a == arm64 ]] && cc=aarch64-linux-gnu-gcc
+	if [[ -z ${tools_built[$a]:-} ]]; then
+		tools_built[$a]=1
+		mkdir -p "$tools/$a"
+		for t in vfio-hold vfio-cdev bench; do
+			[[ $t == vfio-hold || -z $demo ]] || continue
+			if ! "$cc" -static -O2 -Wall -o "$tools/$a/$t" "$TEST/tools/$t.c" >&2; then
+				result host "not ok - test/tools/$t.c does not build ($a: $cc -static)"
+				rm -f "$tools/$a/$t"
+			fi
+		done
 	fi
-fi
-bench=
-if [[ -z $demo ]]; then
-	bench=$tools/bench
-	if ! gcc -static -O2 -Wall -o "$bench" "$TEST/tools/bench.c" >&2; then
-		result host "not ok - test/tools/bench.c does not build"
-		bench=
-	fi
-fi
+	for t in vfio_hold:vfio-hold vfio_cdev:vfio-cdev bench:bench; do
+		p=$tools/$a/${t#*:}
+		[[ -f $p ]] || p=
+		printf -v "${t%%:*}" '%s' "$p"
+	done
+}
+tools_for amd64
 dispatch &
 dispatcher=$!
 
@@ -715,7 +732,10 @@ run_series() {
 	local s=$1 kver t0 ko testko= logs initrd rc line
 	t0=$(now)
 	rc=0
-	kver=$("$TEST/kernel/fetch-kernel.sh" "$s") || rc=$?
+	case $s in
+	arm64-*) kver=$(ARCH=arm64 "$TEST/kernel/fetch-kernel.sh" "${s#arm64-}") || rc=$? ;;
+	*) kver=$("$TEST/kernel/fetch-kernel.sh" "$s") || rc=$? ;;
+	esac
 	if ((rc == 3)) && [[ $s == debug || $s == debug-rt ]]; then
 		result "$s" "ok - $s kernel suite # SKIP no $s kernel in $BG_CACHE (make check-debug builds it, 20 to 100 min)"
 		return
@@ -727,6 +747,7 @@ run_series() {
 	mkdir -p "$logs"
 	: >"$logs/timings"
 	timing "$logs" fetch "$(since "$t0")"
+	tools_for "$(kernel_arch "$kver")"
 
 	# 5.10: bullseye's own dkms (2.8) and gcc-10, in a bullseye chroot, as
 	# a 5.10 user has them (below); every other kernel: the host's dkms, in
@@ -751,7 +772,7 @@ run_series() {
 		kmemleak=1
 	elif [[ $(kclass "$kver") == rtdebug ]]; then
 		timeout=${BG_BOOT_TIMEOUT:-1800}
-	elif [[ $(kclass "$kver") == rt ]]; then
+	elif [[ $(kclass "$kver") == rt || $(kclass "$kver") == arm64 ]]; then
 		timeout=${BG_BOOT_TIMEOUT:-900}
 	fi
 
@@ -881,6 +902,7 @@ check_build() {
 # apply; BG_BOOTS does), the tests test/host/run runs inside.
 run_host_series() {
 	local s=$1 suite=${1#host-} t0 line kver oldkver img dir logs
+	tools_for amd64
 	logs=$BG_WORK/logs/$s
 	mkdir -p "$logs"
 	t0=$(now)

@@ -15,7 +15,9 @@
 #   --sourcetree       $BG_CACHE/dkms/<kver>/source   (bindguard-<ver>/)
 #   --dkmstree         $BG_CACHE/dkms/<kver>/tree     (DKMS's /var/lib/dkms)
 #   --installtree      $BG_CACHE/dkms/<kver>/install  (DKMS's /lib/modules)
-#   --kernelsourcedir  $BG_CACHE/kernels/<kver>/headers (not with --chroot)
+#   --kernelsourcedir  $BG_CACHE/kernels/<kver>/headers (not with --chroot;
+#                      an arm64 kernel's in kernels-arm64/, cross-built:
+#                      test/kernel/kbuild-env.sh)
 #   --no-depmod        (depmod -a KVER would write to the host's /lib/modules)
 # All of these exist in bookworm's dkms 3.0.10; with --kernelsourcedir it does
 # not need /lib/modules/KVER/build, so the host's /lib/modules is untouched.
@@ -48,8 +50,9 @@ if [[ ${1:-} == --chroot ]]; then
 fi
 [[ $# -eq 1 ]] || usage
 KVER=$1
-[[ -f $BG_CACHE/kernels/$KVER/headers/Makefile ]] ||
-	die "no headers for $KVER in $BG_CACHE/kernels/$KVER/headers (run test/kernel/fetch-kernel.sh first)"
+KDIR=$(kernel_dir "$KVER")
+[[ -f $KDIR/headers/Makefile ]] ||
+	die "no headers for $KVER in $KDIR/headers (run test/kernel/fetch-kernel.sh first)"
 if [[ -n $CHROOT ]]; then
 	export BG_BUILD_CHROOT=$CHROOT
 fi

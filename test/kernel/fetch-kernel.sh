@@ -94,7 +94,9 @@
 # gcc-aarch64-linux-gnu (gcc-12, the compiler bookworm's kernel was built
 # with), trixie's in the trixie chroot with trixie's (gcc-14, which its
 # headers need: they pass flags gcc-12 does not know), installed there if
-# missing.
+# missing. The guest's busybox is the suite's busybox-static for arm64,
+# unpacked into <kver>/busybox/root (test/qemu/mkinitramfs.sh takes it
+# from there: <kver>/busybox/busybox).
 set -euo pipefail
 
 . "$(dirname "$0")/../lib/chroot.sh"
@@ -275,6 +277,27 @@ gcc10_toolchain() {
 	echo "$tc/bin"
 }
 
+# arm64_busybox DIR: the suite's busybox-static for arm64, the guest's
+# busybox (test/qemu/mkinitramfs.sh), `dpkg -x`ed into DIR/root (once);
+# DIR/busybox links to it
+arm64_busybox() {
+	local deb f
+	[[ ! -e $1/.complete ]] || return 0
+	log "fetching busybox-static:arm64 ($SUITE) into $1"
+	(cd "$APTDIR/debs" && apt-get -q download busybox-static:arm64 >&2) || return 1
+	deb=$(ls -t "$APTDIR/debs/busybox-static_"*_arm64.deb | head -n1)
+	rm -rf "$1"
+	mkdir -p "$1/root"
+	dpkg -x "$deb" "$1/root"
+	# bookworm's in bin/, trixie's (merged /usr) in usr/bin/
+	for f in bin/busybox usr/bin/busybox; do
+		[[ -f $1/root/$f ]] && ln -sfn "root/$f" "$1/busybox"
+	done
+	[[ -f $1/busybox ]] || return 1
+	echo "${deb##*/}" >"$1/package"
+	touch "$1/.complete"
+}
+
 # finish KVER: write the kernel's build environment (kernels/KVER/buildenv,
 # read by test/kernel/kbuild-env.sh), print KVER, exit.
 finish() {
@@ -290,6 +313,7 @@ finish() {
 			log "no aarch64-linux-gnu-gcc on the host to build $1 with (test/lib/host-deps.sh installs gcc-aarch64-linux-gnu)"
 		fi
 		printf 'arch=arm64\n%s' "${ch:+chroot=$ch$'\n'}" >"$KERNELS/$1/buildenv"
+		arm64_busybox "$KERNELS/$1/busybox" || die "cannot fetch busybox-static:arm64 for $1's initramfs"
 	elif [[ $SERIES == 5.10 ]]; then
 		tc=$(gcc10_toolchain) || die "cannot set up gcc-10 for $1"
 		printf 'path=%s\n' "$tc" >"$KERNELS/$1/buildenv"

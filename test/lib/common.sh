@@ -18,6 +18,7 @@
 #                 $BG_CACHE/kernels-arm64
 #   kernel_dir KVER  that kernel's directory in there (an arm64 one by its
 #                 release's -arm64 suffix)
+#   kernel_arch KVER  arm64 for an -arm64 release, else amd64
 # A script may set BG_ME before sourcing to log under another name.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -38,9 +39,12 @@ kernels_dir() {
 	esac
 }
 kernel_dir() {
+	echo "$(kernels_dir "$(kernel_arch "$1")")/$1"
+}
+kernel_arch() {
 	case $1 in
-	*-arm64) echo "$(kernels_dir arm64)/$1" ;;
-	*) echo "$(kernels_dir)/$1" ;;
+	*-arm64) echo arm64 ;;
+	*) echo amd64 ;;
 	esac
 }
 

@@ -15,6 +15,8 @@ PKGS=(
 	xz-utils zstd pahole sparse libelf-dev flex bison
 	debootstrap python3
 	gcc-aarch64-linux-gnu	# arm64 builds of 6.1 (test/kernel/check-build.sh; trixie's 6.12 is built in its chroot)
+	libc6-dev-arm64-cross	# the arm64 guest's test programs (test/tools/*.c, aarch64-linux-gnu-gcc -static)
+	qemu-system-arm	# the arm64 guests (qemu-system-aarch64 -M virt,iommu=smmuv3: test/run.sh arm64)
 	gawk mawk	# test/status-check.sh and test/protect-boot-check.sh run their tools under each awk (and busybox's)
 	python3-jsonschema	# test/status-check.sh and test/tools/check-json-schema.py: --json against its schema
 )

@@ -3,7 +3,8 @@
 #
 # Usage: test/qemu/boot-guest.sh KVER INITRAMFS LOGDIR [extra kernel cmdline...]
 #
-# Topology (q35 + emulated Intel IOMMU with interrupt remapping):
+# Topology (q35 + emulated Intel IOMMU with interrupt remapping; an arm64
+# kernel: virt + SMMUv3, below):
 #   rp1 pcie-root-port (chassis 1)
 #     br1 pcie-pci-bridge
 #       e1000 at br1 addr 1.0 and 2.0   -> one IOMMU group with the bridge
@@ -13,6 +14,25 @@
 #   rp3 pcie-root-port (chassis 3)
 #     e1000e alone                      -> its own group
 # `-nic none`, so q35 adds no default NIC.
+#
+# An arm64 kernel (an -arm64 release: kernel_arch, common.sh) boots under
+# qemu-system-aarch64 -M virt,iommu=smmuv3,gic-version=3 -cpu
+# max,pauth-impdef=on (TCG), from the device tree (no firmware), with the
+# same pair, but:
+#   - no pcie-pci-bridge: every function behind one takes the bridge's
+#     requester ID as a DMA alias (stream ID 512 for bus 2), and the SMMUv3
+#     driver refuses a stream ID a second device already has ("e1000
+#     0000:02:02.0: stream 512 already in tree from dev 0000:02:01.0", on
+#     6.1 and 6.12 alike): the sibling gets no IOMMU group at all. The seed
+#     group is two e1000 functions of one slot (multifunction, no ACS)
+#     behind rp1, which SMMUv3 sees as two streams.
+#   - the kernel enables ACS only once the SMMU is probed, after the root
+#     ports were enumerated, so each root port shares its group with what
+#     is behind it (rp1 with the seed group, on pcieport, which manages DMA
+#     itself), and the lone e1000e sits on pcie.0 instead.
+# virt has one UART (ttyAMA0, the console): ttyS0..ttyS3 are a
+# pci-serial-4x at 00:1f.0 (8250_pci, built into Debian's arm64 kernels),
+# ttyS1 and ttyS2 wired as below. Only BG_TOPOLOGY=small, no disks.
 #
 # BG_TOPOLOGY=wide (test/bench/bench.sh; the default, "small", is the above alone)
 # adds BG_WIDE_PORTS (default 128, at most 128) more root ports on pcie.0,
@@ -36,7 +56,7 @@
 # msix_qsize leave the PF its own). The guest creates and destroys them with
 # sriov_numvfs.
 #
-# Serial ports: ttyS0 (console) -> LOGDIR/console.log, ttyS1 ->
+# Serial ports: ttyS0 (console; arm64: ttyAMA0) -> LOGDIR/console.log, ttyS1 ->
 # LOGDIR/ktap.log (the guest writes its test output there), ttyS2 <->
 # LOGDIR/host.sock (a chardev socket server, no wait: the host's replies to
 # the guest). QMP socket at LOGDIR/qmp.sock (server, no wait).
@@ -49,7 +69,8 @@
 #
 # Kernel command line: console=ttyS0
 # intel_iommu=on panic=-1 oops=panic loglevel=4 no_timer_check plus the
-# extra arguments; -no-reboot turns a panic into QEMU exiting.
+# extra arguments (arm64: console=ttyAMA0 panic=-1 oops=panic loglevel=4);
+# -no-reboot turns a panic into QEMU exiting.
 # no_timer_check: the kernel's early check that the timer interrupt comes
 # through the (interrupt-remapped) IO-APIC waits a few ticks of host time;
 # with more TCG guests than cores it missed them and panicked ("timer
@@ -72,7 +93,8 @@
 #
 # Exit status: 0 when QEMU exits by itself (guest powered off or panicked),
 # 124 when BG_BOOT_TIMEOUT seconds (default 300) pass first, else QEMU's.
-# The kernel comes from $BG_CACHE/kernels/KVER/vmlinuz (fetch-kernel.sh),
+# The kernel comes from $BG_CACHE/kernels/KVER/vmlinuz (arm64:
+# kernels-arm64/KVER; fetch-kernel.sh),
 # or BG_VMLINUZ=FILE. BG_DISK=IMAGE attaches a raw disk image as virtio-blk
 # (/dev/vda) for a host booted from disk, with root=/dev/vda on the command
 # line. Writes go to a temporary overlay (snapshot=on): every boot starts
@@ -88,7 +110,8 @@ INITRAMFS=$2
 LOGDIR=$3
 shift 3
 TIMEOUT=${BG_BOOT_TIMEOUT:-300}
-KERNEL=${BG_VMLINUZ:-$BG_CACHE/kernels/$KVER/vmlinuz}
+KERNEL=${BG_VMLINUZ:-$(kernel_dir "$KVER")/vmlinuz}
+ARCH=$(kernel_arch "$KVER")
 [[ -f $KERNEL ]] || die "no kernel $KERNEL (run test/kernel/fetch-kernel.sh)"
 [[ -z ${BG_DISK:-} || -f $BG_DISK ]] || die "no disk image $BG_DISK"
 [[ -f $INITRAMFS ]] || die "no initramfs $INITRAMFS"
@@ -98,38 +121,78 @@ kvm) accel=kvm,kernel-irqchip=split cpu=host ;;
 tcg) accel=tcg,thread=single cpu=max ;;
 *) die "BG_ACCEL must be tcg or kvm" ;;
 esac
+if [[ $ARCH == arm64 ]]; then
+	[[ ${BG_ACCEL:-tcg} == tcg ]] || die "an arm64 guest boots under TCG only"
+	[[ ${BG_TOPOLOGY:-small} == small && -z ${BG_DISK:-}${BG_DATA_DISK:-} ]] ||
+		die "an arm64 guest has the small topology alone (no BG_TOPOLOGY, BG_DISK, BG_DATA_DISK)"
+	# pauth-impdef: QEMU's own pointer-authentication algorithm instead of
+	# the architected QARMA, far cheaper to emulate
+	cpu=max,pauth-impdef=on
+fi
 smp=${BG_SMP:-2}
 [[ -n ${BG_ICOUNT:-} ]] && smp=${BG_SMP:-1}
 
 mkdir -p "$LOGDIR"
 rm -f "$LOGDIR"/{console.log,ktap.log,qmp.sock,host.sock,qmp-events.log,qmp-agent.log}
-cmdline="console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 no_timer_check $*"
 
-qemu=(
-	qemu-system-x86_64
-	-M q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "${BG_MEM:-1024}"
-	-nographic -no-reboot -nic none
-	-device intel-iommu,intremap=on
-	-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline"
-	-serial "file:$LOGDIR/console.log"
-	-serial "file:$LOGDIR/ktap.log"
-	-chardev "socket,id=host,path=$LOGDIR/host.sock,server=on,wait=off"
-	-serial chardev:host
+if [[ $ARCH == amd64 ]]; then
+	cmdline="console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 no_timer_check $*"
+	qemu=(
+		qemu-system-x86_64
+		-M q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "${BG_MEM:-1024}"
+		-nographic -no-reboot -nic none
+		-device intel-iommu,intremap=on
+		-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline"
+		-serial "file:$LOGDIR/console.log"
+		-serial "file:$LOGDIR/ktap.log"
+		-chardev "socket,id=host,path=$LOGDIR/host.sock,server=on,wait=off"
+		-serial chardev:host
+	)
+else
+	cmdline="console=ttyAMA0 panic=-1 oops=panic loglevel=4 $*"
+	qemu=(
+		qemu-system-aarch64
+		-M virt,iommu=smmuv3,gic-version=3 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "${BG_MEM:-1024}"
+		-nographic -no-reboot -nic none
+		-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline"
+		-serial "file:$LOGDIR/console.log"
+		-chardev null,id=ser0
+		-chardev "file,id=ktap,path=$LOGDIR/ktap.log"
+		-chardev "socket,id=host,path=$LOGDIR/host.sock,server=on,wait=off"
+		-chardev null,id=ser3
+		-device pci-serial-4x,id=ser,bus=pcie.0,addr=1f.0,chardev1=ser0,chardev2=ktap,chardev3=host,chardev4=ser3
+	)
+fi
+qemu+=(
 	-monitor none
 	-qmp "unix:$LOGDIR/qmp.sock,server=on,wait=off"
-	# seed case: two conventional e1000 behind a PCIe-to-PCI bridge
 	-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0
-	-device pcie-pci-bridge,id=br1,bus=rp1
-	-device e1000,id=nic1,bus=br1,addr=1.0,romfile=
-	-device e1000,id=nic2,bus=br1,addr=2.0,romfile=
+)
+if [[ $ARCH == amd64 ]]; then
+	# seed case: two conventional e1000 behind a PCIe-to-PCI bridge
+	qemu+=(-device pcie-pci-bridge,id=br1,bus=rp1
+		-device e1000,id=nic1,bus=br1,addr=1.0,romfile=
+		-device e1000,id=nic2,bus=br1,addr=2.0,romfile=)
+else
+	# seed case on SMMUv3: two conventional e1000, one slot's functions
+	# 0 and 1, behind the root port (above: not behind a bridge)
+	qemu+=(-device e1000,id=nic1,bus=rp1,addr=0.0,multifunction=on,romfile=
+		-device e1000,id=nic2,bus=rp1,addr=0.1,romfile=)
+fi
+qemu+=(
 	# e1000e multifunction pair behind a root port
 	-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0
 	-device e1000e,id=nic3,bus=rp2,addr=0.0,multifunction=on,romfile=
 	-device e1000e,id=nic4,bus=rp2,addr=0.1,romfile=
-	# a lone e1000e behind its own root port
-	-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0
-	-device e1000e,id=nic5,bus=rp3,addr=0.0,romfile=
 )
+# a lone e1000e: behind its own root port; on virt, where the root ports
+# give no isolation (ACS, above), on pcie.0 itself
+if [[ $ARCH == amd64 ]]; then
+	qemu+=(-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0
+		-device e1000e,id=nic5,bus=rp3,addr=0.0,romfile=)
+else
+	qemu+=(-device e1000e,id=nic5,bus=pcie.0,romfile=)
+fi
 case ${BG_TOPOLOGY:-small} in
 small) ;;
 wide)

@@ -6,7 +6,12 @@
 # Contents (each part only if its source exists; a missing one is noted on
 # stderr and skipped):
 #   /init                  test/guest/init from the repo (BG_INIT overrides)
-#   /bin/busybox + applets busybox-static, one symlink per applet
+#   /bin/busybox + applets busybox-static, one symlink per applet (an arm64
+#                          kernel's: the arm64 busybox-static
+#                          fetch-kernel.sh unpacked beside it, which the
+#                          host cannot run to list its applets: /bin/sh
+#                          alone, and test/guest/init runs `busybox
+#                          --install -s` first)
 #   /lib/modules/KVER/     the kernel's vfio, vfio_iommu_type1, vfio-pci,
 #                          e1000, e1000e, pci-stub, iommufd (where a module:
 #                          the rtdebug kernel), nvme (the VF churn bench),
@@ -29,7 +34,9 @@
 #   /bin/bench             from $BG_BENCH (test/tools/bench.c, static)
 #   DEST                   for each extra SRC:DEST argument (DEST absolute)
 #
-# The kernel comes from $BG_CACHE/kernels/KVER (test/kernel/fetch-kernel.sh).
+# The kernel comes from $BG_CACHE/kernels/KVER, an arm64 one's from
+# $BG_CACHE/kernels-arm64/KVER (test/kernel/fetch-kernel.sh; BG_BUSYBOX
+# overrides the busybox).
 # The output is rebuilt on every run (it takes about a second).
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
@@ -38,10 +45,15 @@ set -euo pipefail
 KVER=$1
 OUT=$2
 shift 2
-KROOT=$BG_CACHE/kernels/$KVER/root
+KDIR=$(kernel_dir "$KVER")
+KROOT=$KDIR/root
 KMODS=$KROOT/lib/modules/$KVER
-[[ -f $KMODS/modules.order ]] || die "no unpacked kernel $KVER under $BG_CACHE/kernels (run test/kernel/fetch-kernel.sh)"
-BUSYBOX=${BG_BUSYBOX:-/bin/busybox}
+[[ -f $KMODS/modules.order ]] || die "no unpacked kernel $KVER under $(dirname "$KDIR") (run test/kernel/fetch-kernel.sh)"
+case $(kernel_arch "$KVER") in
+amd64) BUSYBOX=${BG_BUSYBOX:-/bin/busybox} ;;
+*) BUSYBOX=${BG_BUSYBOX:-$KDIR/busybox/busybox} ;;
+esac
+[[ -f $BUSYBOX ]] || die "no busybox $BUSYBOX (test/kernel/fetch-kernel.sh unpacks an arm64 kernel's)"
 file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
 	ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' || die "$BUSYBOX is not static (install busybox-static)"
 
@@ -53,10 +65,15 @@ mkdir -p "$ST"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,root,tests,li
 
 # busybox and its applets
 install -m 0755 "$BUSYBOX" "$ST/bin/busybox"
-"$BUSYBOX" --list-full | while read -r app; do
-	[[ $app == bin/busybox ]] && continue
-	ln -sf /bin/busybox "$ST/$app"
-done
+if [[ $(kernel_arch "$KVER") == amd64 ]]; then
+	"$BUSYBOX" --list-full | while read -r app; do
+		[[ $app == bin/busybox ]] && continue
+		ln -sf /bin/busybox "$ST/$app"
+	done
+else
+	# not runnable here: the guest's init installs the applets
+	ln -sf busybox "$ST/bin/sh"
+fi
 echo "root:x:0:0:root:/root:/bin/sh" >"$ST/etc/passwd"
 echo "root:x:0:" >"$ST/etc/group"
 
