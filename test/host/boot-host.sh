@@ -9,6 +9,7 @@
 # loads bindguard: every test looks at what the host did by itself.
 . "$HERE/libvirt.sh"
 . "$HERE/fleet.sh"
+. "$HERE/upgrade.sh"
 
 OLDKVER=$(cat "$HERE/old-kernel")
 KVER=$(uname -r)
@@ -168,7 +169,8 @@ t_detach_root_refused() {
 
 libvirt_init
 fleet_init
-ktap_plan $((11 + LIBVIRT_TESTS + FLEET_TESTS))
+upgrade_init
+ktap_plan $((11 + LIBVIRT_TESTS + FLEET_TESTS + UPGRADE_TESTS))
 run_test "booted the upgraded kernel" t_upgraded_kernel
 run_test "dkms status: installed for both kernels" t_dkms_status
 run_test "built for the running kernel by the DKMS kernel hook" t_built_for_running_kernel
@@ -181,3 +183,7 @@ run_test "protected at boot: the root disk's controller, with why" t_root_protec
 run_test "virsh nodedev-detach of the root disk's controller: refused, the host keeps its root" t_detach_root_refused
 libvirt_story fleet_after
 run_test "trace-cmd report: the story's ownership changes and refusal" t_trace_cmd_report
+run_test "upgrade: ${PREV:-the previous release} loaded, this package's configure step: it stays, libvirt restarted for the hook" t_upgrade_configure
+run_test "upgrade: the timer's next metrics read ${PREV:-its} debugfs: bindguard_info, readable, every series" t_upgrade_metrics
+run_test "upgrade: --check and --json read ${PREV:-its} debugfs" t_upgrade_check
+run_test "upgrade: virsh start refused by the hook with ${PREV:-it} loaded, with the fix" t_upgrade_start_refused

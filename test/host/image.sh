@@ -46,7 +46,9 @@
 #    test scripts (test/host/ but this one) and vfio-hold are copied in, a second
 #    initrd with a reservation from boot is made for the reserve boot, and
 #    `mkfs.ext4 -d` makes $BG_CACHE/hosts/SUITE/root.img from the tree (no
-#    loop mount). Steps and times go to stderr; apt's output to
+#    loop mount). On trixie the previous release's module (git tag
+#    vVERSION of debian/changelog's second entry) is built for the booted
+#    kernel too (the upgrade tests). Steps and times go to stderr; apt's output to
 #    $BG_WORK/logs/host-SUITE/image.log.
 #
 # The package is the newest bindguard-dkms_*_all.deb in $BG_DEB_DIR (default
@@ -232,6 +234,30 @@ if [[ -n ${BG_VFIO_HOLD:-} ]]; then
 	cp "$BG_VFIO_HOLD" "$RUN/usr/local/lib/bindguard-test/vfio-hold"
 fi
 echo "$OLDKVER" >"$RUN/usr/local/lib/bindguard-test/old-kernel"
+
+# The upgrade with the previous version loaded (trixie; boot-host.sh's
+# t_upgrade_*): the module of the previous release (debian/changelog's
+# second entry, git tag vVERSION) built for the booted kernel, as its
+# package's DKMS would have (its dkms.conf's make), in the image; the boot
+# loads it in place of this one and runs this package's configure step.
+if [[ $SUITE == trixie ]]; then
+	prev=$(dpkg-parsechangelog -l "$REPO/debian/changelog" -o1 -c1 -S Version)
+	prev=${prev#*:}
+	prev=${prev%-*}
+	if git -C "$REPO" rev-parse -q --verify "v$prev^{commit}" >/dev/null 2>&1; then
+		t1=$(date +%s)
+		rm -rf "$RUN/tmp/bindguard-$prev"
+		mkdir -p "$RUN/tmp/bindguard-$prev" "$RUN/usr/local/lib/bindguard-test/upgrade"
+		git -C "$REPO" archive "v$prev" | tar -x -C "$RUN/tmp/bindguard-$prev"
+		in_tree "$RUN" make -C "/tmp/bindguard-$prev" KDIR="/lib/modules/$KVER/build" modules >>"$LOGF" 2>&1 ||
+			die "the $prev module (git tag v$prev) does not build for $KVER in the $SUITE host (log: $LOGF)"
+		cp "$RUN/tmp/bindguard-$prev/bindguard.ko" "$RUN/usr/local/lib/bindguard-test/upgrade/bindguard-$prev.ko"
+		rm -rf "$RUN/tmp/bindguard-$prev"
+		log "the previous release's module ($prev, git tag v$prev) for $KVER in $(($(date +%s) - t1))s"
+	else
+		log "no git tag v$prev (not a git checkout?): the upgrade tests will say so"
+	fi
+fi
 
 t1=$(date +%s)
 mib=$(du -sm "$RUN" | cut -f1)
