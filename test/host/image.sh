@@ -94,6 +94,10 @@ in_tree() {
 PACKAGES=(systemd-sysv udev dbus kmod procps pciutils iproute2 trace-cmd
 	linux-image-amd64 linux-headers-amd64
 	libvirt-daemon-system libvirt-clients qemu-system-x86)
+# trixie's host also boots with UEFI Secure Boot (the secureboot boot): shim
+# and GRUB signed for it, as a Debian installer puts them on the ESP, and
+# mokutil, which the test and a user ask whether Secure Boot is on
+[[ $SUITE == trixie ]] && PACKAGES+=(shim-signed grub-efi-amd64-signed mokutil)
 # what the run step installs, downloaded into the base's apt archive
 RUN_PACKAGES=(linux-image-amd64 linux-headers-amd64 dkms openssl)
 FINGERPRINT=$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" "${RUN_PACKAGES[@]}" v1 | sha256sum | cut -c1-16)
@@ -214,7 +218,8 @@ log "reserve initrd (bindguard reserve=0000:02:02.0, softdep e1000) in $(($(date
 # the tests
 mkdir -p "$RUN/usr/local/lib/bindguard-test"
 cp -a "$TEST/host/." "$RUN/usr/local/lib/bindguard-test/"
-rm -f "$RUN/usr/local/lib/bindguard-test/image.sh"	# this script stays out
+# this script and uefi.sh (the build side's) stay out
+rm -f "$RUN/usr/local/lib/bindguard-test/image.sh" "$RUN/usr/local/lib/bindguard-test/uefi.sh"
 cp "$TEST/guest/lib.sh" "$RUN/usr/local/lib/bindguard-test/"
 if [[ -n ${BG_VFIO_HOLD:-} ]]; then
 	cp "$BG_VFIO_HOLD" "$RUN/usr/local/lib/bindguard-test/vfio-hold"

@@ -17,6 +17,7 @@ PKGS=(
 	gcc-aarch64-linux-gnu	# arm64 builds of 6.1 (test/kernel/check-build.sh; trixie's 6.12 is built in its chroot)
 	gawk mawk	# test/status-check.sh and test/protect-boot-check.sh run their tools under each awk (and busybox's)
 	python3-jsonschema	# test/status-check.sh and test/tools/check-json-schema.py: --json against its schema
+	dosfstools mtools gdisk	# the ESP disk of a host booted through UEFI Secure Boot (test/qemu/boot-guest.sh BG_UEFI)
 )
 
 missing=()
