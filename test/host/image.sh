@@ -22,7 +22,9 @@
 #    of systemd-sysv, udev, dbus, kmod, procps, pciutils, iproute2, trace-cmd,
 #    linux-image-amd64 and linux-headers-amd64 (the suite's point-release
 #    kernel: bullseye 5.10.0-32, trixie 6.12.117+deb13 when written),
-#    libvirt-daemon-system, libvirt-clients and qemu-system-x86. Then SUITE-
+#    libvirt-daemon-system, libvirt-clients and qemu-system-x86 (trixie: and
+#    shim-signed, grub-efi-amd64-signed and mokutil, which the secureboot
+#    boot boots with and asks: test/host/uefi.sh). Then SUITE-
 #    security is added to its apt sources and what the run step installs is
 #    downloaded into apt's archive (--download-only): the security kernel
 #    and headers, dkms and openssl, so the run step needs the mirror only

@@ -93,7 +93,7 @@
 # initramfs (the signed vmlinuz, which GRUB has shim verify) and
 # EFI/debian/grub.cfg (signed GRUB's prefix) booting them with this
 # command line. The ESP is an AHCI disk (sda, bootindex 0), so the root
-# disk stays vda.
+# disk stays vda. esp.img is removed when QEMU exits (grub.cfg stays).
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -238,6 +238,7 @@ if [[ -n $agent ]]; then
 	wait "$agent" 2>/dev/null || true
 fi
 end=$(date +%s.%N)
+rm -f "$LOGDIR/esp.img"
 secs=$(echo "$end - $start" | bc)
 echo "$secs" >"$LOGDIR/boot-seconds"
 case $rc in
