@@ -53,7 +53,7 @@
 # Boots file (test/guest/boots, test/host/boots): one boot a line (blank lines
 # and #-comments ignored; without the file one boot named "main"):
 #
-#   <name> [qmp] [disk] [initrd=NAME] [expect=crash:STRING] [extra kernel cmdline...]
+#   <name> [qmp] [disk] [uefi] [initrd=NAME] [expect=crash:STRING] [extra kernel cmdline...]
 #
 #   initrd=NAME     boot INITRD.NAME instead of the series' initrd (a host
 #                   image's second initrd, test/host/image.sh: initrd=reserve)
@@ -63,6 +63,11 @@
 #   disk            a data disk: a small ext2 image (a file "hello") as a
 #                   virtio-blk device (QMP id vdisk) behind its own root port
 #                   (test/qemu/boot-guest.sh BG_DATA_DISK), written to a copy.
+#   uefi            boot through UEFI Secure Boot (OVMF, shim, GRUB) from an
+#                   ESP disk instead of QEMU's -kernel: test/qemu/boot-guest.sh
+#                   BG_UEFI, with the files test/host/uefi.sh made for a
+#                   host-trixie image (a host series' BG_UEFI_DIR; elsewhere
+#                   the boot is one "not ok").
 #   expect=crash:STRING
 #                   the guest is expected to crash (e.g. a 5.10 boot without
 #                   bindguard: `expect=crash:kernel BUG at drivers/vfio/vfio.c`).
@@ -264,11 +269,11 @@ boots() {
 	fi
 }
 
-# parse_boot LINE: sets b_name, b_qmp, b_initrd, b_expect, b_extra, b_err from one
+# parse_boot LINE: sets b_name, b_qmp, b_disk, b_uefi, b_initrd, b_expect, b_extra, b_err from one
 # line of the boots file (syntax in the header).
 parse_boot() {
 	local rest w
-	b_name= b_qmp= b_disk= b_initrd= b_expect= b_extra= b_err=
+	b_name= b_qmp= b_disk= b_uefi= b_initrd= b_expect= b_extra= b_err=
 	read -r b_name rest <<<"$1"
 	while [[ -n $rest ]]; do
 		case $rest in
@@ -289,6 +294,10 @@ parse_boot() {
 		disk | disk[[:space:]]*)
 			b_disk=$BG_WORK/data-disk.img
 			rest=${rest#disk}
+			;;
+		uefi | uefi[[:space:]]*)
+			b_uefi=1
+			rest=${rest#uefi}
 			;;
 		expect=crash:\"*)
 			rest=${rest#expect=crash:\"}
@@ -493,6 +502,14 @@ boot_job() {
 		echo "R $s not ok - $kver/$name: no initrd $ird"
 		return
 	fi
+	local uefi=
+	if [[ -n $b_uefi ]]; then
+		uefi=${BG_UEFI_DIR:-}
+		if [[ -z $uefi ]]; then
+			echo "R $s not ok - $kver/$name: a uefi boot, but no Secure Boot files for this image (test/host/uefi.sh)"
+			return
+		fi
+	fi
 	if [[ -n $b_disk && ! -f $b_disk ]]; then
 		mkdir -p "$b_disk.d"
 		echo "bindguard data disk" >"$b_disk.d/hello"
@@ -501,7 +518,7 @@ boot_job() {
 	while :; do
 		t0=$(now)
 		rc=0
-		BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp BG_DATA_DISK=$b_disk \
+		BG_BOOT_TIMEOUT=$timeout BG_QMP_AGENT=$b_qmp BG_DATA_DISK=$b_disk BG_UEFI=$uefi \
 			"$TEST/qemu/boot-guest.sh" "$kver" "$ird" "$ld" $j_pre "bg.boot=$name" $extra >&2 || rc=$?
 		secs=$(since "$t0")
 		# died before its test began: boot it again, once
@@ -913,9 +930,20 @@ run_host_series() {
 	read -r kver oldkver img dir <<<"$line"
 	: >"$logs/timings"
 	timing "$logs" image "$(since "$t0")"
+	# trixie's host boots through UEFI Secure Boot too (the uefi boots)
+	local uefi_env=
+	if [[ $suite == trixie ]]; then
+		t0=$(now)
+		if "$TEST/host/uefi.sh" "$dir" "$(dirname "$img")/uefi" 2> >(tee "$logs/host-uefi.err" >&2); then
+			uefi_env=" BG_UEFI_DIR=$(dirname "$img")/uefi"
+			timing "$logs" uefi "$(since "$t0")"
+		else
+			result "$s" "not ok - $s: no Secure Boot files for the host image (log: $logs/host-uefi.err)"
+		fi
+	fi
 	log "$s: booting $kver (the image was made with $oldkver, upgraded to $kver)"
 	queue_boots "$s" "$kver" "$dir/boot/initrd.img-$kver" "$logs" "${BG_BOOT_TIMEOUT:-900}" "" \
-		"$TEST/host/boots" "root=/dev/vda rw" "BG_VMLINUZ=$dir/boot/vmlinuz-$kver BG_DISK=$img BG_MEM=2048"
+		"$TEST/host/boots" "root=/dev/vda rw" "BG_VMLINUZ=$dir/boot/vmlinuz-$kver BG_DISK=$img BG_MEM=2048$uefi_env"
 }
 
 for s in "${SERIES[@]}"; do

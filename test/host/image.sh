@@ -24,7 +24,9 @@
 #    kernel: bullseye 5.10.0-32, trixie 6.12.117+deb13 when written),
 #    libvirt-daemon-system, libvirt-clients and qemu-system-x86 (trixie:
 #    also prometheus-node-exporter, promtool and curl, and NFD's
-#    features.d directory). Then SUITE-
+#    features.d directory; shim-signed, grub-efi-amd64-signed and mokutil,
+#    which the secureboot boot boots with and asks: test/host/uefi.sh).
+#    Then SUITE-
 #    security is added to its apt sources and what the run step installs is
 #    downloaded into apt's archive (--download-only): the security kernel
 #    and headers, dkms and openssl, so the run step needs the mirror only
@@ -100,8 +102,12 @@ PACKAGES=(systemd-sysv udev dbus kmod procps pciutils iproute2 trace-cmd
 	libvirt-daemon-system libvirt-clients qemu-system-x86)
 # the trixie host is also a monitored one: node_exporter scrapes what
 # bindguard-metrics.timer writes (test/host/fleet.sh), Debian's promtool
-# (a package of its own since trixie) lints it
-[[ $SUITE != trixie ]] || PACKAGES+=(prometheus-node-exporter promtool curl)
+# (a package of its own since trixie) lints it; and it boots with UEFI
+# Secure Boot (the secureboot boot): shim and GRUB signed for it, as a
+# Debian installer puts them on the ESP, and mokutil, which the test and a
+# user ask whether Secure Boot is on
+[[ $SUITE != trixie ]] || PACKAGES+=(prometheus-node-exporter promtool curl
+	shim-signed grub-efi-amd64-signed mokutil)
 # what the run step installs, downloaded into the base's apt archive
 RUN_PACKAGES=(linux-image-amd64 linux-headers-amd64 dkms openssl)
 FINGERPRINT=$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" "${RUN_PACKAGES[@]}" v2 | sha256sum | cut -c1-16)
@@ -228,7 +234,8 @@ log "reserve initrd (bindguard reserve=0000:02:02.0, softdep e1000) in $(($(date
 # the tests
 mkdir -p "$RUN/usr/local/lib/bindguard-test"
 cp -a "$TEST/host/." "$RUN/usr/local/lib/bindguard-test/"
-rm -f "$RUN/usr/local/lib/bindguard-test/image.sh"	# this script stays out
+# this script and uefi.sh (the build side's) stay out
+rm -f "$RUN/usr/local/lib/bindguard-test/image.sh" "$RUN/usr/local/lib/bindguard-test/uefi.sh"
 cp "$TEST/guest/lib.sh" "$RUN/usr/local/lib/bindguard-test/"
 if [[ -n ${BG_VFIO_HOLD:-} ]]; then
 	cp "$BG_VFIO_HOLD" "$RUN/usr/local/lib/bindguard-test/vfio-hold"

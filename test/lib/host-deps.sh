@@ -19,6 +19,7 @@ PKGS=(
 	qemu-system-arm	# the arm64 guests (qemu-system-aarch64 -M virt,iommu=smmuv3: test/run.sh arm64)
 	gawk mawk	# test/status-check.sh and test/protect-boot-check.sh run their tools under each awk (and busybox's)
 	python3-jsonschema	# test/status-check.sh and test/tools/check-json-schema.py: --json against its schema
+	dosfstools mtools gdisk	# the ESP disk of a host booted through UEFI Secure Boot (test/qemu/boot-guest.sh BG_UEFI)
 )
 
 missing=()

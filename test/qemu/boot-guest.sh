@@ -101,6 +101,21 @@
 # from the image as test/host/image.sh made it, whatever an earlier boot
 # left (a libvirt domain defined before a crash, a dirty journal).
 # BG_MEM: guest memory in MiB (default 1024).
+#
+# BG_UEFI=DIR (test/run.sh's boot key `uefi`, on a host: test/host/uefi.sh
+# made DIR) boots through UEFI Secure Boot instead of -kernel, as a real
+# host does: the firmware is DIR/OVMF_CODE_4M.secboot.fd (read-only
+# pflash; -machine smm=on and secure pflash, so that only SMM code writes the
+# variables) with a copy of DIR/OVMF_VARS.fd (Microsoft's keys and the
+# host's MOK enrolled) as this boot's variables, LOGDIR/OVMF_VARS.fd. It
+# boots LOGDIR/esp.img, made here: a GPT disk with one EFI system partition
+# (FAT, mkfs.fat and mtools, no loop mount) holding EFI/BOOT/BOOTX64.EFI
+# (DIR/shimx64.efi, Microsoft-signed shim), EFI/BOOT/grubx64.efi
+# (DIR/grubx64.efi, Debian-signed GRUB, which shim verifies), the kernel and
+# initramfs (the signed vmlinuz, which GRUB has shim verify) and
+# EFI/debian/grub.cfg (signed GRUB's prefix) booting them with this
+# command line. The ESP is an AHCI disk (sda, bootindex 0), so the root
+# disk stays vda. esp.img is removed when QEMU exits (grub.cfg stays).
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -132,23 +147,64 @@ fi
 smp=${BG_SMP:-2}
 [[ -n ${BG_ICOUNT:-} ]] && smp=${BG_SMP:-1}
 
+# uefi_esp DIR LOGDIR KERNEL INITRAMFS CMDLINE: LOGDIR/esp.img, the ESP disk
+# BG_UEFI boots (above)
+uefi_esp() {
+	local dir=$1 esp=$2/esp.img kernel=$3 initrd=$4 mib f
+	local -a m
+	for f in OVMF_CODE_4M.secboot.fd OVMF_VARS.fd shimx64.efi grubx64.efi; do
+		[[ -f $dir/$f ]] || die "BG_UEFI: no $dir/$f (test/host/uefi.sh)"
+	done
+	command -v mkfs.fat >/dev/null && command -v mcopy >/dev/null && command -v sgdisk >/dev/null ||
+		die "BG_UEFI needs dosfstools, mtools and gdisk (test/lib/host-deps.sh)"
+	# the files, 16 MiB for FAT and GPT, 1 MiB before the partition
+	mib=$(($(du -cmL "$kernel" "$initrd" "$dir/shimx64.efi" "$dir/grubx64.efi" | tail -n1 | cut -f1) + 16))
+	rm -f "$esp"
+	truncate -s "$((mib + 2))M" "$esp"
+	# the file system first: mkfs.fat clears the sectors before its offset
+	mkfs.fat -F 32 -n ESP --offset 2048 "$esp" "$((mib * 1024))" >/dev/null 2>&1
+	sgdisk -n "1:2048:+${mib}M" -t 1:ef00 -c 1:ESP "$esp" >/dev/null
+	export MTOOLS_SKIP_CHECK=1
+	m=(-i "$esp@@1M")
+	mmd "${m[@]}" ::EFI ::EFI/BOOT ::EFI/debian
+	mcopy "${m[@]}" "$dir/shimx64.efi" ::EFI/BOOT/BOOTX64.EFI
+	mcopy "${m[@]}" "$dir/grubx64.efi" ::EFI/BOOT/grubx64.efi
+	mcopy "${m[@]}" "$kernel" ::vmlinuz
+	mcopy "${m[@]}" "$initrd" ::initrd.img
+	printf 'set timeout=0\nlinux /vmlinuz %s\ninitrd /initrd.img\nboot\n' "$5" >"$2/grub.cfg"
+	mcopy "${m[@]}" "$2/grub.cfg" ::EFI/debian/grub.cfg
+}
+
 mkdir -p "$LOGDIR"
-rm -f "$LOGDIR"/{console.log,ktap.log,qmp.sock,host.sock,qmp-events.log,qmp-agent.log}
+rm -f "$LOGDIR"/{console.log,ktap.log,qmp.sock,host.sock,qmp-events.log,qmp-agent.log,esp.img,OVMF_VARS.fd,grub.cfg}
 
 if [[ $ARCH == amd64 ]]; then
 	cmdline="console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 no_timer_check $*"
+	machine=q35
+	boot=(-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline")
+	if [[ -n ${BG_UEFI:-} ]]; then
+		uefi_esp "$BG_UEFI" "$LOGDIR" "$KERNEL" "$INITRAMFS" "$cmdline"
+		cp "$BG_UEFI/OVMF_VARS.fd" "$LOGDIR/OVMF_VARS.fd"
+		machine=q35,smm=on
+		boot=(-global driver=cfi.pflash01,property=secure,value=on
+			-drive "if=pflash,format=raw,unit=0,readonly=on,file=$BG_UEFI/OVMF_CODE_4M.secboot.fd"
+			-drive "if=pflash,format=raw,unit=1,file=$LOGDIR/OVMF_VARS.fd"
+			-drive "file=$LOGDIR/esp.img,if=none,id=esp,format=raw"
+			-device ide-hd,drive=esp,bus=ide.0,bootindex=0)
+	fi
 	qemu=(
 		qemu-system-x86_64
-		-M q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "${BG_MEM:-1024}"
+		-M "$machine" -accel "$accel" -cpu "$cpu" -smp "$smp" -m "${BG_MEM:-1024}"
 		-nographic -no-reboot -nic none
 		-device intel-iommu,intremap=on
-		-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$cmdline"
+		"${boot[@]}"
 		-serial "file:$LOGDIR/console.log"
 		-serial "file:$LOGDIR/ktap.log"
 		-chardev "socket,id=host,path=$LOGDIR/host.sock,server=on,wait=off"
 		-serial chardev:host
 	)
 else
+	[[ -z ${BG_UEFI:-} ]] || die "BG_UEFI: amd64 only"
 	cmdline="console=ttyAMA0 panic=-1 oops=panic loglevel=4 $*"
 	qemu=(
 		qemu-system-aarch64
@@ -245,6 +301,7 @@ if [[ -n $agent ]]; then
 	wait "$agent" 2>/dev/null || true
 fi
 end=$(date +%s.%N)
+rm -f "$LOGDIR/esp.img"
 secs=$(echo "$end - $start" | bc)
 echo "$secs" >"$LOGDIR/boot-seconds"
 case $rc in
