@@ -10,6 +10,9 @@
 # make check-host        build bindguard-dkms and boot real Debian hosts
 #                        (bullseye, trixie: systemd, DKMS, libvirt) from disk
 #                        images made with it; the tests run inside them
+# make check-slow        what .ci/run leaves out for its time budget: the main
+#                        boot on Debian's arm64 kernels (make check
+#                        KERNEL=arm64; about 6 min)
 # make check-debug       the suite on two 6.12 kernels of our own: KASAN/lockdep/
 #                        kmemleak, and PREEMPT_RT/lockdep with iommufd, the vfio
 #                        cdev and no-IOMMU (built into the cache first if
@@ -61,7 +64,7 @@ TREE_FILES = if [ -e .git ]; then \
 		echo "neither .git nor MANIFEST here: not a git checkout nor an unpacked make dist" >&2; exit 1; \
 	fi
 
-.PHONY: all modules supported probes clean check check-host check-debug demo bench deps checkstyle matrix deb
+.PHONY: all modules supported probes clean check check-host check-slow check-debug demo bench deps checkstyle matrix deb
 
 all: modules
 
@@ -83,6 +86,9 @@ deps:
 
 check:
 	test/run.sh $(KERNEL)
+
+check-slow:
+	test/run.sh arm64
 
 check-host: deb
 	test/run.sh host-bullseye host-trixie
