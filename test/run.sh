@@ -83,7 +83,9 @@
 #   Keys come right after the name; the first other word starts the
 #   kernel command line. A malformed line is one "not ok".
 # BG_BOOTS="name ..." chooses which boots to run (their keys and cmdline
-# still come from the file); BG_BOOTS_FILE replaces test/guest/boots.
+# still come from the file); BG_BOOTS_FILE replaces test/guest/boots. A
+# series written SERIES:BOOT[,BOOT...] runs only those boots of it (as
+# BG_BOOTS for that series alone; .ci/run: debug-rt:cdev).
 #
 # Matrix (test/guest/matrix, test/host/matrix: the file "matrix" beside the
 # boots file; a boots file with none beside it runs every boot everywhere):
@@ -950,6 +952,13 @@ for s in "${SERIES[@]}"; do
 	case $s in
 	host-bullseye | host-trixie) run_host_series "$s" ;;
 	host-*) result "$s" "not ok - unknown host series $s (want host-bullseye or host-trixie)" ;;
+	*:*)
+		# SERIES:BOOT[,BOOT...]: only those boots on this series (as
+		# BG_BOOTS, for it alone), where the matrix runs them
+		only=${s#*:}
+		log "${s%%:*}: only the boots $only"
+		BG_BOOTS=${only//,/ } run_series "${s%%:*}"
+		;;
 	*) run_series "$s" ;;
 	esac
 	flush
