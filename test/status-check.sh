@@ -714,6 +714,30 @@ echo "$t"
 			eval '[[ $rc == 2 && -z $(ls -A "$work/rootdir-$set") ]] || { echo "$rc: $out"; ls -A "$work/rootdir-$set"; false; }'
 	done
 
+	# a directory nobody owns but whose group is root's: written as
+	# nobody with nobody's own group (from /etc/passwd), never the
+	# directory's, which could reach what nobody cannot write
+	rm -rf "$d"/*
+	mkdir -p "$d/g"
+	chown 65534:0 "$d/g"
+	chmod 775 "$d/g"
+	rc=0
+	out=$(st_tool --metrics "$d/g/bindguard.prom" 2>&1) || rc=$?
+	if [[ $set == busybox ]]; then
+		st_check "fleet: --metrics into nobody's directory of root's group: exit 2 (busybox's setpriv cannot change users)" \
+			eval '[[ $rc == 2 ]] || { echo "$rc: $out"; false; }'
+	else
+		st_check "fleet: --metrics into nobody's directory of root's group: written as nobody:$(id -gn 65534 2>/dev/null || echo 65534), not root's group" \
+			eval '[[ $rc == 0 && $(stat -c "%u %g" "$d/g/bindguard.prom") == "65534 $(awk -F: '"'"'$3 == 65534 { print $4 }'"'"' /etc/passwd)" ]] ||
+				{ echo "$rc: $out"; ls -ln "$d/g"; false; }'
+	fi
+	# a newline anywhere in the name: refused, nothing written
+	rc=0
+	out=$(st_tool --metrics "$d/g
+/bindguard.prom" 2>&1) || rc=$?
+	st_check "fleet: --metrics of a name with a newline in its directory part: exit 2, one line" \
+		eval '[[ $rc == 2 && $out == "bindguard-status: a file name with a newline: refusing" ]] || { echo "$rc: $out"; false; }'
+
 	# Debian's layout: the textfile directory is root's 0755 in a parent
 	# of prometheus's (here nobody's): root writes it, from inside
 	for f in bindguard.prom:--metrics bindguard:--nfd; do
