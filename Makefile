@@ -12,7 +12,8 @@
 #                        images made with it; the tests run inside them
 # make check-slow        what .ci/run leaves out for its time budget: the main
 #                        boot on Debian's arm64 kernels (make check
-#                        KERNEL=arm64; about 6 min)
+#                        KERNEL=arm64; about 6 min) and the trixie host's
+#                        UEFI Secure Boot boot (make check-host runs it too)
 # make check-debug       the suite on two 6.12 kernels of our own: KASAN/lockdep/
 #                        kmemleak, and PREEMPT_RT/lockdep with iommufd, the vfio
 #                        cdev and no-IOMMU (built into the cache first if
@@ -87,8 +88,8 @@ deps:
 check:
 	test/run.sh $(KERNEL)
 
-check-slow:
-	test/run.sh arm64
+check-slow: deb
+	test/run.sh arm64 host-trixie:secureboot
 
 check-host: deb
 	test/run.sh host-bullseye host-trixie

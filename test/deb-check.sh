@@ -124,10 +124,18 @@ in_chroot() {
 # (its creation time in seconds in $made_in, empty when cached).
 chroot= made_in=
 make_chroot() {
-	local suite=$1 dir=$BG_CACHE/deb-chroots/$1 logf=$LOGS/$1-debootstrap.log t0 mirror security
+	local suite=$1 dir=$BG_CACHE/deb-chroots/$1 logf=$LOGS/$1-debootstrap.log t0 mirror security st=
 	chroot=$dir made_in=
 	exec 8>"$BG_CACHE/deb-chroots/.$suite.lock"
 	flock 8
+	# a chroot an interrupted run left dirty (dpkg interrupted, or the
+	# package still there) is made again
+	[[ ! -e $dir/.complete ]] || st=$(in_chroot "$dir" dpkg-query -W -f='${db:Status-Status}' bindguard-dkms 2>/dev/null || true)
+	if [[ -e $dir/.complete ]] && { [[ -n $(in_chroot "$dir" dpkg --audit 2>&1) ]] ||
+		[[ -n $st && $st != not-installed ]]; }; then
+		log "the cached $suite chroot was left dirty by an interrupted run (dpkg --audit, or bindguard-dkms still there): made again"
+		rm -rf --one-file-system "$dir"
+	fi
 	if [[ ! -e $dir/.complete ]]; then
 		mirror=$(apt_mirror) && security=$(apt_mirror security) || return 1
 		t0=$(date +%s)

@@ -85,7 +85,8 @@
 # BG_BOOTS="name ..." chooses which boots to run (their keys and cmdline
 # still come from the file); BG_BOOTS_FILE replaces test/guest/boots. A
 # series written SERIES:BOOT[,BOOT...] runs only those boots of it (as
-# BG_BOOTS for that series alone; .ci/run: debug-rt:cdev).
+# BG_BOOTS for that series alone; .ci/run: host-trixie:host,
+# debug-rt:cdev).
 #
 # Matrix (test/guest/matrix, test/host/matrix: the file "matrix" beside the
 # boots file; a boots file with none beside it runs every boot everywhere):
@@ -948,19 +949,25 @@ run_host_series() {
 		"$TEST/host/boots" "root=/dev/vda rw" "BG_VMLINUZ=$dir/boot/vmlinuz-$kver BG_DISK=$img BG_MEM=2048$uefi_env"
 }
 
+# run_one SERIES: a guest or host series
+run_one() {
+	case $1 in
+	host-bullseye | host-trixie) run_host_series "$1" ;;
+	host-*) result "$1" "not ok - unknown host series $1 (want host-bullseye or host-trixie)" ;;
+	*) run_series "$1" ;;
+	esac
+}
+
 for s in "${SERIES[@]}"; do
-	case $s in
-	host-bullseye | host-trixie) run_host_series "$s" ;;
-	host-*) result "$s" "not ok - unknown host series $s (want host-bullseye or host-trixie)" ;;
-	*:*)
+	if [[ $s == *:* ]]; then
 		# SERIES:BOOT[,BOOT...]: only those boots on this series (as
 		# BG_BOOTS, for it alone), where the matrix runs them
 		only=${s#*:}
 		log "${s%%:*}: only the boots $only"
-		BG_BOOTS=${only//,/ } run_series "${s%%:*}"
-		;;
-	*) run_series "$s" ;;
-	esac
+		BG_BOOTS=${only//,/ } run_one "${s%%:*}"
+	else
+		run_one "$s"
+	fi
 	flush
 done
 echo "$njobs" >"$jobs_dir/end.tmp"

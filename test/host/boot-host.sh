@@ -184,6 +184,6 @@ run_test "virsh nodedev-detach of the root disk's controller: refused, the host 
 libvirt_story fleet_after
 run_test "trace-cmd report: the story's ownership changes and refusal" t_trace_cmd_report
 run_test "upgrade: ${PREV:-the previous release} loaded, this package's configure step: it stays, libvirt restarted for the hook" t_upgrade_configure
-run_test "upgrade: the timer's next metrics read ${PREV:-its} debugfs: bindguard_info, readable, every series" t_upgrade_metrics
+run_test "upgrade: the unit's next metrics read ${PREV:-its} debugfs: bindguard_info, readable, every series" t_upgrade_metrics
 run_test "upgrade: --check and --json read ${PREV:-its} debugfs" t_upgrade_check
 run_test "upgrade: virsh start refused by the hook with ${PREV:-it} loaded, with the fix" t_upgrade_start_refused

@@ -77,11 +77,11 @@ t_upgrade_configure() {
 	[ "$(cat /sys/module/bindguard/version)" = "$PREV" ] && UPGRADE_OK=1
 }
 
-# the timer's next run reads the old module's formats: no series missing
+# the unit's next run reads the old module's formats: no series missing
 t_upgrade_metrics() {
 	upgrade_skip && return
 	fleet_skip && return
-	scrape_after "$(date +%s)" || return
+	scrape_unit || return
 	fleet_diag "$PREV loaded"
 	fleet_scrape_ok
 	expect_eq "$(metric "bindguard_info{kernel=\"$(uname -r)\",mode=\"enforce\",version=\"$PREV\"}")" 1 "bindguard_info of $PREV"
