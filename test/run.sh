@@ -41,14 +41,18 @@
 #      class (below) is queued;
 #   7. test/kernel/check-build.sh KVER: `make W=1 C=1 KCFLAGS=-Werror`, one
 #      result (not with --demo), while the kernel's boots run.
-# A host series instead makes its disk image (test/host/image.sh) and queues
-# the boots of test/host/boots, booted from that image with systemd.
+# A host series instead has its disk image made (test/host/image.sh) in the
+# background from the start of the run (the host series one after the
+# other, in their order), while the guest series are prepared; once it is
+# made, between two guest series, the boots of test/host/boots are queued,
+# booted from that image with systemd.
 #
 # Queued boots run BG_JOBS at a time (default: the number of CPUs, as each
-# TCG guest keeps one core busy), in queue order, while the next series is
-# being prepared: test/qemu/boot-guest.sh with "bg.boot=<name> <extra
-# cmdline>". Their results are printed in queue order as they come in, so
-# the output reads as if the boots ran one after the other.
+# TCG guest keeps one core busy), while the next series is being prepared:
+# test/qemu/boot-guest.sh with "bg.boot=<name> <extra cmdline>". A host's
+# boots (the longest) start first, then the others in queue order. Results
+# are printed in queue order as they come in, so the output reads as if the
+# boots ran one after the other.
 #
 # Boots file (test/guest/boots, test/host/boots): one boot a line (blank lines
 # and #-comments ignored; without the file one boot named "main"):
@@ -403,37 +407,54 @@ jobs_dir=$(mktemp -d "${TMPDIR:-/tmp}/bg-run.XXXXXX")
 echo 0 >"$jobs_dir/retries"
 njobs=0 nflushed=0 dispatcher=
 
-# queue_boot AFTER VAR=VALUE...: queue one boot; it starts only once job
-# AFTER (a number, or "-") has ended. Prints the job's number.
+# queue_boot PRIO AFTER VAR=VALUE...: queue one boot; it starts only once
+# job AFTER (a number, or "-") has ended, before the waiting boots of a
+# lower PRIO (a number: a host's boots 1, a guest's 0).
 queue_boot() {
 	local n=$njobs
 	local kv
 	{
-		echo "j_after=$1"
-		shift
+		echo "j_prio=$1"
+		echo "j_after=$2"
+		shift 2
 		for kv; do printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"; done
 	} >"$jobs_dir/$n.spec.tmp"
 	mv "$jobs_dir/$n.spec.tmp" "$jobs_dir/$n.spec"
 	njobs=$((njobs + 1))
 }
 
+# dispatch: start the queued boots, BG_JOBS at a time: of those whose
+# AFTER has ended, the first of the highest PRIO
 dispatch() {
-	local next=0 ndone after
+	local n ndone best after
+	local -A prio=() waits=() started=()
 	while :; do
 		ndone=$(find "$jobs_dir" -maxdepth 1 -name '*.done' | wc -l)
-		if [[ -e $jobs_dir/$next.spec ]] && ((next - ndone < JOBS)); then
-			after=$(sed -n 's/^j_after=//p' "$jobs_dir/$next.spec")
-			if [[ $after == - || -e $jobs_dir/$after.done ]]; then
-				(
-					boot_job "$jobs_dir/$next.spec" >"$jobs_dir/$next.out" || true
-					touch "$jobs_dir/$next.done"
-				) &
-				echo $! >"$jobs_dir/$next.pid"
-				next=$((next + 1))
-				continue
-			fi
+		best=
+		if ((${#started[@]} - ndone < JOBS)); then
+			for ((n = 0; ; n++)); do
+				[[ -e $jobs_dir/$n.spec ]] || break
+				[[ -z ${started[$n]:-} ]] || continue
+				if [[ -z ${prio[$n]:-} ]]; then
+					prio[$n]=$(sed -n 's/^j_prio=//p' "$jobs_dir/$n.spec")
+					waits[$n]=$(sed -n 's/^j_after=//p' "$jobs_dir/$n.spec")
+				fi
+				after=${waits[$n]}
+				[[ $after == - || -e $jobs_dir/$after.done ]] || continue
+				[[ -n $best ]] && ((prio[$n] <= prio[$best])) && continue
+				best=$n
+			done
 		fi
-		[[ -e $jobs_dir/end ]] && ((next == $(cat "$jobs_dir/end") && ndone == next)) && break
+		if [[ -n $best ]]; then
+			(
+				boot_job "$jobs_dir/$best.spec" >"$jobs_dir/$best.out" || true
+				touch "$jobs_dir/$best.done"
+			) &
+			echo $! >"$jobs_dir/$best.pid"
+			started[$best]=1
+			continue
+		fi
+		[[ -e $jobs_dir/end ]] && ((${#started[@]} == $(cat "$jobs_dir/end") && ndone == ${#started[@]})) && break
 		sleep 0.5
 	done
 }
@@ -467,6 +488,7 @@ flush() {
 cleanup() {
 	local p
 	[[ -z $dispatcher ]] || kill "$dispatcher" 2>/dev/null || true
+	[[ -z ${host_images:-} ]] || kill "$host_images" 2>/dev/null || true
 	for p in "$jobs_dir"/*.pid; do
 		[[ -e $p && ! -e ${p%.pid}.done ]] && kill "$(cat "$p")" 2>/dev/null || true
 	done
@@ -490,7 +512,7 @@ take_retry() {
 # before its test began, and judged. Output: result lines "R SERIES LINE"
 # and comment lines, for flush.
 boot_job() {
-	local j_after j_s j_kver j_initrd j_logs j_timeout j_kmemleak j_line j_pre j_env=
+	local j_prio j_after j_s j_kver j_initrd j_logs j_timeout j_kmemleak j_line j_pre j_env=
 	eval "$(cat "$1")"
 	local s=$j_s kver=$j_kver logs=$j_logs timeout=$j_timeout
 	local name extra ld rc why t0 line ird try=1 secs early l t
@@ -679,7 +701,8 @@ boot_decision() {
 # (VAR=VALUE ...) into the boot's environment. On a kmemleak kernel the other
 # boots wait for the baseline boot.
 queue_boots() {
-	local s=$1 kver=$2 bootsfile=$7 matrix class bline cell after=-
+	local s=$1 kver=$2 bootsfile=$7 matrix class bline cell after=- prio=0
+	[[ $s != host-* ]] || prio=1
 	matrix=$(dirname "$bootsfile")/matrix
 	class=$(kclass "$kver")
 	while IFS= read -r bline; do
@@ -703,7 +726,7 @@ queue_boots() {
 			;;
 		esac
 		[[ -n ${one_done[$bootsfile/$class/$b_name]:-} ]] || one_done[$bootsfile/$class/$b_name]=$kver
-		queue_boot "$after" j_s="$s" j_kver="$kver" j_initrd="$3" j_logs="$4" \
+		queue_boot "$prio" "$after" j_s="$s" j_kver="$kver" j_initrd="$3" j_logs="$4" \
 			j_timeout="$5" j_kmemleak="$6" j_line="$bline" j_pre="${8:-}" j_env="${9:-}"
 		[[ -n $6 && $b_name == baseline ]] && after=$((njobs - 1))
 	done < <(boots "$bootsfile")
@@ -916,60 +939,130 @@ check_build() {
 	timing "$3" check-build "$(since "$t0")"
 }
 
-# run_host_series host-SUITE: a real Debian host (test/host/image.sh) booted
-# from its disk image with systemd as init, its kernel and initrd from the
-# image's /boot; the boots of test/host/boots (BG_BOOTS_FILE does not
-# apply; BG_BOOTS does), the tests test/host/run runs inside.
-run_host_series() {
-	local s=$1 suite=${1#host-} t0 line kver oldkver img dir logs
-	tools_for amd64
+# host_image host-SUITE (in the background, from the start of the run): the
+# host's disk image (test/host/image.sh), and for trixie its Secure Boot
+# files (test/host/uefi.sh); then LOGS/image.ready holds the variables
+# queue_host needs, or LOGS/image.failed the result line.
+host_image() {
+	local s=$1 suite=${1#host-} t0 line logs kver oldkver img dir uefi=
 	logs=$BG_WORK/logs/$s
 	mkdir -p "$logs"
+	rm -f "$logs/image.ready" "$logs/image.failed"
+	: >"$logs/timings"
 	t0=$(now)
 	if ! line=$(BG_VFIO_HOLD=$vfio_hold "$TEST/host/image.sh" "$suite" 2> >(tee "$logs/host-image.err" >&2)); then
-		result "$s" "not ok - $s: the host image was not made (log: $logs/host-image.err)"
+		echo "not ok - $s: the host image was not made (log: $logs/host-image.err)" >"$logs/image.failed"
 		return
 	fi
 	read -r kver oldkver img dir <<<"$line"
-	: >"$logs/timings"
 	timing "$logs" image "$(since "$t0")"
 	# trixie's host boots through UEFI Secure Boot too (the uefi boots)
-	local uefi_env=
 	if [[ $suite == trixie ]]; then
 		t0=$(now)
-		if "$TEST/host/uefi.sh" "$dir" "$(dirname "$img")/uefi" 2> >(tee "$logs/host-uefi.err" >&2); then
-			uefi_env=" BG_UEFI_DIR=$(dirname "$img")/uefi"
+		uefi=$(dirname "$img")/uefi
+		if "$TEST/host/uefi.sh" "$dir" "$uefi" 2> >(tee "$logs/host-uefi.err" >&2); then
 			timing "$logs" uefi "$(since "$t0")"
 		else
-			result "$s" "not ok - $s: no Secure Boot files for the host image (log: $logs/host-uefi.err)"
+			uefi=failed
 		fi
+	fi
+	printf 'line=%q\nuefi=%q\n' "$line" "$uefi" >"$logs/image.ready.tmp"
+	mv "$logs/image.ready.tmp" "$logs/image.ready"
+}
+
+# queue_host host-SUITE: its boots (test/host/boots; BG_BOOTS_FILE does not
+# apply, BG_BOOTS does), booted from its image with systemd as init, its
+# kernel and initrd from the image's /boot; the tests test/host/run runs
+# inside. Needs LOGS/image.ready or LOGS/image.failed.
+queue_host() {
+	local s=$1 logs=$BG_WORK/logs/$1 line uefi kver oldkver img dir uefi_env=
+	if [[ -e $logs/image.failed ]]; then
+		result "$s" "$(cat "$logs/image.failed")"
+		return
+	fi
+	eval "$(cat "$logs/image.ready")"
+	read -r kver oldkver img dir <<<"$line"
+	if [[ $uefi == failed ]]; then
+		result "$s" "not ok - $s: no Secure Boot files for the host image (log: $logs/host-uefi.err)"
+	elif [[ -n $uefi ]]; then
+		uefi_env=" BG_UEFI_DIR=$uefi"
 	fi
 	log "$s: booting $kver (the image was made with $oldkver, upgraded to $kver)"
 	queue_boots "$s" "$kver" "$dir/boot/initrd.img-$kver" "$logs" "${BG_BOOT_TIMEOUT:-900}" "" \
 		"$TEST/host/boots" "root=/dev/vda rw" "BG_VMLINUZ=$dir/boot/vmlinuz-$kver BG_DISK=$img BG_MEM=2048$uefi_env"
 }
 
-# run_one SERIES: a guest or host series
-run_one() {
-	case $1 in
-	host-bullseye | host-trixie) run_host_series "$1" ;;
-	host-*) result "$1" "not ok - unknown host series $1 (want host-bullseye or host-trixie)" ;;
-	*) run_series "$1" ;;
-	esac
+# queue_hosts [wait]: queue the boots of each host whose image is made (with
+# "wait": of every host, waiting for its image), in the order given
+queue_hosts() {
+	local h logs
+	for h in "${hosts[@]}"; do
+		[[ -z ${host_queued[$h]:-} ]] || continue
+		logs=$BG_WORK/logs/$h
+		while [[ ${1:-} == wait && ! -e $logs/image.ready && ! -e $logs/image.failed ]]; do
+			if ! kill -0 "$host_images" 2>/dev/null; then
+				[[ -e $logs/image.ready || -e $logs/image.failed ]] ||
+					echo "not ok - $h: the host image was not made (its maker is gone)" >"$logs/image.failed"
+				break
+			fi
+			flush
+			sleep 1
+		done
+		[[ -e $logs/image.ready || -e $logs/image.failed ]] || return 0
+		host_queued[$h]=1
+		if [[ ${host_only[$h]} == all ]]; then
+			queue_host "$h"
+		else
+			BG_BOOTS=${host_only[$h]} queue_host "$h"
+		fi
+	done
 }
 
+# The hosts of this run, in their order (a host named twice runs the boots
+# of both), and their images made in the background, one after the other
+hosts=()
+declare -A host_only=() host_queued=()
 for s in "${SERIES[@]}"; do
-	if [[ $s == *:* ]]; then
+	h=${s%%:*}
+	case $h in
+	host-bullseye | host-trixie) ;;
+	host-*)
+		result "$h" "not ok - unknown host series $h (want host-bullseye or host-trixie)"
+		continue
+		;;
+	*) continue ;;
+	esac
+	[[ -n ${host_only[$h]:-} ]] || hosts+=("$h")
+	if [[ $s != *:* || ${host_only[$h]:-} == all ]]; then
+		host_only[$h]=all
+	else
+		only=${s#*:}
+		host_only[$h]="${host_only[$h]:-} ${only//,/ }"
+	fi
+done
+host_images=
+if ((${#hosts[@]})); then
+	(for h in "${hosts[@]}"; do host_image "$h"; done) &
+	host_images=$!
+fi
+
+for s in "${SERIES[@]}"; do
+	case $s in
+	host-*) ;;
+	*:*)
 		# SERIES:BOOT[,BOOT...]: only those boots on this series (as
 		# BG_BOOTS, for it alone), where the matrix runs them
 		only=${s#*:}
 		log "${s%%:*}: only the boots $only"
-		BG_BOOTS=${only//,/ } run_one "${s%%:*}"
-	else
-		run_one "$s"
-	fi
+		BG_BOOTS=${only//,/ } run_series "${s%%:*}"
+		;;
+	*) run_series "$s" ;;
+	esac
+	queue_hosts
 	flush
 done
+queue_hosts wait
+flush
 echo "$njobs" >"$jobs_dir/end.tmp"
 mv "$jobs_dir/end.tmp" "$jobs_dir/end"
 flush wait

@@ -35,22 +35,25 @@
 #    bindguard-host-test.service, runs /usr/local/lib/bindguard-test/run
 #    (copied in at the run step) after multi-user.target's other units and
 #    powers the host off when it ends, whatever its result.
-# 2. The run, every time (the package and the tests change with the tree):
-#    the base copied to $BG_CACHE/hosts/SUITE/run, and in it (chroot, private
-#    mounts: test/lib/chroot.sh run)
+# 2. The run: the base copied to $BG_CACHE/hosts/SUITE/run, and in it
+#    (chroot, private mounts: test/lib/chroot.sh run)
 #      apt-get install ./bindguard-dkms_*_all.deb
 #    (the package's maintainer scripts build bindguard with DKMS for the
 #    image's kernel), then
 #      apt-get install linux-image-amd64 linux-headers-amd64
 #    the upgrade to SUITE-security's kernel: its postinst and the headers'
 #    run Debian's DKMS kernel hooks, which build bindguard for it. Nothing is
-#    checked here: the tests inside the booted host check the result. The
-#    test scripts (test/host/ but this one) and vfio-hold are copied in, a second
-#    initrd with a reservation from boot is made for the reserve boot, and
+#    checked here: the tests inside the booted host check the result. A
+#    second initrd with a reservation from boot is made for the reserve boot;
+#    on trixie the previous release's module (debian/changelog's second
+#    entry: git tag vVERSION, or the last commit of the history with that
+#    version on top of the changelog) is built for the booted kernel too
+#    (the upgrade tests). This tree is kept with a key of what it is made
+#    of (the base, the package's sha256, the previous release's commit, this
+#    script and chroot.sh): a run with the same key reuses it. Every run, the
+#    test scripts (test/host/ but this one) and vfio-hold are copied in and
 #    `mkfs.ext4 -d` makes $BG_CACHE/hosts/SUITE/root.img from the tree (no
-#    loop mount). On trixie the previous release's module (git tag
-#    vVERSION of debian/changelog's second entry) is built for the booted
-#    kernel too (the upgrade tests). Steps and times go to stderr; apt's output to
+#    loop mount). Steps and times go to stderr; apt's output to
 #    $BG_WORK/logs/host-SUITE/image.log.
 #
 # The package is the newest bindguard-dkms_*_all.deb in $BG_DEB_DIR (default
@@ -183,55 +186,120 @@ OLDKVER=$(ls "$BASE/lib/modules" | sort -V | tail -n1)
 deb=${BG_DEB:-$(ls -t "${BG_DEB_DIR:-$REPO/build/deb}"/bindguard-dkms_*_all.deb 2>/dev/null | head -n1 || true)}
 [[ -n $deb && -f $deb ]] || die "no bindguard-dkms package (make deb)"
 t0=$(date +%s)
-rm -rf "$RUN" "$IMG"
-cp -a --reflink=auto "$BASE" "$RUN"
-log "$(date +%T) copied the base ($(($(date +%s) - t0))s)"
-cp "$deb" "$RUN/tmp/"
-t1=$(date +%s)
-log "apt-get install ./${deb##*/}"
-in_tree "$RUN" apt-get -q -y install "/tmp/${deb##*/}" >>"$LOGF" 2>&1 ||
-	die "apt-get install of ${deb##*/} failed in the $SUITE host (log: $LOGF)"
-rm -f "$RUN/tmp/${deb##*/}"
-log "  done in $(($(date +%s) - t1))s"
-t1=$(date +%s)
-log "kernel upgrade from $SUITE-security: apt-get install linux-image-amd64 linux-headers-amd64"
-in_tree "$RUN" apt-get -q -y install linux-image-amd64 linux-headers-amd64 >>"$LOGF" 2>&1 ||
-	die "the kernel upgrade failed in the $SUITE host (log: $LOGF)"
-log "  done in $(($(date +%s) - t1))s"
-KVER=$(ls "$RUN/lib/modules" | sort -V | tail -n1)
-[[ $KVER != "$OLDKVER" ]] || die "$SUITE-security has no newer kernel than $OLDKVER"
-[[ -f $RUN/boot/vmlinuz-$KVER && -f $RUN/boot/initrd.img-$KVER ]] ||
-	die "no /boot/vmlinuz-$KVER or initrd.img-$KVER in the $SUITE host"
-rm -f "$RUN/usr/sbin/policy-rc.d"
-in_tree "$RUN" apt-get clean >>"$LOGF" 2>&1
 
-# A reservation held from boot, set up as debian/README.Debian says (the
-# options and a softdep in modprobe.d, bindguard in the initramfs) but into
-# a second initrd only, DIR/boot/initrd.img-KVER.reserve, which the reserve
-# boot uses (test/host/boots: initrd=reserve): the other boots keep the
-# package's defaults. The reserved BDF is the seed's sibling
-# (test/qemu/boot-guest.sh's topology).
-t1=$(date +%s)
-conf=/etc/initramfs-tools-bindguard-reserve
-rm -rf "$RUN$conf"
-cp -a "$RUN/etc/initramfs-tools" "$RUN$conf"
-echo bindguard >>"$RUN$conf/modules"
-mkdir -p "$RUN$conf/hooks"
-cat >"$RUN$conf/hooks/bindguard-reserve" <<'HOOK'
-#!/bin/sh
-[ "$1" = prereqs ] && exit 0
-mkdir -p "$DESTDIR/etc/modprobe.d"
-cat >"$DESTDIR/etc/modprobe.d/bindguard-reserve.conf" <<CONF
-options bindguard reserve=0000:02:02.0
-softdep e1000 pre: bindguard
-CONF
-HOOK
-chmod 755 "$RUN$conf/hooks/bindguard-reserve"
-in_tree "$RUN" mkinitramfs -d "$conf" -o "/boot/initrd.img-$KVER.reserve" "$KVER" >>"$LOGF" 2>&1 ||
-	die "mkinitramfs of the reserve initrd failed in the $SUITE host (log: $LOGF)"
-log "reserve initrd (bindguard reserve=0000:02:02.0, softdep e1000) in $(($(date +%s) - t1))s"
+# The previous release (debian/changelog's second entry): git tag vVERSION,
+# or, in a clone without tags, the newest commit of the first-parent history
+# whose changelog's top entry is that version (where the tag points).
+prev=$(dpkg-parsechangelog -l "$REPO/debian/changelog" -o1 -c1 -S Version)
+prev=${prev#*:}
+prev=${prev%-*}
+prev_commit= prev_why=
+if [[ $SUITE == trixie ]]; then
+	if prev_commit=$(git -C "$REPO" rev-parse -q --verify "v$prev^{commit}" 2>/dev/null); then
+		:
+	elif [[ $(git -C "$REPO" rev-parse --is-shallow-repository 2>/dev/null) == false ]]; then
+		prev_commit=
+		for c in $(git -C "$REPO" rev-list --first-parent HEAD); do
+			if [[ $(git -C "$REPO" show "$c:debian/changelog" 2>/dev/null | sed -n 1p) == *"($prev)"* ]]; then
+				prev_commit=$c
+				break
+			fi
+		done
+		[[ -n $prev_commit ]] || prev_why="no commit with $prev on top of debian/changelog"
+	else
+		prev_commit=
+		prev_why="not a whole git clone (shallow, or no git)"
+	fi
+fi
 
-# the tests
+# What the tree below is made of: the base, the package, the previous
+# release, this script and chroot.sh. The tree of a run with the same inputs
+# is reused (the same apt installs from the same archive give the same
+# tree); the tests are copied in and the disk image made every run.
+key=$({
+	cat "$BASE/.complete"
+	stat -c %Y "$BASE/.complete"
+	sha256sum <"$deb"
+	echo "$prev_commit"
+	sha256sum <"$0"
+	sha256sum <"$TEST/lib/chroot.sh"
+} | sha256sum | cut -c1-16)
+if [[ -d $RUN && $(cat "$H/run.key" 2>/dev/null) == "$key" ]]; then
+	KVER=$(ls "$RUN/lib/modules" | sort -V | tail -n1)
+	log "$(date +%T) the $SUITE tree of the last run is this run's (same base, package, previous release and scripts: $key)"
+else
+	rm -f "$H/run.key"
+	rm -rf "$RUN" "$IMG"
+	cp -a --reflink=auto "$BASE" "$RUN"
+	log "$(date +%T) copied the base ($(($(date +%s) - t0))s)"
+	cp "$deb" "$RUN/tmp/"
+	t1=$(date +%s)
+	log "apt-get install ./${deb##*/}"
+	in_tree "$RUN" apt-get -q -y install "/tmp/${deb##*/}" >>"$LOGF" 2>&1 ||
+		die "apt-get install of ${deb##*/} failed in the $SUITE host (log: $LOGF)"
+	rm -f "$RUN/tmp/${deb##*/}"
+	log "  done in $(($(date +%s) - t1))s"
+	t1=$(date +%s)
+	log "kernel upgrade from $SUITE-security: apt-get install linux-image-amd64 linux-headers-amd64"
+	in_tree "$RUN" apt-get -q -y install linux-image-amd64 linux-headers-amd64 >>"$LOGF" 2>&1 ||
+		die "the kernel upgrade failed in the $SUITE host (log: $LOGF)"
+	log "  done in $(($(date +%s) - t1))s"
+	KVER=$(ls "$RUN/lib/modules" | sort -V | tail -n1)
+	[[ $KVER != "$OLDKVER" ]] || die "$SUITE-security has no newer kernel than $OLDKVER"
+	[[ -f $RUN/boot/vmlinuz-$KVER && -f $RUN/boot/initrd.img-$KVER ]] ||
+		die "no /boot/vmlinuz-$KVER or initrd.img-$KVER in the $SUITE host"
+	rm -f "$RUN/usr/sbin/policy-rc.d"
+	in_tree "$RUN" apt-get clean >>"$LOGF" 2>&1
+
+	# A reservation held from boot, set up as debian/README.Debian says (the
+	# options and a softdep in modprobe.d, bindguard in the initramfs) but
+	# into a second initrd only, DIR/boot/initrd.img-KVER.reserve, which the
+	# reserve boot uses (test/host/boots: initrd=reserve): the other boots
+	# keep the package's defaults. The reserved BDF is the seed's sibling
+	# (test/qemu/boot-guest.sh's topology).
+	t1=$(date +%s)
+	conf=/etc/initramfs-tools-bindguard-reserve
+	rm -rf "$RUN$conf"
+	cp -a "$RUN/etc/initramfs-tools" "$RUN$conf"
+	echo bindguard >>"$RUN$conf/modules"
+	mkdir -p "$RUN$conf/hooks"
+	cat >"$RUN$conf/hooks/bindguard-reserve" <<-'HOOK'
+	#!/bin/sh
+	[ "$1" = prereqs ] && exit 0
+	mkdir -p "$DESTDIR/etc/modprobe.d"
+	cat >"$DESTDIR/etc/modprobe.d/bindguard-reserve.conf" <<CONF
+	options bindguard reserve=0000:02:02.0
+	softdep e1000 pre: bindguard
+	CONF
+	HOOK
+	chmod 755 "$RUN$conf/hooks/bindguard-reserve"
+	in_tree "$RUN" mkinitramfs -d "$conf" -o "/boot/initrd.img-$KVER.reserve" "$KVER" >>"$LOGF" 2>&1 ||
+		die "mkinitramfs of the reserve initrd failed in the $SUITE host (log: $LOGF)"
+	log "reserve initrd (bindguard reserve=0000:02:02.0, softdep e1000) in $(($(date +%s) - t1))s"
+
+	# The upgrade with the previous version loaded (trixie; boot-host.sh's
+	# t_upgrade_*): the previous release's module built for the booted
+	# kernel, as its package's DKMS would have (its dkms.conf's make), into
+	# /usr/local/lib/bindguard-upgrade; the boot loads it in place of this
+	# one and runs this package's configure step.
+	if [[ -n $prev_commit ]]; then
+		t1=$(date +%s)
+		rm -rf "$RUN/tmp/bindguard-$prev"
+		mkdir -p "$RUN/tmp/bindguard-$prev" "$RUN/usr/local/lib/bindguard-upgrade"
+		git -C "$REPO" archive "$prev_commit" | tar -x -C "$RUN/tmp/bindguard-$prev"
+		in_tree "$RUN" make -C "/tmp/bindguard-$prev" KDIR="/lib/modules/$KVER/build" modules >>"$LOGF" 2>&1 ||
+			die "the $prev module (${prev_commit:0:12}) does not build for $KVER in the $SUITE host (log: $LOGF)"
+		cp "$RUN/tmp/bindguard-$prev/bindguard.ko" "$RUN/usr/local/lib/bindguard-upgrade/bindguard-$prev.ko"
+		rm -rf "$RUN/tmp/bindguard-$prev"
+		log "the previous release's module ($prev, ${prev_commit:0:12}) for $KVER in $(($(date +%s) - t1))s"
+	elif [[ $SUITE == trixie ]]; then
+		log "no previous release $prev ($prev_why): the upgrade tests will say so"
+	fi
+	echo "$key" >"$H/run.key"
+fi
+
+# the tests, every run
+rm -rf "$RUN/usr/local/lib/bindguard-test"
 mkdir -p "$RUN/usr/local/lib/bindguard-test"
 cp -a "$TEST/host/." "$RUN/usr/local/lib/bindguard-test/"
 # this script and uefi.sh (the build side's) stay out
@@ -241,32 +309,10 @@ if [[ -n ${BG_VFIO_HOLD:-} ]]; then
 	cp "$BG_VFIO_HOLD" "$RUN/usr/local/lib/bindguard-test/vfio-hold"
 fi
 echo "$OLDKVER" >"$RUN/usr/local/lib/bindguard-test/old-kernel"
-
-# The upgrade with the previous version loaded (trixie; boot-host.sh's
-# t_upgrade_*): the module of the previous release (debian/changelog's
-# second entry, git tag vVERSION) built for the booted kernel, as its
-# package's DKMS would have (its dkms.conf's make), in the image; the boot
-# loads it in place of this one and runs this package's configure step.
-if [[ $SUITE == trixie ]]; then
-	prev=$(dpkg-parsechangelog -l "$REPO/debian/changelog" -o1 -c1 -S Version)
-	prev=${prev#*:}
-	prev=${prev%-*}
-	if git -C "$REPO" rev-parse -q --verify "v$prev^{commit}" >/dev/null 2>&1; then
-		t1=$(date +%s)
-		rm -rf "$RUN/tmp/bindguard-$prev"
-		mkdir -p "$RUN/tmp/bindguard-$prev" "$RUN/usr/local/lib/bindguard-test/upgrade"
-		git -C "$REPO" archive "v$prev" | tar -x -C "$RUN/tmp/bindguard-$prev"
-		in_tree "$RUN" make -C "/tmp/bindguard-$prev" KDIR="/lib/modules/$KVER/build" modules >>"$LOGF" 2>&1 ||
-			die "the $prev module (git tag v$prev) does not build for $KVER in the $SUITE host (log: $LOGF)"
-		cp "$RUN/tmp/bindguard-$prev/bindguard.ko" "$RUN/usr/local/lib/bindguard-test/upgrade/bindguard-$prev.ko"
-		rm -rf "$RUN/tmp/bindguard-$prev"
-		log "the previous release's module ($prev, git tag v$prev) for $KVER in $(($(date +%s) - t1))s"
-	else
-		log "no git tag v$prev (not a git checkout?): the upgrade tests will say so"
-	fi
-fi
+[[ -z $prev_why ]] || echo "$prev_why" >"$RUN/usr/local/lib/bindguard-test/upgrade-absent"
 
 t1=$(date +%s)
+rm -f "$IMG"
 mib=$(du -sm "$RUN" | cut -f1)
 mkfs.ext4 -q -F -L bgroot -d "$RUN" "$IMG" "$((mib + mib / 4 + 512))M" >>"$LOGF" 2>&1 ||
 	die "mkfs.ext4 -d failed (log: $LOGF)"

@@ -1,7 +1,7 @@
 # upgrade.sh - an upgrade of bindguard-dkms with the previous release's
 # module loaded (sourced by boot-host.sh, after the libvirt story; the
 # trixie host, where test/host/image.sh built that module for the booted
-# kernel from its git tag).
+# kernel from its git history, into /usr/local/lib/bindguard-upgrade).
 #
 # The module loaded is replaced by the previous release's (insmod), then
 # this package's configure step runs as dpkg runs it on an upgrade from
@@ -14,7 +14,7 @@
 UPGRADE_TESTS=4
 
 upgrade_init() {
-	UPGRADE_KO=$(ls "$HERE"/upgrade/bindguard-*.ko 2>/dev/null | head -n1)
+	UPGRADE_KO=$(ls /usr/local/lib/bindguard-upgrade/bindguard-*.ko 2>/dev/null | head -n1)
 	PREV=${UPGRADE_KO##*/bindguard-}
 	PREV=${PREV%.ko}
 }
@@ -22,7 +22,8 @@ upgrade_init() {
 # upgrade_absent: no previous release here (SKIP_REASON says why)
 upgrade_absent() {
 	if [ -z "$UPGRADE_KO" ]; then
-		SKIP_REASON="no previous release's module in this image (test/host/image.sh builds it on trixie, from a git checkout)"
+		SKIP_REASON="no previous release's module in this image: $(cat "$HERE/upgrade-absent" 2>/dev/null ||
+			echo 'test/host/image.sh builds it on trixie')"
 		return 0
 	fi
 	if [ $BINDGUARD = 0 ]; then
