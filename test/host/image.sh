@@ -49,7 +49,7 @@
 #    entry: git tag vVERSION, or the last commit of the history with that
 #    version on top of the changelog) is built for the booted kernel too
 #    (the upgrade tests). This tree is kept with a key of what it is made
-#    of (the base, the package's sha256, the previous release's commit, this
+#    of (the base, the package's files, the previous release's commit, this
 #    script and chroot.sh): a run with the same key reuses it. Every run, the
 #    test scripts (test/host/ but this one) and vfio-hold are copied in and
 #    `mkfs.ext4 -d` makes $BG_CACHE/hosts/SUITE/root.img from the tree (no
@@ -215,15 +215,22 @@ fi
 # What the tree below is made of: the base, the package, the previous
 # release, this script and chroot.sh. The tree of a run with the same inputs
 # is reused (the same apt installs from the same archive give the same
-# tree); the tests are copied in and the disk image made every run.
+# tree); the tests are copied in and the disk image made every run. The
+# package counts by what it holds (its files' names, modes, link targets
+# and contents, its control files), not its times: a package built from a
+# fresh clone has the times of its build.
+pkg=$(mktemp -d)
+dpkg-deb -R "$deb" "$pkg"
 key=$({
 	cat "$BASE/.complete"
 	stat -c %Y "$BASE/.complete"
-	sha256sum <"$deb"
+	(cd "$pkg" && find . -printf '%M %u %g %p %l\n' | LC_ALL=C sort &&
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 	echo "$prev_commit"
 	sha256sum <"$0"
 	sha256sum <"$TEST/lib/chroot.sh"
 } | sha256sum | cut -c1-16)
+rm -rf "$pkg"
 if [[ -d $RUN && $(cat "$H/run.key" 2>/dev/null) == "$key" ]]; then
 	KVER=$(ls "$RUN/lib/modules" | sort -V | tail -n1)
 	log "$(date +%T) the $SUITE tree of the last run is this run's (same base, package, previous release and scripts: $key)"
