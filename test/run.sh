@@ -400,9 +400,10 @@ matrix_cell() {
 
 # --- queued boots ---------------------------------------------------------------
 # Main queues a boot as a spec file JOBS_DIR/N.spec (shell assignments); the
-# dispatcher (a background loop) starts them in order, BG_JOBS at a time, each
-# job writing N.out (result lines "R SERIES LINE", other lines as they are)
-# and N.done; main prints finished jobs in order (flush).
+# dispatcher (a background loop) starts them BG_JOBS at a time (a host's
+# first, then in queue order: dispatch), each job writing N.out (result
+# lines "R SERIES LINE", other lines as they are) and N.done; main prints
+# finished jobs in queue order (flush).
 jobs_dir=$(mktemp -d "${TMPDIR:-/tmp}/bg-run.XXXXXX")
 echo 0 >"$jobs_dir/retries"
 njobs=0 nflushed=0 dispatcher=
@@ -488,7 +489,8 @@ flush() {
 cleanup() {
 	local p
 	[[ -z $dispatcher ]] || kill "$dispatcher" 2>/dev/null || true
-	[[ -z ${host_images:-} ]] || kill "$host_images" 2>/dev/null || true
+	# the image maker's process group: image.sh and what it runs
+	[[ -z ${host_images:-} ]] || kill -- -"$host_images" 2>/dev/null || true
 	for p in "$jobs_dir"/*.pid; do
 		[[ -e $p && ! -e ${p%.pid}.done ]] && kill "$(cat "$p")" 2>/dev/null || true
 	done
@@ -941,17 +943,18 @@ check_build() {
 
 # host_image host-SUITE (in the background, from the start of the run): the
 # host's disk image (test/host/image.sh), and for trixie its Secure Boot
-# files (test/host/uefi.sh); then LOGS/image.ready holds the variables
-# queue_host needs, or LOGS/image.failed the result line.
+# files (test/host/uefi.sh); then JOBS_DIR/host-SUITE.ready (this run's
+# own) holds the variables queue_host needs, or host-SUITE.failed the
+# result line.
 host_image() {
 	local s=$1 suite=${1#host-} t0 line logs kver oldkver img dir uefi=
 	logs=$BG_WORK/logs/$s
 	mkdir -p "$logs"
-	rm -f "$logs/image.ready" "$logs/image.failed"
 	: >"$logs/timings"
 	t0=$(now)
 	if ! line=$(BG_VFIO_HOLD=$vfio_hold "$TEST/host/image.sh" "$suite" 2> >(tee "$logs/host-image.err" >&2)); then
-		echo "not ok - $s: the host image was not made (log: $logs/host-image.err)" >"$logs/image.failed"
+		echo "not ok - $s: the host image was not made (log: $logs/host-image.err)" >"$jobs_dir/$s.failed.tmp"
+		mv "$jobs_dir/$s.failed.tmp" "$jobs_dir/$s.failed"
 		return
 	fi
 	read -r kver oldkver img dir <<<"$line"
@@ -966,21 +969,21 @@ host_image() {
 			uefi=failed
 		fi
 	fi
-	printf 'line=%q\nuefi=%q\n' "$line" "$uefi" >"$logs/image.ready.tmp"
-	mv "$logs/image.ready.tmp" "$logs/image.ready"
+	printf 'line=%q\nuefi=%q\n' "$line" "$uefi" >"$jobs_dir/$s.ready.tmp"
+	mv "$jobs_dir/$s.ready.tmp" "$jobs_dir/$s.ready"
 }
 
 # queue_host host-SUITE: its boots (test/host/boots; BG_BOOTS_FILE does not
 # apply, BG_BOOTS does), booted from its image with systemd as init, its
 # kernel and initrd from the image's /boot; the tests test/host/run runs
-# inside. Needs LOGS/image.ready or LOGS/image.failed.
+# inside. Needs JOBS_DIR/host-SUITE.ready or .failed.
 queue_host() {
 	local s=$1 logs=$BG_WORK/logs/$1 line uefi kver oldkver img dir uefi_env=
-	if [[ -e $logs/image.failed ]]; then
-		result "$s" "$(cat "$logs/image.failed")"
+	if [[ -e $jobs_dir/$s.failed ]]; then
+		result "$s" "$(cat "$jobs_dir/$s.failed")"
 		return
 	fi
-	eval "$(cat "$logs/image.ready")"
+	eval "$(cat "$jobs_dir/$s.ready")"
 	read -r kver oldkver img dir <<<"$line"
 	if [[ $uefi == failed ]]; then
 		result "$s" "not ok - $s: no Secure Boot files for the host image (log: $logs/host-uefi.err)"
@@ -995,20 +998,20 @@ queue_host() {
 # queue_hosts [wait]: queue the boots of each host whose image is made (with
 # "wait": of every host, waiting for its image), in the order given
 queue_hosts() {
-	local h logs
+	local h m
 	for h in "${hosts[@]}"; do
 		[[ -z ${host_queued[$h]:-} ]] || continue
-		logs=$BG_WORK/logs/$h
-		while [[ ${1:-} == wait && ! -e $logs/image.ready && ! -e $logs/image.failed ]]; do
+		m=$jobs_dir/$h
+		while [[ ${1:-} == wait && ! -e $m.ready && ! -e $m.failed ]]; do
 			if ! kill -0 "$host_images" 2>/dev/null; then
-				[[ -e $logs/image.ready || -e $logs/image.failed ]] ||
-					echo "not ok - $h: the host image was not made (its maker is gone)" >"$logs/image.failed"
+				[[ -e $m.ready || -e $m.failed ]] ||
+					echo "not ok - $h: the host image was not made (its maker is gone)" >"$m.failed"
 				break
 			fi
 			flush
 			sleep 1
 		done
-		[[ -e $logs/image.ready || -e $logs/image.failed ]] || return 0
+		[[ -e $m.ready || -e $m.failed ]] || return 0
 		host_queued[$h]=1
 		if [[ ${host_only[$h]} == all ]]; then
 			queue_host "$h"
@@ -1033,17 +1036,24 @@ for s in "${SERIES[@]}"; do
 	*) continue ;;
 	esac
 	[[ -n ${host_only[$h]:-} ]] || hosts+=("$h")
-	if [[ $s != *:* || ${host_only[$h]:-} == all ]]; then
+	only=${s#*:}
+	if [[ $s != *:* || -z ${only//,/} || ${host_only[$h]:-} == all ]]; then
+		# host-SUITE, or host-SUITE: with no boot: all its boots
 		host_only[$h]=all
 	else
-		only=${s#*:}
-		host_only[$h]="${host_only[$h]:-} ${only//,/ }"
+		for b in ${only//,/ }; do
+			[[ " ${host_only[$h]:-} " == *" $b "* ]] || host_only[$h]="${host_only[$h]:-} $b"
+		done
 	fi
 done
 host_images=
 if ((${#hosts[@]})); then
-	(for h in "${hosts[@]}"; do host_image "$h"; done) &
+	# its own process group (job control on while it starts): cleanup
+	# stops image.sh and its apt, DKMS and mkfs with it
+	set -m
+	(for h in "${hosts[@]}"; do host_image "$h"; done) </dev/null &
 	host_images=$!
+	set +m
 fi
 
 for s in "${SERIES[@]}"; do
@@ -1062,6 +1072,10 @@ for s in "${SERIES[@]}"; do
 	flush
 done
 queue_hosts wait
+if [[ -n $host_images ]]; then
+	wait "$host_images" || true
+	host_images=
+fi
 flush
 echo "$njobs" >"$jobs_dir/end.tmp"
 mv "$jobs_dir/end.tmp" "$jobs_dir/end"

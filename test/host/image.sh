@@ -200,7 +200,8 @@ if [[ $SUITE == trixie ]]; then
 	elif [[ $(git -C "$REPO" rev-parse --is-shallow-repository 2>/dev/null) == false ]]; then
 		prev_commit=
 		for c in $(git -C "$REPO" rev-list --first-parent HEAD); do
-			if [[ $(git -C "$REPO" show "$c:debian/changelog" 2>/dev/null | sed -n 1p) == *"($prev)"* ]]; then
+			top=$(git -C "$REPO" show "$c:debian/changelog" 2>/dev/null | sed -n 1p)
+			if [[ $top == *"($prev)"* || $top == *"($prev-"* ]]; then
 				prev_commit=$c
 				break
 			fi
@@ -220,6 +221,7 @@ fi
 # and contents, its control files), not its times: a package built from a
 # fresh clone has the times of its build.
 pkg=$(mktemp -d)
+trap 'rm -rf "$pkg"' EXIT
 dpkg-deb -R "$deb" "$pkg"
 key=$({
 	cat "$BASE/.complete"
@@ -231,6 +233,7 @@ key=$({
 	sha256sum <"$TEST/lib/chroot.sh"
 } | sha256sum | cut -c1-16)
 rm -rf "$pkg"
+trap - EXIT
 if [[ -d $RUN && $(cat "$H/run.key" 2>/dev/null) == "$key" ]]; then
 	KVER=$(ls "$RUN/lib/modules" | sort -V | tail -n1)
 	log "$(date +%T) the $SUITE tree of the last run is this run's (same base, package, previous release and scripts: $key)"

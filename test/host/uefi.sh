@@ -45,10 +45,17 @@ done
 
 ch=$(build_chroot trixie) || die "no trixie chroot"
 if ! [[ -f $ch/usr/share/OVMF/OVMF_VARS_4M.ms.fd && -x $ch/usr/bin/virt-fw-vars ]]; then
-	log "installing ovmf and python3-virt-firmware in the trixie chroot"
-	chroot_run "$ch" env DEBIAN_FRONTEND=noninteractive \
-		sh -c 'apt-get -q update && apt-get install -y -q --no-install-recommends ovmf python3-virt-firmware' >&2 ||
-		die "apt-get install ovmf python3-virt-firmware failed in the trixie chroot"
+	# fetch-kernel.sh's lock: one apt at a time in the build chroots (the
+	# run's next series may be refreshing this chroot's kernel meanwhile)
+	exec 9>"$BG_CACHE/.fetch-kernel.lock"
+	flock 9
+	if ! [[ -f $ch/usr/share/OVMF/OVMF_VARS_4M.ms.fd && -x $ch/usr/bin/virt-fw-vars ]]; then
+		log "installing ovmf and python3-virt-firmware in the trixie chroot"
+		chroot_run "$ch" env DEBIAN_FRONTEND=noninteractive \
+			sh -c 'apt-get -q update && apt-get install -y -q --no-install-recommends ovmf python3-virt-firmware' >&2 ||
+			die "apt-get install ovmf python3-virt-firmware failed in the trixie chroot"
+	fi
+	exec 9>&-
 fi
 
 rm -rf "$OUT"
