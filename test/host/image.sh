@@ -326,9 +326,11 @@ echo "$OLDKVER" >"$RUN/usr/local/lib/bindguard-test/old-kernel"
 # checks the timer's first run, OnBootSec, and starts the unit itself).
 mkdir -p "$RUN/etc/systemd/system/bindguard-metrics.timer.d"
 cat >"$RUN/etc/systemd/system/bindguard-metrics.timer.d/bindguard-test.conf" <<-'CONF'
-# test/host/image.sh: the test host's timer every 5 min
+# test/host/image.sh: the test host's timer every 5 min (an empty
+# assignment clears all its triggers: OnBootSec is given again)
 [Timer]
 OnUnitActiveSec=
+OnBootSec=30s
 OnUnitActiveSec=5min
 CONF
 
