@@ -129,7 +129,11 @@ make_chroot() {
 	exec 8>"$BG_CACHE/deb-chroots/.$suite.lock"
 	flock 8
 	# a chroot an interrupted run left dirty (dpkg interrupted, or the
-	# package still there) is made again
+	# package still there) is made again. Triggers left pending (bullseye's
+	# apt leaves libc-bin's after the autoremove below) are no
+	# interruption: dpkg processes them first, as the next dpkg run on a
+	# user's system does.
+	[[ ! -e $dir/.complete ]] || in_chroot "$dir" dpkg --triggers-only --pending >/dev/null 2>&1 || true
 	[[ ! -e $dir/.complete ]] || st=$(in_chroot "$dir" dpkg-query -W -f='${db:Status-Status}' bindguard-dkms 2>/dev/null || true)
 	if [[ -e $dir/.complete ]] && { [[ -n $(in_chroot "$dir" dpkg --audit 2>&1) ]] ||
 		[[ -n $st && $st != not-installed ]]; }; then
