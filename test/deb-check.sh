@@ -133,12 +133,13 @@ make_chroot() {
 	# apt leaves libc-bin's after the autoremove below) are no
 	# interruption: dpkg processes them first, as the next dpkg run on a
 	# user's system does.
-	[[ ! -e $dir/.complete ]] || in_chroot "$dir" dpkg --triggers-only --pending >/dev/null 2>&1 || true
-	[[ ! -e $dir/.complete ]] || st=$(in_chroot "$dir" dpkg-query -W -f='${db:Status-Status}' bindguard-dkms 2>/dev/null || true)
-	if [[ -e $dir/.complete ]] && { [[ -n $(in_chroot "$dir" dpkg --audit 2>&1) ]] ||
-		[[ -n $st && $st != not-installed ]]; }; then
-		log "the cached $suite chroot was left dirty by an interrupted run (dpkg --audit, or bindguard-dkms still there): made again"
-		rm -rf --one-file-system "$dir"
+	if [[ -e $dir/.complete ]]; then
+		in_chroot "$dir" dpkg --triggers-only --pending >/dev/null 2>&1 || true
+		st=$(in_chroot "$dir" dpkg-query -W -f='${db:Status-Status}' bindguard-dkms 2>/dev/null || true)
+		if [[ -n $(in_chroot "$dir" dpkg --audit 2>&1) || (-n $st && $st != not-installed) ]]; then
+			log "the cached $suite chroot was left dirty by an interrupted run (dpkg --audit, or bindguard-dkms still there): made again"
+			rm -rf --one-file-system "$dir"
+		fi
 	fi
 	if [[ ! -e $dir/.complete ]]; then
 		mirror=$(apt_mirror) && security=$(apt_mirror security) || return 1
