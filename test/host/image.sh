@@ -94,10 +94,16 @@ LOGF=$LOGS/image.log
 mkdir -p "$H" "$LOGS"
 : >"$LOGF"
 
-# in the image's tree, as root, apt non-interactive
+# in the image's tree, as root, apt non-interactive; of the caller's
+# environment only the proxies apt may need: a CC or KCFLAGS exported here
+# would be built into the kept tree, which its key (below) does not cover
 in_tree() {
-	chroot_run "$1" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
-		"${@:2}"
+	local p env=()
+	for p in http_proxy https_proxy no_proxy; do
+		[[ -z ${!p:-} ]] || env+=("$p=${!p}")
+	done
+	chroot_run --env-i "$1" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
+		"${env[@]}" "${@:2}"
 }
 
 PACKAGES=(systemd-sysv udev dbus kmod procps pciutils iproute2 trace-cmd
@@ -198,7 +204,6 @@ if [[ $SUITE == trixie ]]; then
 	if prev_commit=$(git -C "$REPO" rev-parse -q --verify "v$prev^{commit}" 2>/dev/null); then
 		:
 	elif [[ $(git -C "$REPO" rev-parse --is-shallow-repository 2>/dev/null) == false ]]; then
-		prev_commit=
 		for c in $(git -C "$REPO" rev-list --first-parent HEAD); do
 			top=$(git -C "$REPO" show "$c:debian/changelog" 2>/dev/null | sed -n 1p)
 			if [[ $top == *"($prev)"* || $top == *"($prev-"* ]]; then
@@ -208,7 +213,6 @@ if [[ $SUITE == trixie ]]; then
 		done
 		[[ -n $prev_commit ]] || prev_why="no commit with $prev on top of debian/changelog"
 	else
-		prev_commit=
 		prev_why="not a whole git clone (shallow, or no git)"
 	fi
 fi
