@@ -66,8 +66,11 @@
 # bases in the background while `make check` boots its kernels).
 #
 # Environment: BG_CACHE (default /var/cache/bindguard), BG_DEB, BG_DEB_DIR,
-# BG_VFIO_HOLD (a static vfio-hold binary to copy in), BG_NICE.
+# BG_VFIO_HOLD (a static vfio-hold binary to copy in), BG_NICE; inside the
+# tree only http_proxy, https_proxy and no_proxy (for apt), and umask 022
+# whatever the caller's.
 set -euo pipefail
+umask 022
 BG_ME=host-image
 . "$(dirname "$0")/../lib/chroot.sh"
 [[ -n ${BG_HOST_IMAGE_NICED:-} ]] || BG_HOST_IMAGE_NICED=1 exec nice -n "${BG_NICE:-10}" "$0" "$@"
