@@ -73,8 +73,9 @@
 # runs the two builds and their checks, and stops.
 #
 # Commands in a chroot run as on a user's system: test/lib/chroot.sh run
-# --env-i --no-cache (none of the caller's environment but PATH, HOME,
-# LC_ALL=C.UTF-8 and DEBIAN_FRONTEND=noninteractive; no $BG_CACHE inside).
+# --env-i --no-cache (none of the caller's environment but PATH, HOME, the
+# proxies, LC_ALL=C.UTF-8 and DEBIAN_FRONTEND=noninteractive; no $BG_CACHE
+# inside).
 #
 # Runs its commands under `nice -n ${BG_NICE:-10}`. Needs root, debootstrap,
 # unshare (util-linux) and network access to the Debian mirror the host's

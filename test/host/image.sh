@@ -97,16 +97,13 @@ LOGF=$LOGS/image.log
 mkdir -p "$H" "$LOGS"
 : >"$LOGF"
 
-# in the image's tree, as root, apt non-interactive; of the caller's
-# environment only the proxies apt may need: a CC or KCFLAGS exported here
-# would be built into the kept tree, which its key (below) does not cover
+# in the image's tree, as root, apt non-interactive, none of the caller's
+# environment but its proxies (chroot_run --env-i): a CC or KCFLAGS exported
+# here would be built into the kept tree, which its key (below) does not
+# cover
 in_tree() {
-	local p env=()
-	for p in http_proxy https_proxy no_proxy; do
-		[[ -z ${!p:-} ]] || env+=("$p=${!p}")
-	done
 	chroot_run --env-i "$1" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
-		"${env[@]}" "${@:2}"
+		"${@:2}"
 }
 
 PACKAGES=(systemd-sysv udev dbus kmod procps pciutils iproute2 trace-cmd

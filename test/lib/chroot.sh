@@ -31,8 +31,11 @@
 # TMPDIR (host paths), a standard PATH, HOME=/root. Exit status: CMD's.
 # Options (before DIR), for a chroot that stands for a user's system
 # (test/deb-check.sh):
-#   --env-i     none of the caller's environment: only the standard PATH and
-#               HOME=/root (env -i; CMD may be `env VAR=VALUE ... CMD`)
+#   --env-i     none of the caller's environment: only the standard PATH,
+#               HOME=/root and the proxies apt may need to reach the mirror
+#               (http_proxy, https_proxy, no_proxy, where set; they change
+#               nothing apt installs) (env -i; CMD may be `env VAR=VALUE ...
+#               CMD`)
 #   --no-cache  $BG_CACHE is not mounted inside
 #
 # Functions (sourced):
@@ -85,7 +88,7 @@ chroot_debootstrap() {
 }
 
 chroot_run() {
-	local dir cache= envi= work
+	local dir cache= envi= work p proxies=()
 	while [[ ${1:-} == --* ]]; do
 		case $1 in
 		--env-i) envi=-i ;;
@@ -94,6 +97,11 @@ chroot_run() {
 		esac
 		shift
 	done
+	if [[ -n $envi ]]; then
+		for p in http_proxy https_proxy no_proxy; do
+			[[ -z ${!p:-} ]] || proxies+=("$p=${!p}")
+		done
+	fi
 	dir=$(readlink -f "$1")
 	shift
 	[[ -n $cache ]] || cache=$(readlink -f "$BG_CACHE")
@@ -122,7 +130,7 @@ chroot_run() {
 		exec chroot "$r" /usr/bin/env ${envi:--u APT_CONFIG -u TMPDIR} \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root "$@"
-	' chroot-run "$dir" "$cache" "$work" "$envi" "$@"
+	' chroot-run "$dir" "$cache" "$work" "$envi" "${proxies[@]}" "$@"
 }
 
 build_chroot() {
